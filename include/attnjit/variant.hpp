@@ -1,0 +1,105 @@
+// A checked, normalised attention variant: what the text language and the C++
+// builder both produce, and what every later stage consumes.
+#pragma once
+
+#include <attnjit/ir.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace attnjit {
+
+enum class DType : std::uint8_t { F16, BF16, FP8E4M3, FP8E5M2 };
+enum class ParamType : std::uint8_t { I32, F32, Bool };
+enum class ElemType : std::uint8_t { I32, F32, F16, BF16, U8, Bool };
+// The sizes a tensor dimension may be tied to.
+enum class DimKind : std::uint8_t { Batch, Heads, KvHeads, QLen, KvLen };
+
+std::string_view dtype_name(DType type);
+std::optional<DType> parse_dtype(std::string_view name);
+std::string_view param_type_name(ParamType type);
+std::optional<ParamType> parse_param_type(std::string_view name);
+std::string_view elem_type_name(ElemType type);
+std::optional<ElemType> parse_elem_type(std::string_view name);
+std::string_view dim_kind_name(DimKind kind);
+std::optional<DimKind> parse_dim_kind(std::string_view name);
+
+// The type an expression sees when it reads a param or a tensor element.
+ir::Type value_type(ParamType type);
+ir::Type value_type(ElemType type);
+
+// A run-time scalar, typed as its param: i32, f32 or bool.
+using ParamValue = std::variant<std::int32_t, float, bool>;
+ParamType param_value_type(const ParamValue& value);
+
+// A tensor dimension: tied to an attention size, a fixed extent, or a free
+// name whose extent must agree between tensors at launch.
+using Dim = std::variant<DimKind, std::int64_t, std::string>;
+
+struct ParamDecl {
+  std::string name;
+  ParamType type;
+  std::optional<ParamValue> default_value;
+};
+
+struct TensorDecl {
+  std::string name;
+  ElemType element;
+  std::vector<Dim> dims;
+};
+
+// Immutable; made only by VariantBuilder::build (which the text path uses too),
+// so every instance is valid, folded and in canonical order.
+class Variant {
+ public:
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] DType dtype() const { return dtype_; }
+  [[nodiscard]] DType out_dtype() const { return out_dtype_; }
+  [[nodiscard]] int head_dim() const { return head_dim_; }
+  [[nodiscard]] int head_dim_v() const { return head_dim_v_; }
+  [[nodiscard]] float scale() const { return scale_; }
+  // Sorted by name.
+  [[nodiscard]] const std::vector<ParamDecl>& params() const { return params_; }
+  [[nodiscard]] const std::vector<TensorDecl>& tensors() const { return tensors_; }
+  // The mask as a conjunction, sorted and without duplicates; empty means true.
+  [[nodiscard]] const std::vector<ir::ExprPtr>& mask() const { return mask_; }
+  // Float expression of the builtin `score`.
+  [[nodiscard]] const ir::ExprPtr& score() const { return score_; }
+  // The mask as one expression (`true` when there is none).
+  [[nodiscard]] ir::ExprPtr mask_expr() const;
+
+  [[nodiscard]] const ParamDecl* find_param(std::string_view name) const;
+  [[nodiscard]] const TensorDecl* find_tensor(std::string_view name) const;
+
+  // The statements in canonical form, one per line, without the name.
+  [[nodiscard]] const std::string& canonical() const { return canonical_; }
+  // 16 lowercase hex digits of SHA-256 over the canonical form.
+  [[nodiscard]] const std::string& hash() const { return hash_; }
+
+ private:
+  friend class VariantBuilder;
+  Variant() = default;
+
+  std::string name_;
+  DType dtype_ = DType::F16;
+  DType out_dtype_ = DType::F16;
+  int head_dim_ = 0;
+  int head_dim_v_ = 0;
+  float scale_ = 0;
+  std::vector<ParamDecl> params_;
+  std::vector<TensorDecl> tensors_;
+  std::vector<ir::ExprPtr> mask_;
+  ir::ExprPtr score_;
+  std::string canonical_;
+  std::string hash_;
+};
+
+// Limits on declared sizes, shared by every front end.
+inline constexpr int kMaxHeadDim = 1024;
+inline constexpr int kMaxTensorRank = 8;
+
+}  // namespace attnjit

@@ -1,0 +1,126 @@
+#include <attnjit/variant.hpp>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace attnjit {
+namespace {
+
+template <class Enum, std::size_t N>
+std::string_view spelling(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                          Enum value) {
+  for (const auto& [entry, name] : table) {
+    if (entry == value) return name;
+  }
+  return "?";
+}
+
+template <class Enum, std::size_t N>
+std::optional<Enum> lookup(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                           std::string_view name) {
+  for (const auto& [entry, spelled] : table) {
+    if (spelled == name) return entry;
+  }
+  return std::nullopt;
+}
+
+constexpr std::array kDTypes = {
+    std::pair{DType::F16, std::string_view{"fp16"}},
+    std::pair{DType::BF16, std::string_view{"bf16"}},
+    std::pair{DType::FP8E4M3, std::string_view{"fp8_e4m3"}},
+    std::pair{DType::FP8E5M2, std::string_view{"fp8_e5m2"}},
+};
+constexpr std::array kParamTypes = {
+    std::pair{ParamType::I32, std::string_view{"i32"}},
+    std::pair{ParamType::F32, std::string_view{"f32"}},
+    std::pair{ParamType::Bool, std::string_view{"bool"}},
+};
+constexpr std::array kElemTypes = {
+    std::pair{ElemType::I32, std::string_view{"i32"}},
+    std::pair{ElemType::F32, std::string_view{"f32"}},
+    std::pair{ElemType::F16, std::string_view{"f16"}},
+    std::pair{ElemType::BF16, std::string_view{"bf16"}},
+    std::pair{ElemType::U8, std::string_view{"u8"}},
+    std::pair{ElemType::Bool, std::string_view{"bool"}},
+};
+constexpr std::array kDimKinds = {
+    std::pair{DimKind::Batch, std::string_view{"batch"}},
+    std::pair{DimKind::Heads, std::string_view{"heads"}},
+    std::pair{DimKind::KvHeads, std::string_view{"kv_heads"}},
+    std::pair{DimKind::QLen, std::string_view{"q_len"}},
+    std::pair{DimKind::KvLen, std::string_view{"kv_len"}},
+};
+
+}  // namespace
+
+std::string_view dtype_name(DType type) { return spelling(kDTypes, type); }
+std::optional<DType> parse_dtype(std::string_view name) { return lookup(kDTypes, name); }
+std::string_view param_type_name(ParamType type) { return spelling(kParamTypes, type); }
+std::optional<ParamType> parse_param_type(std::string_view name) {
+  return lookup(kParamTypes, name);
+}
+std::string_view elem_type_name(ElemType type) { return spelling(kElemTypes, type); }
+std::optional<ElemType> parse_elem_type(std::string_view name) {
+  return lookup(kElemTypes, name);
+}
+std::string_view dim_kind_name(DimKind kind) { return spelling(kDimKinds, kind); }
+std::optional<DimKind> parse_dim_kind(std::string_view name) { return lookup(kDimKinds, name); }
+
+ir::Type value_type(ParamType type) {
+  switch (type) {
+    case ParamType::I32: return ir::Type::Int;
+    case ParamType::F32: return ir::Type::Float;
+    case ParamType::Bool: return ir::Type::Bool;
+  }
+  return ir::Type::Int;
+}
+
+ir::Type value_type(ElemType type) {
+  switch (type) {
+    case ElemType::I32:
+    case ElemType::U8: return ir::Type::Int;
+    case ElemType::F32:
+    case ElemType::F16:
+    case ElemType::BF16: return ir::Type::Float;
+    case ElemType::Bool: return ir::Type::Bool;
+  }
+  return ir::Type::Int;
+}
+
+ParamType param_value_type(const ParamValue& value) {
+  static_assert(std::variant_size_v<ParamValue> == 3);
+  return static_cast<ParamType>(value.index());
+}
+
+namespace {
+
+// A balanced tree keeps the depth logarithmic in the number of conjuncts.
+ir::ExprPtr conjunction(const std::vector<ir::ExprPtr>& terms, std::size_t first,
+                        std::size_t last) {
+  if (last - first == 1) return terms[first];
+  const std::size_t middle = first + (last - first) / 2;
+  return ir::binary(ir::BinaryOp::And, conjunction(terms, first, middle),
+                    conjunction(terms, middle, last));
+}
+
+}  // namespace
+
+ir::ExprPtr Variant::mask_expr() const {
+  if (mask_.empty()) return ir::bool_const(true);
+  return conjunction(mask_, 0, mask_.size());
+}
+
+const ParamDecl* Variant::find_param(std::string_view name) const {
+  const auto it = std::find_if(params_.begin(), params_.end(),
+                               [&](const ParamDecl& decl) { return decl.name == name; });
+  return it == params_.end() ? nullptr : &*it;
+}
+
+const TensorDecl* Variant::find_tensor(std::string_view name) const {
+  const auto it = std::find_if(tensors_.begin(), tensors_.end(),
+                               [&](const TensorDecl& decl) { return decl.name == name; });
+  return it == tensors_.end() ? nullptr : &*it;
+}
+
+}  // namespace attnjit

@@ -1,0 +1,104 @@
+#include <attnjit/reference.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "reference/inputs_check.hpp"
+#include "reference/interpreter.hpp"
+
+namespace attnjit {
+namespace {
+
+constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+
+bool mask_holds(std::span<const ir::ExprPtr> conjuncts, const reference::Point& point,
+                const reference::Bindings& bindings) {
+  for (const ir::ExprPtr& conjunct : conjuncts) {
+    if (!reference::evaluate(*conjunct, point, bindings).b) return false;
+  }
+  return true;
+}
+
+double dot(const double* x, const double* y, std::int64_t n) {
+  double sum = 0;
+  for (std::int64_t i = 0; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+// Softmax of `logits` applied to the rows of `v` (row-major, `out.size()`
+// wide), written to `out`; returns the log-sum-exp. A row without a finite
+// maximum is fully masked and keeps out = 0, LSE = -inf.
+double softmax_combine(std::span<const double> logits, const double* v, std::span<double> out) {
+  const auto width = static_cast<std::ptrdiff_t>(out.size());
+  // Written so that a NaN logit becomes the maximum and poisons the row rather than vanishing.
+  double max = kMinusInf;
+  for (const double logit : logits) {
+    if (!(logit <= max)) max = logit;
+  }
+  if (max == kMinusInf) return kMinusInf;
+  double sum = 0;
+  for (std::size_t k = 0; k < logits.size(); ++k) {
+    if (logits[k] == kMinusInf) continue;
+    const double weight = std::exp(logits[k] - max);
+    sum += weight;
+    const double* v_row = v + static_cast<std::ptrdiff_t>(k) * width;
+    for (std::ptrdiff_t j = 0; j < width; ++j) out[j] += weight * v_row[j];
+  }
+  for (double& value : out) value /= sum;
+  return max + std::log(sum);
+}
+
+}  // namespace
+
+ReferenceOutput reference_attention(const Variant& variant, const ReferenceInputs& inputs) {
+  const reference::Bindings bindings = reference::check_inputs(variant, inputs);
+  const AttentionShape& shape = inputs.shape;
+  const std::int64_t head_dim = variant.head_dim();
+  const std::int64_t head_dim_v = variant.head_dim_v();
+  const double scale = variant.scale();
+  const std::int64_t group = shape.heads / shape.kv_heads;
+
+  ReferenceOutput result;
+  const auto rows = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len);
+  result.out.assign(rows * static_cast<std::size_t>(head_dim_v), 0.0);
+  result.lse.assign(rows, kMinusInf);
+  std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
+
+  reference::Point point;
+  point.batch = shape.batch;
+  point.heads = shape.heads;
+  point.kv_heads = shape.kv_heads;
+  point.q_len = shape.q_len;
+  point.kv_len = shape.kv_len;
+  for (point.b = 0; point.b < shape.batch; ++point.b) {
+    for (point.h = 0; point.h < shape.heads; ++point.h) {
+      point.hkv = point.h / group;
+      const std::int64_t kv_head = point.b * shape.kv_heads + point.hkv;
+      const double* k_head = inputs.k.data() + kv_head * shape.kv_len * head_dim;
+      const double* v_head = inputs.v.data() + kv_head * shape.kv_len * head_dim_v;
+      for (point.q = 0; point.q < shape.q_len; ++point.q) {
+        const std::int64_t row = (point.b * shape.heads + point.h) * shape.q_len + point.q;
+        const double* q_row = inputs.q.data() + row * head_dim;
+        for (point.k = 0; point.k < shape.kv_len; ++point.k) {
+          double& logit = logits[static_cast<std::size_t>(point.k)];
+          if (!mask_holds(variant.mask(), point, bindings)) {
+            logit = kMinusInf;
+            continue;
+          }
+          point.score = scale * dot(q_row, k_head + point.k * head_dim, head_dim);
+          logit = reference::evaluate(*variant.score(), point, bindings).f;
+        }
+        const std::span<double> out(result.out.data() + row * head_dim_v,
+                                    static_cast<std::size_t>(head_dim_v));
+        result.lse[static_cast<std::size_t>(row)] = softmax_combine(logits, v_head, out);
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace attnjit

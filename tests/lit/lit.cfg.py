@@ -1,0 +1,16 @@
+# lit configuration for attnjit's golden tests.
+import os
+import lit.formats
+
+config.name = "attnjit"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".attn", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(os.path.dirname(config.attnjit_bin), "..", "tests", "lit-out")
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in", "inputs"]
+config.substitutions.append(("%attnjit", config.attnjit_bin))
+config.substitutions.append(("%examples", config.examples_dir))
+config.substitutions.append(("FileCheck", config.filecheck))
+# FileCheck's directory also holds `not`, which inverts an exit status.
+config.environment["PATH"] = os.pathsep.join(
+    [os.path.dirname(config.filecheck), config.environment.get("PATH", os.environ["PATH"])])

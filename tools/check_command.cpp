@@ -1,0 +1,86 @@
+#include "tools/check_command.hpp"
+
+#include <attnjit/language.hpp>
+
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tools/exit_status.hpp"
+
+namespace attnjit::cli {
+namespace {
+
+struct CheckOptions {
+  std::vector<std::string> files;
+  bool json = false;
+};
+
+// Reads at most one byte past the parser's limit, so a huge file is refused
+// without being held in memory.
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text;
+  std::array<char, 1 << 16> buffer{};
+  while (in && text.size() <= kMaxSourceBytes) {
+    in.read(buffer.data(), buffer.size());
+    text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) return std::nullopt;
+  return text;
+}
+
+std::string indented(const std::string& text) {
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) out += "  " + line + "\n";
+  return out;
+}
+
+int run_check(const CheckOptions& options) {
+  int status = kSuccess;
+  nlohmann::json listed = nlohmann::json::array();
+  std::string text_out;
+  for (const std::string& path : options.files) {
+    const std::optional<std::string> source = read_file(path);
+    if (!source) {
+      std::cerr << fmt::format("attnjit: cannot read '{}'\n", path);
+      status = kBadInput;
+      continue;
+    }
+    const ParseResult result = parse_variants(*source, path);
+    for (const Diagnostic& error : result.errors) std::cerr << error.render();
+    if (!result.ok()) {
+      status = kBadInput;
+      continue;
+    }
+    for (const Variant& variant : result.variants) {
+      listed.push_back({{"name", variant.name()},
+                        {"hash", variant.hash()},
+                        {"canonical", variant.canonical()},
+                        {"file", path}});
+      if (!text_out.empty()) text_out += "\n";
+      text_out += fmt::format("{} {}\n{}", variant.name(), variant.hash(),
+                              indented(variant.canonical()));
+    }
+  }
+  std::cout << (options.json ? listed.dump(2) + "\n" : text_out);
+  return status;
+}
+
+}  // namespace
+
+void add_check_command(CLI::App& app, std::function<int()>& run) {
+  auto options = std::make_shared<CheckOptions>();
+  CLI::App* command = app.add_subcommand(
+      "check", "Check variant files; print each variant's name, hash and canonical form");
+  command->add_option("files", options->files, "Variant files (.attn)")->required();
+  command->add_flag("--json", options->json, "Print one JSON array on stdout");
+  command->callback([options, &run] { run = [options] { return run_check(*options); }; });
+}
+
+}  // namespace attnjit::cli

@@ -1,0 +1,39 @@
+// attnjit: the command-line face of the library (DESIGN.md's contract).
+#include <attnjit/error.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <functional>
+#include <iostream>
+
+#include "tools/check_command.hpp"
+#include "tools/exit_status.hpp"
+
+int main(int argc, char** argv) {
+  using namespace attnjit::cli;
+  CLI::App app("attnjit: JIT attention kernels from a variant language", "attnjit");
+  app.require_subcommand(1);
+  std::function<int()> run;
+  add_check_command(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& done) {
+    return app.exit(done);
+  } catch (const CLI::ParseError& error) {
+    app.exit(error);
+    return kUsage;
+  }
+  try {
+    return run();
+  } catch (const attnjit::SpecError& error) {
+    std::cerr << "attnjit: " << error.what() << "\n";
+    return kBadInput;
+  } catch (const attnjit::InputError& error) {
+    std::cerr << "attnjit: " << error.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& error) {
+    std::cerr << "attnjit: " << error.what() << "\n";
+    return kEnvironment;
+  }
+}
