@@ -5,13 +5,18 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace attnjit::reference {
 namespace {
@@ -37,7 +42,9 @@ void check_shape(const AttentionShape& shape) {
     if (size < 0) throw InputError(fmt::format("{} is {}; it must not be negative", name, size));
   }
   // Zero heads would leave the query-to-key head mapping undefined.
-  if (shape.heads < 1) throw InputError(fmt::format("heads is {}; it must be positive", shape.heads));
+  if (shape.heads < 1) {
+    throw InputError(fmt::format("heads is {}; it must be positive", shape.heads));
+  }
   if (shape.kv_heads < 1) {
     throw InputError(fmt::format("kv_heads is {}; it must be positive", shape.kv_heads));
   }
@@ -78,8 +85,7 @@ Value to_value(const ParamValue& value) {
 void bind_params(const Variant& variant, const ReferenceInputs& inputs, Bindings& bindings) {
   for (const auto& [name, value] : inputs.params) {
     if (variant.find_param(name) == nullptr) {
-      throw InputError(
-          fmt::format("'{}' is not a param of variant '{}'", name, variant.name()));
+      throw InputError(fmt::format("'{}' is not a param of variant '{}'", name, variant.name()));
     }
   }
   for (const ParamDecl& decl : variant.params()) {
@@ -157,42 +163,52 @@ void check_extents(const TensorDecl& decl, const HostTensor& tensor, const Atten
       }
     } else if (const auto* fixed = std::get_if<std::int64_t>(&dim)) {
       if (extent != *fixed) {
-        throw InputError(fmt::format("tensor '{}' has extent {} in dimension {}, but is declared {}",
-                                     decl.name, extent, i, declaration(decl)));
+        throw InputError(
+            fmt::format("tensor '{}' has extent {} in dimension {}, but is declared {}", decl.name,
+                        extent, i, declaration(decl)));
       }
     } else {
-      const std::string& name = std::get<std::string>(dim);
+      const auto& name = std::get<std::string>(dim);
       const auto [first, inserted] = free_extents.try_emplace(name, FreeExtent{extent, decl.name});
       if (!inserted && first->second.extent != extent) {
-        throw InputError(fmt::format(
-            "tensor '{}' has extent {} in dimension {}, but '{}' is {} in tensor '{}'", decl.name,
-            extent, i, name, first->second.extent, first->second.tensor));
+        throw InputError(
+            fmt::format("tensor '{}' has extent {} in dimension {}, but '{}' is {} in tensor '{}'",
+                        decl.name, extent, i, name, first->second.extent, first->second.tensor));
       }
     }
   }
 }
 
-// Int elements must survive the truncation to their element type, which also
-// keeps the interpreter's double-to-int conversion defined.
-void check_elements(const TensorDecl& decl, const HostTensor& tensor) {
-  double lowest = 0;
-  double highest = 0;
-  switch (decl.element) {
+struct IntRange {
+  double lowest;
+  double highest;
+};
+
+// The values an int element type can hold; float and bool elements take any double.
+std::optional<IntRange> int_range(ElemType element) {
+  switch (element) {
     case ElemType::I32:
-      lowest = -2147483648.0;
-      highest = 2147483647.0;
-      break;
+      return IntRange{std::numeric_limits<std::int32_t>::min(),
+                      std::numeric_limits<std::int32_t>::max()};
     case ElemType::U8:
-      highest = 255;
-      break;
+      return IntRange{std::numeric_limits<std::uint8_t>::min(),
+                      std::numeric_limits<std::uint8_t>::max()};
     case ElemType::F32:
     case ElemType::F16:
     case ElemType::BF16:
-    case ElemType::Bool: return;
+    case ElemType::Bool: return std::nullopt;
   }
+  return std::nullopt;
+}
+
+// Int elements must survive the truncation to their element type, which also
+// keeps the interpreter's double-to-int conversion defined.
+void check_elements(const TensorDecl& decl, const HostTensor& tensor) {
+  const std::optional<IntRange> range = int_range(decl.element);
+  if (!range) return;
   for (std::size_t i = 0; i < tensor.data.size(); ++i) {
     const double truncated = std::trunc(tensor.data[i]);
-    if (!(truncated >= lowest && truncated <= highest)) {
+    if (!(truncated >= range->lowest && truncated <= range->highest)) {
       throw InputError(fmt::format("tensor '{}' element {} is {}, which is not a valid {}",
                                    decl.name, i, tensor.data[i], elem_type_name(decl.element)));
     }
@@ -202,8 +218,7 @@ void check_elements(const TensorDecl& decl, const HostTensor& tensor) {
 void bind_tensors(const Variant& variant, const ReferenceInputs& inputs, Bindings& bindings) {
   for (const auto& [name, tensor] : inputs.tensors) {
     if (variant.find_tensor(name) == nullptr) {
-      throw InputError(
-          fmt::format("'{}' is not a tensor of variant '{}'", name, variant.name()));
+      throw InputError(fmt::format("'{}' is not a tensor of variant '{}'", name, variant.name()));
     }
   }
   FreeExtents free_extents;
@@ -214,8 +229,7 @@ void bind_tensors(const Variant& variant, const ReferenceInputs& inputs, Binding
     }
     const HostTensor& tensor = given->second;
     check_extents(decl, tensor, inputs.shape, free_extents);
-    const std::int64_t count =
-        checked_product(tensor.shape, fmt::format("tensor '{}'", decl.name));
+    const std::int64_t count = checked_product(tensor.shape, fmt::format("tensor '{}'", decl.name));
     if (tensor.data.size() != static_cast<std::size_t>(count)) {
       throw InputError(fmt::format("tensor '{}' holds {} values, but its shape [{}] needs {}",
                                    decl.name, tensor.data.size(), fmt::join(tensor.shape, ", "),

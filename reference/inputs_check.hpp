@@ -2,10 +2,9 @@
 // computation itself can index freely.
 #pragma once
 
+#include "reference/interpreter.hpp"
 #include <attnjit/reference.hpp>
 #include <attnjit/variant.hpp>
-
-#include "reference/interpreter.hpp"
 
 namespace attnjit::reference {
 

@@ -1,13 +1,13 @@
 #include "reference/interpreter.hpp"
 
+#include "language/semantics.hpp"
 #include <attnjit/error.hpp>
 
 #include <array>
 #include <cstddef>
-#include <fmt/format.h>
 #include <variant>
 
-#include "language/semantics.hpp"
+#include <fmt/format.h>
 
 namespace attnjit::reference {
 namespace {
@@ -33,17 +33,17 @@ class Evaluator {
   }
 
  private:
-  Value eval(const ir::IntConst& node, ir::Type /*type*/) const {
+  [[nodiscard]] static Value eval(const ir::IntConst& node, ir::Type /*type*/) {
     return Value::of_int(node.value);
   }
-  Value eval(const ir::FloatConst& node, ir::Type /*type*/) const {
+  [[nodiscard]] static Value eval(const ir::FloatConst& node, ir::Type /*type*/) {
     return Value::of_float(node.value);
   }
-  Value eval(const ir::BoolConst& node, ir::Type /*type*/) const {
+  [[nodiscard]] static Value eval(const ir::BoolConst& node, ir::Type /*type*/) {
     return Value::of_bool(node.value);
   }
 
-  Value eval(const ir::BuiltinRef& node, ir::Type /*type*/) const {
+  [[nodiscard]] Value eval(const ir::BuiltinRef& node, ir::Type /*type*/) const {
     switch (node.which) {
       case ir::Builtin::B: return Value::of_int(point_.b);
       case ir::Builtin::H: return Value::of_int(point_.h);
@@ -58,15 +58,15 @@ class Evaluator {
       case ir::Builtin::Score: return Value::of_float(point_.score);
       case ir::Builtin::Causal: {
         // Queries are aligned to the end of the keys (LANGUAGE.md).
-        const std::int64_t last_key = semantics::sub(semantics::add(point_.q, point_.kv_len),
-                                                     point_.q_len);
+        const std::int64_t last_key =
+            semantics::sub(semantics::add(point_.q, point_.kv_len), point_.q_len);
         return Value::of_bool(last_key >= point_.k);
       }
     }
     return {};
   }
 
-  Value eval(const ir::ParamRef& node, ir::Type /*type*/) const {
+  [[nodiscard]] Value eval(const ir::ParamRef& node, ir::Type /*type*/) const {
     const auto found = bindings_.params.find(node.name);
     if (found == bindings_.params.end()) {
       throw InputError(fmt::format("param '{}' has no value", node.name));
@@ -74,7 +74,7 @@ class Evaluator {
     return found->second;
   }
 
-  Value eval(const ir::TensorRead& node, ir::Type type) const {
+  [[nodiscard]] Value eval(const ir::TensorRead& node, ir::Type type) const {
     const auto found = bindings_.tensors.find(node.name);
     if (found == bindings_.tensors.end()) {
       throw InputError(fmt::format("tensor '{}' is not bound", node.name));
@@ -99,14 +99,14 @@ class Evaluator {
     return {};
   }
 
-  Value eval(const ir::Unary& node, ir::Type type) const {
+  [[nodiscard]] Value eval(const ir::Unary& node, ir::Type type) const {
     const Value operand = (*this)(*node.operand);
     if (node.op == ir::UnaryOp::Not) return Value::of_bool(!operand.b);
     return type == ir::Type::Int ? Value::of_int(semantics::neg(operand.i))
                                  : Value::of_float(-operand.f);
   }
 
-  Value eval(const ir::Binary& node, ir::Type type) const {
+  [[nodiscard]] Value eval(const ir::Binary& node, ir::Type type) const {
     switch (node.op) {
       case ir::BinaryOp::And: return Value::of_bool((*this)(*node.lhs).b && (*this)(*node.rhs).b);
       case ir::BinaryOp::Or: return Value::of_bool((*this)(*node.lhs).b || (*this)(*node.rhs).b);
@@ -125,11 +125,11 @@ class Evaluator {
     return Value::of_float(semantics::float_binary(node.op, lhs.f, rhs.f));
   }
 
-  Value eval(const ir::Select& node, ir::Type /*type*/) const {
+  [[nodiscard]] Value eval(const ir::Select& node, ir::Type /*type*/) const {
     return (*this)(*((*this)(*node.cond).b ? node.if_true : node.if_false));
   }
 
-  Value eval(const ir::Call& node, ir::Type type) const {
+  [[nodiscard]] Value eval(const ir::Call& node, ir::Type type) const {
     const std::size_t arity = node.args.size();
     if (type == ir::Type::Int) {
       std::array<std::int64_t, kMaxArgs> args{};
@@ -143,7 +143,7 @@ class Evaluator {
         semantics::float_call<double>(node.func, std::span<const double>(args.data(), arity)));
   }
 
-  Value eval(const ir::IntToFloat& node, ir::Type /*type*/) const {
+  [[nodiscard]] Value eval(const ir::IntToFloat& node, ir::Type /*type*/) const {
     return Value::of_float(static_cast<double>((*this)(*node.operand).i));
   }
 

@@ -1,14 +1,14 @@
+#include "reference/inputs_check.hpp"
+#include "reference/interpreter.hpp"
 #include <attnjit/reference.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <vector>
-
-#include "reference/inputs_check.hpp"
-#include "reference/interpreter.hpp"
 
 namespace attnjit {
 namespace {
@@ -17,10 +17,9 @@ constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 
 bool mask_holds(std::span<const ir::ExprPtr> conjuncts, const reference::Point& point,
                 const reference::Bindings& bindings) {
-  for (const ir::ExprPtr& conjunct : conjuncts) {
-    if (!reference::evaluate(*conjunct, point, bindings).b) return false;
-  }
-  return true;
+  return std::ranges::all_of(conjuncts, [&](const ir::ExprPtr& conjunct) {
+    return reference::evaluate(*conjunct, point, bindings).b;
+  });
 }
 
 double dot(const double* x, const double* y, std::int64_t n) {

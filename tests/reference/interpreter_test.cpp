@@ -3,7 +3,6 @@
 
 #include <attnjit/error.hpp>
 #include <attnjit/ir.hpp>
-#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
@@ -11,6 +10,8 @@
 #include <limits>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace attnjit::reference {
 namespace {
@@ -183,8 +184,8 @@ TEST(Interpreter, IntFunctionsStayInt) {
   EXPECT_EQ(eval_int(ir::call(Func::Abs, {lit(std::int64_t{-7})})), 7);
   EXPECT_EQ(eval_int(ir::call(Func::Min, {lit(std::int64_t{-7}), lit(std::int64_t{3})})), -7);
   EXPECT_EQ(eval_int(ir::call(Func::Max, {lit(std::int64_t{-7}), lit(std::int64_t{3})})), 3);
-  EXPECT_EQ(eval_int(ir::call(Func::Clamp, {lit(std::int64_t{9}), lit(std::int64_t{0}),
-                                            lit(std::int64_t{4})})),
+  EXPECT_EQ(eval_int(ir::call(Func::Clamp,
+                              {lit(std::int64_t{9}), lit(std::int64_t{0}), lit(std::int64_t{4})})),
             4);
   // A mixed call is a float call.
   EXPECT_EQ(eval_float(ir::call(Func::Max, {lit(std::int64_t{2}), lit(2.5F)})), 2.5);
@@ -237,12 +238,17 @@ TEST(Interpreter, Params) {
 // A 2 x 3 tensor, row-major, read at (row, col) with the given element type.
 class TensorReads : public ::testing::Test {
  protected:
-  Value read(Type element, std::int64_t row, std::int64_t col) const {
-    Bindings bindings;
-    bindings.tensors["t"] = TensorView{shape_, data_};
-    return eval(ir::tensor_read("t", element, {lit(row), lit(col)}), {}, bindings);
+  [[nodiscard]] Value read(Type element, std::int64_t row, std::int64_t col) const {
+    return eval(ir::tensor_read("t", element, {lit(row), lit(col)}), {}, bindings());
   }
 
+  [[nodiscard]] Bindings bindings() const {
+    Bindings bindings;
+    bindings.tensors["t"] = TensorView{shape_, data_};
+    return bindings;
+  }
+
+ private:
   std::vector<std::int64_t> shape_ = {2, 3};
   std::vector<double> data_ = {0.0, 2.75, -2.75, 0.5, -3.0, 7.0};
 };
@@ -282,10 +288,8 @@ TEST_F(TensorReads, MissingTensorOrWrongRankThrows) {
   const Bindings empty;
   EXPECT_THROW((void)eval(ir::tensor_read("t", Type::Float, {lit(std::int64_t{0})}), {}, empty),
                InputError);
-  Bindings bindings;
-  bindings.tensors["t"] = TensorView{shape_, data_};
   EXPECT_THROW(
-      (void)eval(ir::tensor_read("t", Type::Float, {lit(std::int64_t{0})}), {}, bindings),
+      (void)eval(ir::tensor_read("t", Type::Float, {lit(std::int64_t{0})}), {}, bindings()),
       InputError);
 }
 

@@ -7,7 +7,6 @@
 #include <attnjit/language.hpp>
 #include <attnjit/reference.hpp>
 #include <attnjit/variant.hpp>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace attnjit::reftest {
 
@@ -124,7 +125,8 @@ inline ReferenceOutput naive_attention(const Problem& p, double scale, const Mas
           const double weight = std::exp(logits[static_cast<std::size_t>(k)] - lse);
           for (std::int64_t j = 0; j < dv; ++j) {
             result.out[static_cast<std::size_t>(row * dv + j)] +=
-                weight * p.v[static_cast<std::size_t>(((b * s.kv_heads + hkv) * s.kv_len + k) * dv + j)];
+                weight *
+                p.v[static_cast<std::size_t>(((b * s.kv_heads + hkv) * s.kv_len + k) * dv + j)];
           }
         }
       }
@@ -143,9 +145,9 @@ inline ::testing::AssertionResult all_close(const std::vector<double>& got,
   int failures = 0;
   ::testing::AssertionResult result = ::testing::AssertionSuccess();
   for (std::size_t i = 0; i < got.size(); ++i) {
-    const bool ok = std::isinf(want[i]) ? got[i] == want[i]
-                                        : std::abs(got[i] - want[i]) <=
-                                              1e-12 * std::max(1.0, std::abs(want[i]));
+    const bool ok = std::isinf(want[i])
+                        ? got[i] == want[i]
+                        : std::abs(got[i] - want[i]) <= 1e-12 * std::max(1.0, std::abs(want[i]));
     if (ok) continue;
     if (failures == 0) result = ::testing::AssertionFailure();
     if (++failures <= 5) result << "[" << i << "] got " << got[i] << ", want " << want[i] << "; ";

@@ -1,15 +1,15 @@
 // The reference against naive attentions written from LANGUAGE.md's formulas,
 // one per kind of variant the language is meant to express.
+#include "tests/reference/naive_attention.hpp"
 #include <attnjit/builder.hpp>
 #include <attnjit/reference.hpp>
-#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
 
-#include "tests/reference/naive_attention.hpp"
+#include <gtest/gtest.h>
 
 namespace attnjit {
 namespace {
@@ -25,8 +25,7 @@ using reftest::Position;
 using reftest::Problem;
 
 // Expects every row of `q` below `first_visible` to be fully masked.
-void expect_masked_rows(const ReferenceOutput& got, const Problem& p,
-                        std::int64_t first_visible) {
+void expect_masked_rows(const ReferenceOutput& got, const Problem& p, std::int64_t first_visible) {
   const AttentionShape& s = p.shape;
   for (std::int64_t row = 0; row < s.batch * s.heads * s.q_len; ++row) {
     if (row % s.q_len >= first_visible) continue;

@@ -1,0 +1,103 @@
+// The C++ face builds the very same variants as the text.
+#include <attnjit/builder.hpp>
+#include <attnjit/error.hpp>
+
+#include <gtest/gtest.h>
+
+#include "tests/language/test_util.hpp"
+
+namespace attnjit {
+namespace {
+
+using namespace attnjit::dsl;  // NOLINT(google-build-using-namespace): the DSL reads as text
+using testing::parse_one;
+
+TEST(Builder, Gemma2LocalMatchesTheText) {
+  VariantBuilder v("gemma2_local");
+  v.dtype(DType::BF16).head_dim(256);
+  const E window = v.param("window", ParamType::I32, std::int32_t{4096});
+  v.mask(causal() && q() - k() < window);
+  v.score(softcap(score(), 50.0));
+  const Variant built = v.build();
+  const Variant parsed = parse_one(R"(variant gemma2_local {
+    dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask causal && q - k < window; score softcap(score, 50.0); })");
+  EXPECT_EQ(built.canonical(), parsed.canonical());
+  EXPECT_EQ(built.hash(), parsed.hash());
+  EXPECT_EQ(built.name(), "gemma2_local");
+}
+
+TEST(Builder, DocumentMaskAndAlibiMatchTheText) {
+  VariantBuilder docs("packed_docs");
+  docs.dtype(DType::F16).head_dim(128);
+  const TensorHandle doc = docs.tensor("doc", ElemType::I32, {DimKind::Batch, DimKind::KvLen});
+  docs.mask(causal() && doc(b(), q() + kv_len() - q_len()) == doc(b(), k()));
+  EXPECT_EQ(docs.build().hash(), parse_one(R"(variant packed_docs {
+    dtype fp16; head_dim 128; tensor doc: i32[batch, kv_len];
+    mask causal && doc[b, q + kv_len - q_len] == doc[b, k]; })")
+                                     .hash());
+
+  VariantBuilder alibi("alibi");
+  alibi.dtype(DType::BF16).head_dim(128);
+  const TensorHandle slope = alibi.tensor("slope", ElemType::F32, {DimKind::Heads});
+  alibi.mask(causal());
+  alibi.score(score() + slope(h()) * (k() - (q() + kv_len() - q_len())));
+  EXPECT_EQ(alibi.build().hash(), parse_one(R"(variant alibi {
+    dtype bf16; head_dim 128; tensor slope: f32[heads]; mask causal;
+    score score + slope[h] * (k - (q + kv_len - q_len)); })")
+                                      .hash());
+}
+
+TEST(Builder, FreeDimensionsAndScale) {
+  VariantBuilder v("t5");
+  v.dtype(DType::BF16).head_dim(64).scale(1.0);
+  const TensorHandle bias =
+      v.tensor("bias", ElemType::F32, {DimKind::Heads, std::string("buckets")});
+  v.score(score() + bias(h(), clamp(k() - q(), -128, 127) + 128));
+  EXPECT_EQ(v.build().hash(), parse_one(R"(variant t5 {
+    dtype bf16; head_dim 64; scale 1; tensor bias: f32[heads, buckets];
+    score score + bias[h, clamp(k - q, -128, 127) + 128]; })")
+                                  .hash());
+}
+
+TEST(Builder, RejectsWhatTheLanguageForbids) {
+  EXPECT_THROW(q() + causal(), SpecError);
+  EXPECT_THROW(q() % 1.5, SpecError);
+  EXPECT_THROW(!q(), SpecError);
+  EXPECT_THROW(select(q(), 1, 2), SpecError);
+
+  VariantBuilder v("bad");
+  EXPECT_THROW(v.head_dim(0), SpecError);
+  EXPECT_THROW(v.param("q", ParamType::I32), SpecError);
+  EXPECT_THROW(v.param("w", ParamType::I32, 1.5F), SpecError);
+  EXPECT_THROW(v.tensor("t", ElemType::F32, {}), SpecError);
+  EXPECT_THROW(v.mask(q()), SpecError);
+  EXPECT_THROW(v.build(), SpecError);  // no dtype
+
+  const TensorHandle t = v.tensor("t", ElemType::F32, {DimKind::Heads});
+  EXPECT_THROW(t(h(), k()), SpecError);
+  EXPECT_THROW(t(1.5), SpecError);
+
+  v.dtype(DType::BF16).head_dim(64).mask(score() > 0.0);
+  EXPECT_THROW(v.build(), SpecError);  // score in the mask
+}
+
+TEST(Builder, RejectsNamesItDidNotDeclare) {
+  VariantBuilder other("other");
+  const E foreign = other.param("w", ParamType::I32);
+  VariantBuilder v("v");
+  v.dtype(DType::BF16).head_dim(64).mask(q() < foreign);
+  EXPECT_THROW(v.build(), SpecError);
+}
+
+TEST(Builder, RejectsDeepTrees) {
+  E sum = q();
+  EXPECT_THROW(
+      {
+        for (int i = 0; i < 1000; ++i) sum = sum + q();
+      },
+      SpecError);
+}
+
+}  // namespace
+}  // namespace attnjit

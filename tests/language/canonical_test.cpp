@@ -1,0 +1,175 @@
+// The equivalences of LANGUAGE.md's "Identity" section, and what must not be
+// equivalent.
+#include <gtest/gtest.h>
+#include <set>
+
+#include "tests/language/test_util.hpp"
+
+namespace attnjit {
+namespace {
+
+using testing::parse_one;
+
+constexpr std::string_view kBase = R"(
+variant gemma2_local {
+  dtype    bf16;
+  head_dim 256;
+  param    window: i32 = 4096;
+  mask     causal && q - k < window;
+  score    softcap(score, 50.0);
+}
+)";
+
+std::string hash_of(std::string_view text) { return parse_one(text).hash(); }
+
+TEST(Canonical, HashIs16LowercaseHexDigits) {
+  const std::string hash = hash_of(kBase);
+  ASSERT_EQ(hash.size(), 16U);
+  for (const char c : hash) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << c;
+}
+
+TEST(Canonical, WhitespaceAndCommentsDoNotMatter) {
+  EXPECT_EQ(hash_of(kBase),
+            hash_of("# a comment\nvariant gemma2_local{dtype bf16;head_dim 256;  # size\n"
+                    "param window:i32=4096;mask causal&&q-k<window;score softcap(score,50.0);}"));
+}
+
+TEST(Canonical, TheNameDoesNotMatter) {
+  EXPECT_EQ(hash_of(kBase), hash_of(R"(variant other_name {
+    dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask causal && q - k < window; score softcap(score, 50.0); })"));
+}
+
+TEST(Canonical, IndependentStatementOrderDoesNotMatter) {
+  EXPECT_EQ(hash_of(kBase), hash_of(R"(variant g {
+    score softcap(score, 50.0);
+    mask causal && q - k < window;
+    param window: i32 = 4096;
+    head_dim 256;
+    dtype bf16; })"));
+}
+
+TEST(Canonical, SplitMasksAndConjunctOrderDoNotMatter) {
+  const std::string split = hash_of(R"(variant g {
+    dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask q - k < window;
+    mask causal;
+    score softcap(score, 50.0); })");
+  EXPECT_EQ(hash_of(kBase), split);
+  EXPECT_EQ(hash_of(kBase), hash_of(R"(variant g {
+    dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask q - k < window && causal && causal;
+    score softcap(score, 50.0); })"));
+}
+
+TEST(Canonical, RedundantParenthesesDoNotMatter) {
+  EXPECT_EQ(hash_of(kBase), hash_of(R"(variant g {
+    dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask ((causal) && (((q - k)) < (window)));
+    score (softcap((score), (50.0))); })"));
+}
+
+TEST(Canonical, DefaultsSpelledOutDoNotMatter) {
+  EXPECT_EQ(hash_of(kBase), hash_of(R"(variant g {
+    dtype bf16; out_dtype bf16; head_dim 256; head_dim_v 256;
+    scale 1 / sqrt(head_dim);
+    param window: i32 = 4096;
+    mask true;
+    mask causal && q - k < window;
+    score softcap(score, 50.0); })"));
+  EXPECT_EQ(hash_of("variant a { dtype fp16; head_dim 64; }"),
+            hash_of("variant a { dtype fp16; head_dim 64; mask true; score score; scale 0.125; }"));
+  EXPECT_EQ(hash_of("variant a { dtype fp8_e4m3; head_dim 64; }"),
+            hash_of("variant a { dtype fp8_e4m3; out_dtype bf16; head_dim 64; }"));
+}
+
+TEST(Canonical, ConstantsWrittenDifferentlyDoNotMatter) {
+  EXPECT_EQ(hash_of(kBase), hash_of(R"(variant g {
+    dtype bf16; head_dim 256; param window: i32 = 4000 + 96;
+    mask causal && q - k < window;
+    score softcap(score, 100.0 / 2); })"));
+  EXPECT_EQ(hash_of("variant a { dtype bf16; head_dim 64; mask q - k < 4096; }"),
+            hash_of("variant a { dtype bf16; head_dim 64; mask q - k < 2 * 2048 + 0 * 7; }"));
+  EXPECT_EQ(hash_of("variant a { dtype bf16; head_dim 64; score score * 0.5; }"),
+            hash_of("variant a { dtype bf16; head_dim 64; score score * (1 / 2.0); }"));
+  EXPECT_EQ(hash_of("variant a { dtype bf16; head_dim 64; mask k < head_dim * 2; }"),
+            hash_of("variant a { dtype bf16; head_dim 64; mask k < 128; }"));
+}
+
+TEST(Canonical, ChangesToTheFunctionChangeTheHash) {
+  const std::string base = hash_of(kBase);
+  const std::vector<std::string> changed = {
+      // dtype, sizes, scale
+      "variant g { dtype fp16; head_dim 256; param window: i32 = 4096;"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; head_dim 128; param window: i32 = 4096;"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; head_dim 256; head_dim_v 128; param window: i32 = 4096;"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; out_dtype fp16; head_dim 256; param window: i32 = 4096;"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; head_dim 256; scale 0.1; param window: i32 = 4096;"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+      // the interface: a param's default, type or name
+      "variant g { dtype bf16; head_dim 256; param window: i32 = 4095;"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; head_dim 256; param window: i32;"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; head_dim 256; param win: i32 = 4096;"
+      " mask causal && q - k < win; score softcap(score, 50.0); }",
+      // mask and score
+      "variant g { dtype bf16; head_dim 256; param window: i32 = 4096;"
+      " mask causal && q - k <= window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; head_dim 256; param window: i32 = 4096;"
+      " mask q - k < window; score softcap(score, 50.0); }",
+      "variant g { dtype bf16; head_dim 256; param window: i32 = 4096;"
+      " mask causal && q - k < window; score softcap(score, 30.0); }",
+      "variant g { dtype bf16; head_dim 256; param window: i32 = 4096;"
+      " mask causal && q - k < window; }",
+      // an unused tensor is still part of the interface
+      "variant g { dtype bf16; head_dim 256; param window: i32 = 4096; tensor t: f32[heads];"
+      " mask causal && q - k < window; score softcap(score, 50.0); }",
+  };
+  std::set<std::string> seen = {base};
+  for (const std::string& text : changed) {
+    EXPECT_TRUE(seen.insert(hash_of(text)).second) << text;
+  }
+}
+
+TEST(Canonical, IntAndFloatConstantsAreDistinct) {
+  // `k < 2` and `k < 2.0` compare differently typed values: same result
+  // here, but the printer keeps the float's spelling so the text reparses.
+  const Variant as_float = parse_one("variant a { dtype bf16; head_dim 64; mask k < 2.0; }");
+  EXPECT_EQ(as_float.mask().front()->type(), ir::Type::Bool);
+  EXPECT_NE(as_float.canonical().find("mask k < 2.0;"), std::string::npos) << as_float.canonical();
+}
+
+TEST(Canonical, MinimalParenthesesKeepMeaning) {
+  const Variant v = parse_one(R"(variant a { dtype bf16; head_dim 64;
+    param p: i32 = 3;
+    mask (q - (k - p)) * 2 > (q - k) - p && !(q < k) && (causal ? q > 0 : (k > 1 ? true : false));
+    score -(score * -2.0) / (1.0 - score); })");
+  EXPECT_EQ(v.canonical().substr(v.canonical().find("param")),
+            "param p: i32 = 3;\n"
+            "mask !(q < k);\n"
+            "mask (q - (k - p)) * 2 > q - k - p;\n"
+            "mask causal ? q > 0 : k > 1 ? true : false;\n"
+            "score -(score * -2.0) / (1.0 - score);\n");
+}
+
+TEST(Canonical, CanonicalFormParsesBackToItself) {
+  for (const std::string_view text : {
+           kBase,
+           std::string_view("variant a { dtype fp16; head_dim 80; param s: f32 = -1.5e-7;"
+                            " tensor t: bool[batch, 7, n]; tensor u: u8[n];"
+                            " mask t[b, q, k] || u[k] % 3 == -1; score score * s - 1e30; }"),
+       }) {
+    const Variant first = parse_one(text);
+    const Variant second = parse_one("variant again {\n" + first.canonical() + "}\n");
+    EXPECT_EQ(first.canonical(), second.canonical());
+    EXPECT_EQ(first.hash(), second.hash());
+  }
+}
+
+}  // namespace
+}  // namespace attnjit
