@@ -2,14 +2,13 @@
 // Text views point into the source, which outlives the tree.
 #pragma once
 
+#include "language/lexer.hpp"
 #include <attnjit/ir.hpp>
 
 #include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
-
-#include "language/lexer.hpp"
 
 namespace attnjit::ast {
 
@@ -51,10 +50,10 @@ struct Statement {
   };
   Kind kind = Kind::DType;
   Span keyword;
-  Token word;         // the type of dtype/out_dtype, the name of param/tensor
-  Token type;         // the type of param/tensor
-  Token size;         // the value of head_dim/head_dim_v
-  ExprPtr expr;       // scale, mask, score, or a param's default
+  Token word;    // the type of dtype/out_dtype, the name of param/tensor
+  Token type;    // the type of param/tensor
+  Token size;    // the value of head_dim/head_dim_v
+  ExprPtr expr;  // scale, mask, score, or a param's default
   std::vector<Dim> dims;
 };
 

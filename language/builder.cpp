@@ -1,15 +1,15 @@
+#include "language/canonical.hpp"
+#include "language/fold.hpp"
+#include "language/names.hpp"
 #include <attnjit/builder.hpp>
 #include <attnjit/error.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fmt/format.h>
 #include <set>
 
-#include "language/canonical.hpp"
-#include "language/fold.hpp"
-#include "language/names.hpp"
+#include <fmt/format.h>
 
 namespace attnjit {
 
@@ -117,8 +117,8 @@ void check_declared_name(std::string_view what, const std::string& name) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
       });
   if (!well_formed) throw SpecError(fmt::format("'{}' is not a valid {} name", name, what));
-  if (names::find_builtin(name) || names::find_func(name) || name == "head_dim" ||
-      name == "true" || name == "false") {
+  if (names::find_builtin(name) || names::find_func(name) || name == "head_dim" || name == "true" ||
+      name == "false") {
     throw SpecError(fmt::format("{} '{}' shadows a built-in name", what, name));
   }
 }
@@ -221,15 +221,14 @@ std::vector<ir::ExprPtr> normalise_mask(const std::vector<ir::ExprPtr>& masks) {
 float resolve_scale(const ir::ExprPtr& written, int head_dim) {
   // The default is folded from its own spelling so that writing it out
   // gives the very same float.
-  const ir::ExprPtr expr =
-      written ? written
-              : ir::binary(ir::BinaryOp::Div, ir::float_const(1.0F),
-                           ir::call(ir::Func::Sqrt, {ir::int_const(head_dim)}));
+  const ir::ExprPtr expr = written
+                               ? written
+                               : ir::binary(ir::BinaryOp::Div, ir::float_const(1.0F),
+                                            ir::call(ir::Func::Sqrt, {ir::int_const(head_dim)}));
   const ir::ExprPtr folded = fold(ir::to_float(expr));
   const auto* constant = folded->as<ir::FloatConst>();
   if (constant == nullptr) {
-    throw SpecError("scale must be a finite constant expression, got '" + print_expr(folded) +
-                    "'");
+    throw SpecError("scale must be a finite constant expression, got '" + print_expr(folded) + "'");
   }
   return constant->value;
 }
@@ -282,8 +281,8 @@ dsl::E VariantBuilder::param(std::string name, ParamType type,
   check_declared_name("param", name);
   if (default_value) {
     if (param_value_type(*default_value) != type) {
-      throw SpecError(fmt::format("default of param '{}' is not of type {}", name,
-                                  param_type_name(type)));
+      throw SpecError(
+          fmt::format("default of param '{}' is not of type {}", name, param_type_name(type)));
     }
     if (const auto* f = std::get_if<float>(&*default_value); f != nullptr && !std::isfinite(*f)) {
       throw SpecError(fmt::format("default of param '{}' must be finite", name));

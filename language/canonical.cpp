@@ -3,8 +3,9 @@
 #include <attnjit/error.hpp>
 
 #include <array>
-#include <fmt/format.h>
 #include <limits>
+
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 namespace attnjit {
@@ -84,8 +85,7 @@ Printed print(const ir::ExprPtr& expr) {
   if (const auto* n = std::get_if<ir::IntToFloat>(&node)) return print(n->operand);
   if (const auto* n = std::get_if<ir::Unary>(&node)) {
     // A primary operand only, so that `-(-x)` never prints as `--x`.
-    return {fmt::format("{}{}", ir::unary_spelling(n->op), print_at(n->operand, kPrimary)),
-            kUnary};
+    return {fmt::format("{}{}", ir::unary_spelling(n->op), print_at(n->operand, kPrimary)), kUnary};
   }
   if (const auto* n = std::get_if<ir::Binary>(&node)) {
     const int p = precedence(n->op);

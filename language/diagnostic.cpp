@@ -1,6 +1,7 @@
 #include "language/diagnostic.hpp"
 
 #include <algorithm>
+
 #include <fmt/format.h>
 
 namespace attnjit {
@@ -54,8 +55,9 @@ std::string Diagnostic::render() const {
   }
   const std::string_view shown = line.substr(first, std::min(kShownWidth, line.size() - first));
   column = std::min(column - std::min(column, first), shown.size());
-  const std::size_t length = std::clamp<std::size_t>(static_cast<std::size_t>(location.length), 1,
-                                                     std::max<std::size_t>(shown.size() - column, 1));
+  const std::size_t length =
+      std::clamp<std::size_t>(static_cast<std::size_t>(location.length), 1,
+                              std::max<std::size_t>(shown.size() - column, 1));
 
   // Tabs in the line stay tabs under it, so the caret lands where the eye does.
   std::string pad = prefix.empty() ? "" : std::string(prefix.size(), ' ');

@@ -1,13 +1,12 @@
 // Located errors, collected while a file is read.
 #pragma once
 
+#include "language/lexer.hpp"
 #include <attnjit/language.hpp>
 
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "language/lexer.hpp"
 
 namespace attnjit {
 

@@ -1,10 +1,10 @@
 #include "language/fold.hpp"
 
+#include "language/semantics.hpp"
+
 #include <cmath>
 #include <optional>
 #include <vector>
-
-#include "language/semantics.hpp"
 
 namespace attnjit {
 namespace {
@@ -23,9 +23,7 @@ std::optional<bool> bool_of(const ExprPtr& expr) {
   if (const auto* c = expr->as<ir::BoolConst>()) return c->value;
   return std::nullopt;
 }
-bool is_const(const ExprPtr& expr) {
-  return int_of(expr) || float_of(expr) || bool_of(expr);
-}
+bool is_const(const ExprPtr& expr) { return int_of(expr) || float_of(expr) || bool_of(expr); }
 
 // Non-finite floats have no literal spelling, so they stay unfolded.
 std::optional<ExprPtr> float_result(double value) {

@@ -1,11 +1,11 @@
 // The typing rules of LANGUAGE.md, applied as each node is made.
+#include "language/semantics.hpp"
 #include <attnjit/error.hpp>
 #include <attnjit/ir.hpp>
 
 #include <algorithm>
-#include <fmt/format.h>
 
-#include "language/semantics.hpp"
+#include <fmt/format.h>
 
 namespace attnjit::ir {
 
@@ -58,9 +58,7 @@ std::string operand_error(std::string_view what, std::string_view needs, Type go
 ExprPtr int_const(std::int64_t value) { return Factory::make(Type::Int, IntConst{value}, {}); }
 ExprPtr float_const(float value) { return Factory::make(Type::Float, FloatConst{value}, {}); }
 ExprPtr bool_const(bool value) { return Factory::make(Type::Bool, BoolConst{value}, {}); }
-ExprPtr builtin(Builtin which) {
-  return Factory::make(builtin_type(which), BuiltinRef{which}, {});
-}
+ExprPtr builtin(Builtin which) { return Factory::make(builtin_type(which), BuiltinRef{which}, {}); }
 ExprPtr param_ref(std::string name, Type type) {
   return Factory::make(type, ParamRef{std::move(name)}, {});
 }
@@ -118,9 +116,8 @@ ExprPtr binary(BinaryOp op, ExprPtr lhs, ExprPtr rhs) {
   }
   for (const ExprPtr* side : {&lhs, &rhs}) {
     if (!numeric((*side)->type())) {
-      throw SpecError(
-          equality ? fmt::format("{} compares a bool with a number", what)
-                   : operand_error(what, "number", (*side)->type()));
+      throw SpecError(equality ? fmt::format("{} compares a bool with a number", what)
+                               : operand_error(what, "number", (*side)->type()));
     }
   }
   if (op == BinaryOp::Mod && (lhs->type() != Type::Int || rhs->type() != Type::Int)) {

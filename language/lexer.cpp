@@ -5,16 +5,15 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace attnjit {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_start(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
+bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_'; }
 bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
 
 // For a decimal literal that from_chars found out of range: whether it is too
@@ -51,18 +50,18 @@ struct Punct {
 
 // Two-byte operators first, so that `<=` is not read as `<` then `=`.
 constexpr std::array kPuncts = {
-    Punct{"<=", TokenKind::LessEqual}, Punct{">=", TokenKind::GreaterEqual},
+    Punct{"<=", TokenKind::LessEqual},  Punct{">=", TokenKind::GreaterEqual},
     Punct{"==", TokenKind::EqualEqual}, Punct{"!=", TokenKind::NotEqual},
-    Punct{"&&", TokenKind::AndAnd},    Punct{"||", TokenKind::OrOr},
-    Punct{"{", TokenKind::LBrace},     Punct{"}", TokenKind::RBrace},
-    Punct{"(", TokenKind::LParen},     Punct{")", TokenKind::RParen},
-    Punct{"[", TokenKind::LBracket},   Punct{"]", TokenKind::RBracket},
-    Punct{";", TokenKind::Semicolon},  Punct{":", TokenKind::Colon},
-    Punct{",", TokenKind::Comma},      Punct{"=", TokenKind::Assign},
-    Punct{"?", TokenKind::Question},   Punct{"+", TokenKind::Plus},
-    Punct{"-", TokenKind::Minus},      Punct{"*", TokenKind::Star},
-    Punct{"/", TokenKind::Slash},      Punct{"%", TokenKind::Percent},
-    Punct{"!", TokenKind::Bang},       Punct{"<", TokenKind::Less},
+    Punct{"&&", TokenKind::AndAnd},     Punct{"||", TokenKind::OrOr},
+    Punct{"{", TokenKind::LBrace},      Punct{"}", TokenKind::RBrace},
+    Punct{"(", TokenKind::LParen},      Punct{")", TokenKind::RParen},
+    Punct{"[", TokenKind::LBracket},    Punct{"]", TokenKind::RBracket},
+    Punct{";", TokenKind::Semicolon},   Punct{":", TokenKind::Colon},
+    Punct{",", TokenKind::Comma},       Punct{"=", TokenKind::Assign},
+    Punct{"?", TokenKind::Question},    Punct{"+", TokenKind::Plus},
+    Punct{"-", TokenKind::Minus},       Punct{"*", TokenKind::Star},
+    Punct{"/", TokenKind::Slash},       Punct{"%", TokenKind::Percent},
+    Punct{"!", TokenKind::Bang},        Punct{"<", TokenKind::Less},
     Punct{">", TokenKind::Greater},
 };
 
@@ -183,10 +182,9 @@ Token Lexer::number(Span span) {
     const auto [ptr, ec] = std::from_chars(first, last, value);
     if (ptr != last) return fail(fmt::format("malformed number '{}'", token.text));
     // Underflow to zero is harmless; only overflow loses the value.
-    const bool too_large =
-        ec == std::errc::result_out_of_range
-            ? overflows(token.text)
-            : std::isinf(static_cast<float>(value));
+    const bool too_large = ec == std::errc::result_out_of_range
+                               ? overflows(token.text)
+                               : std::isinf(static_cast<float>(value));
     if (too_large) return fail("float literal is out of range for float");
     token.float_value = ec == std::errc::result_out_of_range ? 0.0F : static_cast<float>(value);
     return token;

@@ -1,15 +1,15 @@
 #include "language/lower.hpp"
 
-#include <attnjit/builder.hpp>
-#include <attnjit/error.hpp>
-
-#include <fmt/format.h>
-#include <limits>
-#include <map>
-
 #include "language/fold.hpp"
 #include "language/names.hpp"
 #include "language/suggest.hpp"
+#include <attnjit/builder.hpp>
+#include <attnjit/error.hpp>
+
+#include <limits>
+#include <map>
+
+#include <fmt/format.h>
 
 namespace attnjit {
 namespace {
@@ -121,8 +121,8 @@ class Lowering {
       case Kind::Mask: {
         const ir::ExprPtr cond = expr(*statement.expr, Context::Mask);
         if (cond->type() != ir::Type::Bool) {
-          fail(statement.expr->span, fmt::format("mask must be a bool expression, got {}",
-                                                 ir::type_name(cond->type())));
+          fail(statement.expr->span,
+               fmt::format("mask must be a bool expression, got {}", ir::type_name(cond->type())));
         }
         builder_.mask(dsl::E(cond));
         return;
@@ -172,8 +172,9 @@ class Lowering {
   void declare_param(const ast::Statement& statement) {
     const auto type = parse_param_type(statement.type.text);
     if (!type) {
-      fail(statement.type.span, fmt::format("unknown param type '{}'{}", statement.type.text,
-                                            did_you_mean(statement.type.text, {"i32", "f32", "bool"})));
+      fail(statement.type.span,
+           fmt::format("unknown param type '{}'{}", statement.type.text,
+                       did_you_mean(statement.type.text, {"i32", "f32", "bool"})));
     }
     Declaration declaration;
     declaration.param_type = *type;
@@ -226,8 +227,9 @@ class Lowering {
     const auto element = parse_elem_type(statement.type.text);
     if (!element) {
       fail(statement.type.span,
-           fmt::format("unknown tensor element type '{}'{}", statement.type.text,
-                       did_you_mean(statement.type.text, {"i32", "f32", "f16", "bf16", "u8", "bool"})));
+           fmt::format(
+               "unknown tensor element type '{}'{}", statement.type.text,
+               did_you_mean(statement.type.text, {"i32", "f32", "f16", "bf16", "u8", "bool"})));
     }
     if (statement.dims.size() > static_cast<std::size_t>(kMaxTensorRank)) {
       fail(statement.dims[kMaxTensorRank].span,
@@ -242,9 +244,10 @@ class Lowering {
         dims.emplace_back(*kind);
       } else {
         if (names::find_builtin(dim.name) || names::find_func(dim.name)) {
-          fail(dim.span, fmt::format("'{}' cannot name a dimension: it is a built-in name{}",
-                                     dim.name, did_you_mean(dim.name, {"batch", "heads", "kv_heads",
-                                                                       "q_len", "kv_len"})));
+          fail(dim.span,
+               fmt::format(
+                   "'{}' cannot name a dimension: it is a built-in name{}", dim.name,
+                   did_you_mean(dim.name, {"batch", "heads", "kv_heads", "q_len", "kv_len"})));
         }
         dims.emplace_back(std::string(dim.name));
       }
@@ -280,8 +283,8 @@ class Lowering {
     const auto declared = declarations_.find(e.name);
     const bool known = builtin || declared != declarations_.end();
     if (known && context == Context::Constant) {
-      fail(e.span, fmt::format("'{}' is not a constant; this must be a constant expression",
-                               e.name));
+      fail(e.span,
+           fmt::format("'{}' is not a constant; this must be a constant expression", e.name));
     }
     if (builtin) {
       if (*builtin == ir::Builtin::Score && context != Context::Score) {
@@ -298,8 +301,8 @@ class Lowering {
     if (names::find_func(e.name)) {
       fail(e.span, fmt::format("'{}' is a function; call it as {}(...)", e.name, e.name));
     }
-    fail(e.span, fmt::format("unknown name '{}'{}", e.name,
-                             did_you_mean(e.name, visible_names(context))));
+    fail(e.span,
+         fmt::format("unknown name '{}'{}", e.name, did_you_mean(e.name, visible_names(context))));
   }
 
   ir::ExprPtr call(const ast::Expr& e, Context context) {
@@ -328,8 +331,8 @@ class Lowering {
       fail(e.span, fmt::format("'{}' is not a tensor and cannot be indexed", e.name));
     }
     if (context == Context::Constant) {
-      fail(e.span, fmt::format("'{}' is not a constant; this must be a constant expression",
-                               e.name));
+      fail(e.span,
+           fmt::format("'{}' is not a constant; this must be a constant expression", e.name));
     }
     const Declaration& tensor = declared->second;
     if (e.children.size() != tensor.rank) {

@@ -3,12 +3,11 @@
 // VariantBuilder the C++ face uses.
 #pragma once
 
+#include "language/ast.hpp"
+#include "language/diagnostic.hpp"
 #include <attnjit/variant.hpp>
 
 #include <optional>
-
-#include "language/ast.hpp"
-#include "language/diagnostic.hpp"
 
 namespace attnjit {
 

@@ -26,13 +26,13 @@ constexpr std::array kBuiltins = {
 
 // Name and arity of each function, in enum order.
 constexpr std::array kFuncs = {
-    std::pair{std::string_view{"abs"}, 1},   std::pair{std::string_view{"min"}, 2},
-    std::pair{std::string_view{"max"}, 2},   std::pair{std::string_view{"clamp"}, 3},
-    std::pair{std::string_view{"exp"}, 1},   std::pair{std::string_view{"exp2"}, 1},
-    std::pair{std::string_view{"log"}, 1},   std::pair{std::string_view{"log2"}, 1},
-    std::pair{std::string_view{"sqrt"}, 1},  std::pair{std::string_view{"rsqrt"}, 1},
-    std::pair{std::string_view{"tanh"}, 1},  std::pair{std::string_view{"sigmoid"}, 1},
-    std::pair{std::string_view{"floor"}, 1}, std::pair{std::string_view{"ceil"}, 1},
+    std::pair{std::string_view{"abs"}, 1},     std::pair{std::string_view{"min"}, 2},
+    std::pair{std::string_view{"max"}, 2},     std::pair{std::string_view{"clamp"}, 3},
+    std::pair{std::string_view{"exp"}, 1},     std::pair{std::string_view{"exp2"}, 1},
+    std::pair{std::string_view{"log"}, 1},     std::pair{std::string_view{"log2"}, 1},
+    std::pair{std::string_view{"sqrt"}, 1},    std::pair{std::string_view{"rsqrt"}, 1},
+    std::pair{std::string_view{"tanh"}, 1},    std::pair{std::string_view{"sigmoid"}, 1},
+    std::pair{std::string_view{"floor"}, 1},   std::pair{std::string_view{"ceil"}, 1},
     std::pair{std::string_view{"softcap"}, 2},
 };
 static_assert(kFuncs.size() == static_cast<std::size_t>(Func::Softcap) + 1);

@@ -1,13 +1,13 @@
 // The front end as a table of contents: lex and parse one variant, lower it
 // (names, types, declarations), and let the builder fold and canonicalise.
-#include <attnjit/language.hpp>
-
-#include <fmt/format.h>
-#include <map>
-
 #include "language/diagnostic.hpp"
 #include "language/lower.hpp"
 #include "language/parser.hpp"
+#include <attnjit/language.hpp>
+
+#include <map>
+
+#include <fmt/format.h>
 
 namespace attnjit {
 
@@ -27,9 +27,8 @@ ParseResult parse_variants(std::string_view source, std::string_view filename) {
     any = true;
     const auto [it, inserted] = defined.emplace(parsed->name.text, parsed->name.span.line);
     if (!inserted) {
-      diagnostics.error(parsed->name.span,
-                        fmt::format("variant '{}' is already defined on line {}",
-                                    parsed->name.text, it->second));
+      diagnostics.error(parsed->name.span, fmt::format("variant '{}' is already defined on line {}",
+                                                       parsed->name.text, it->second));
       continue;
     }
     if (auto variant = lower(*parsed, diagnostics)) result.variants.push_back(std::move(*variant));

@@ -1,12 +1,13 @@
 #include "language/parser.hpp"
 
-#include <algorithm>
-#include <array>
-#include <fmt/format.h>
-#include <utility>
-
 #include "language/names.hpp"
 #include "language/suggest.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include <fmt/format.h>
 
 namespace attnjit {
 namespace {
@@ -47,8 +48,8 @@ struct BinaryLevel {
 constexpr std::array kBinaryLevels = {
     BinaryLevel{{{{TokenKind::OrOr, ir::BinaryOp::Or}}}, 1},
     BinaryLevel{{{{TokenKind::AndAnd, ir::BinaryOp::And}}}, 1},
-    BinaryLevel{{{{TokenKind::EqualEqual, ir::BinaryOp::Eq}, {TokenKind::NotEqual, ir::BinaryOp::Ne}}},
-                2},
+    BinaryLevel{
+        {{{TokenKind::EqualEqual, ir::BinaryOp::Eq}, {TokenKind::NotEqual, ir::BinaryOp::Ne}}}, 2},
     BinaryLevel{{{{TokenKind::Less, ir::BinaryOp::Lt},
                   {TokenKind::LessEqual, ir::BinaryOp::Le},
                   {TokenKind::Greater, ir::BinaryOp::Gt},
@@ -78,8 +79,8 @@ class NestingGuard {
   NestingGuard(int& nesting, const Span& span) : nesting_(nesting) {
     if (++nesting_ > ir::kMaxDepth) {
       --nesting_;
-      throw SyntaxError{span,
-                        fmt::format("expression nested too deeply (limit {} levels)", ir::kMaxDepth)};
+      throw SyntaxError{
+          span, fmt::format("expression nested too deeply (limit {} levels)", ir::kMaxDepth)};
     }
   }
   NestingGuard(const NestingGuard&) = delete;
@@ -101,8 +102,8 @@ ast::ExprPtr node(ast::Expr::Kind kind, const Span& span, std::vector<ast::ExprP
   }
   expr->depth = depth + 1;
   if (expr->depth > ir::kMaxDepth) {
-    throw SyntaxError{span, fmt::format("expression nested too deeply (limit {} levels)",
-                                        ir::kMaxDepth)};
+    throw SyntaxError{span,
+                      fmt::format("expression nested too deeply (limit {} levels)", ir::kMaxDepth)};
   }
   if (expr->size > ir::kMaxNodes) {
     throw SyntaxError{span, fmt::format("expression too large (limit {} nodes)", ir::kMaxNodes)};
@@ -244,9 +245,7 @@ void Parser::statement_body(ast::Statement& parsed) {
     case Kind::DType:
     case Kind::OutDType: parsed.word = expect_name("a type"); return;
     case Kind::HeadDim:
-    case Kind::HeadDimV:
-      parsed.size = expect(TokenKind::Int, "as the head size");
-      return;
+    case Kind::HeadDimV: parsed.size = expect(TokenKind::Int, "as the head size"); return;
     case Kind::Scale:
     case Kind::Mask:
     case Kind::Score: parsed.expr = expression(); return;
@@ -364,7 +363,8 @@ ast::ExprPtr Parser::primary() {
   if (token_.kind == TokenKind::Int || token_.kind == TokenKind::Float) {
     const bool is_int = token_.kind == TokenKind::Int;
     const Token literal = take();
-    ast::ExprPtr expr = node(is_int ? ast::Expr::Kind::Int : ast::Expr::Kind::Float, literal.span, {});
+    ast::ExprPtr expr =
+        node(is_int ? ast::Expr::Kind::Int : ast::Expr::Kind::Float, literal.span, {});
     expr->int_value = literal.int_value;
     expr->float_value = literal.float_value;
     return expr;

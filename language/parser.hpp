@@ -1,12 +1,12 @@
 // Recursive-descent parser of LANGUAGE.md's grammar, one variant at a time.
 #pragma once
 
-#include <optional>
-#include <string_view>
-
 #include "language/ast.hpp"
 #include "language/diagnostic.hpp"
 #include "language/lexer.hpp"
+
+#include <optional>
+#include <string_view>
 
 namespace attnjit {
 

@@ -1,6 +1,7 @@
 #include "language/suggest.hpp"
 
 #include <algorithm>
+
 #include <fmt/format.h>
 
 namespace attnjit {
@@ -36,7 +37,7 @@ std::string did_you_mean(std::string_view name, const std::vector<std::string_vi
   for (std::string_view candidate : candidates) {
     if (candidate == name) continue;
     const std::size_t gap = candidate.size() > name.size() ? candidate.size() - name.size()
-                                                            : name.size() - candidate.size();
+                                                           : name.size() - candidate.size();
     if (gap > limit) continue;
     const std::size_t d = distance(name, candidate);
     if (d < best_distance) {

@@ -61,9 +61,7 @@ std::optional<ParamType> parse_param_type(std::string_view name) {
   return lookup(kParamTypes, name);
 }
 std::string_view elem_type_name(ElemType type) { return spelling(kElemTypes, type); }
-std::optional<ElemType> parse_elem_type(std::string_view name) {
-  return lookup(kElemTypes, name);
-}
+std::optional<ElemType> parse_elem_type(std::string_view name) { return lookup(kElemTypes, name); }
 std::string_view dim_kind_name(DimKind kind) { return spelling(kDimKinds, kind); }
 std::optional<DimKind> parse_dim_kind(std::string_view name) { return lookup(kDimKinds, name); }
 

@@ -29,8 +29,8 @@ double dot(const double* x, const double* y, std::int64_t n) {
 }
 
 // Softmax of `logits` applied to the rows of `v` (row-major, `out.size()`
-// wide), written to `out`; returns the log-sum-exp. A row without a finite
-// maximum is fully masked and keeps out = 0, LSE = -inf.
+// wide), written to `out`; returns the log-sum-exp. A fully masked row (every
+// logit -inf) keeps out = 0 and gives -inf, where the formula would give NaN.
 double softmax_combine(std::span<const double> logits, const double* v, std::span<double> out) {
   const auto width = static_cast<std::ptrdiff_t>(out.size());
   // Written so that a NaN logit becomes the maximum and poisons the row rather than vanishing.

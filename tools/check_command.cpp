@@ -1,15 +1,15 @@
 #include "tools/check_command.hpp"
 
+#include "tools/exit_status.hpp"
 #include <attnjit/language.hpp>
 
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "tools/exit_status.hpp"
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace attnjit::cli {
 namespace {
@@ -64,8 +64,8 @@ int run_check(const CheckOptions& options) {
                         {"canonical", variant.canonical()},
                         {"file", path}});
       if (!text_out.empty()) text_out += "\n";
-      text_out += fmt::format("{} {}\n{}", variant.name(), variant.hash(),
-                              indented(variant.canonical()));
+      text_out +=
+          fmt::format("{} {}\n{}", variant.name(), variant.hash(), indented(variant.canonical()));
     }
   }
   std::cout << (options.json ? listed.dump(2) + "\n" : text_out);

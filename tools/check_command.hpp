@@ -2,9 +2,9 @@
 // variant's name, hash and canonical form.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <functional>
+
+#include <CLI/CLI.hpp>
 
 namespace attnjit::cli {
 

@@ -1,14 +1,13 @@
 // attnjit: the command-line face of the library (DESIGN.md's contract).
+#include "tools/check_command.hpp"
+#include "tools/exit_status.hpp"
 #include <attnjit/error.hpp>
-
-#include <CLI/CLI.hpp>
 
 #include <exception>
 #include <functional>
 #include <iostream>
 
-#include "tools/check_command.hpp"
-#include "tools/exit_status.hpp"
+#include <CLI/CLI.hpp>
 
 int main(int argc, char** argv) {
   using namespace attnjit::cli;

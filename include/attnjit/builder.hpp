@@ -26,9 +26,9 @@ namespace dsl {
 // An expression handle; arithmetic on handles builds IR, checking types.
 class E {
  public:
-  E(int value);          // NOLINT(google-explicit-constructor): literals read naturally
+  E(int value);           // NOLINT(google-explicit-constructor): literals read naturally
   E(std::int64_t value);  // NOLINT(google-explicit-constructor)
-  E(double value);       // NOLINT(google-explicit-constructor)
+  E(double value);        // NOLINT(google-explicit-constructor)
   explicit E(ir::ExprPtr expr);
   [[nodiscard]] const ir::ExprPtr& expr() const { return expr_; }
 

@@ -1,10 +1,9 @@
 // The C++ face builds the very same variants as the text.
+#include "tests/language/test_util.hpp"
 #include <attnjit/builder.hpp>
 #include <attnjit/error.hpp>
 
 #include <gtest/gtest.h>
-
-#include "tests/language/test_util.hpp"
 
 namespace attnjit {
 namespace {

@@ -1,9 +1,10 @@
 // The equivalences of LANGUAGE.md's "Identity" section, and what must not be
 // equivalent.
-#include <gtest/gtest.h>
+#include "tests/language/test_util.hpp"
+
 #include <set>
 
-#include "tests/language/test_util.hpp"
+#include <gtest/gtest.h>
 
 namespace attnjit {
 namespace {

@@ -1,8 +1,8 @@
 // Bad files: every error names its line and column, says what is wrong, and
 // suggests the near-miss name where there is one.
-#include <gtest/gtest.h>
-
 #include "tests/language/test_util.hpp"
+
+#include <gtest/gtest.h>
 
 namespace attnjit {
 namespace {
@@ -107,7 +107,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{body("tensor s: f32[heads];\nmask s[1.5] > 0;"), 3, 6,
              "index of tensor 's' must be int, got float"},
         Case{body("mask dco[k] == 0;"), 2, 6, "unknown tensor 'dco'"},
-        Case{body("param w: i32;\nmask w[k] == 0;"), 3, 6, "'w' is not a tensor and cannot be indexed"},
+        Case{body("param w: i32;\nmask w[k] == 0;"), 3, 6,
+             "'w' is not a tensor and cannot be indexed"},
         Case{body("mask tanh > 0;"), 2, 6, "'tanh' is a function; call it as tanh(...)"},
         Case{body("mask q(1) > 0;"), 2, 6, "'q' is not a function"},
         Case{body("scale q;"), 2, 7, "'q' is not a constant; this must be a constant expression"},
@@ -118,7 +119,8 @@ INSTANTIATE_TEST_SUITE_P(
              "variant 'v' is already defined on line 1"}));
 
 TEST(Errors, RenderQuotesTheLineAndUnderlinesTheToken) {
-  const Diagnostic error = first_error("variant v {\n\tdtype bf16; head_dim 64;\n\tmask qq < k;\n}");
+  const Diagnostic error =
+      first_error("variant v {\n\tdtype bf16; head_dim 64;\n\tmask qq < k;\n}");
   EXPECT_EQ(error.render(),
             "test.attn:3:7: error: unknown name 'qq' (did you mean 'q'?)\n"
             "\tmask qq < k;\n"

@@ -1,8 +1,7 @@
+#include "tests/language/test_util.hpp"
 #include <attnjit/language.hpp>
 
 #include <gtest/gtest.h>
-
-#include "tests/language/test_util.hpp"
 
 namespace attnjit {
 namespace {

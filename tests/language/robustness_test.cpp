@@ -1,10 +1,11 @@
 // Inputs that must neither crash, hang nor exhaust memory: each gets an error
 // (or a result) quickly.
+#include "tests/language/test_util.hpp"
+
 #include <chrono>
-#include <gtest/gtest.h>
 #include <random>
 
-#include "tests/language/test_util.hpp"
+#include <gtest/gtest.h>
 
 namespace attnjit {
 namespace {
@@ -36,14 +37,15 @@ TEST(Robustness, DeepUnaryChainsAreRefused) {
 }
 
 TEST(Robustness, NestingJustUnderTheLimitIsAccepted) {
-  const std::string text = body("mask " + std::string(100, '(') + "causal" +
-                                std::string(100, ')') + ";");
+  const std::string text =
+      body("mask " + std::string(100, '(') + "causal" + std::string(100, ')') + ";");
   EXPECT_TRUE(parse_variants(text, "ok.attn").ok());
 }
 
 TEST(Robustness, HugeLiteralsAreErrors) {
   EXPECT_FALSE(parse_variants(body("mask q < " + std::string(100000, '9') + ";"), "t").ok());
-  EXPECT_FALSE(parse_variants(body("score score * 1" + std::string(100000, '0') + ".0;"), "t").ok());
+  EXPECT_FALSE(
+      parse_variants(body("score score * 1" + std::string(100000, '0') + ".0;"), "t").ok());
   EXPECT_FALSE(parse_variants(body("score score * 1e99999999999999999999999;"), "t").ok());
   // Tiny floats underflow to zero, which is a value, not an error.
   EXPECT_TRUE(parse_variants(body("score score + 1e-99999999999999999999999;"), "t").ok());
@@ -108,9 +110,9 @@ TEST(Robustness, FilesOverTheLimitAreRefusedUnread) {
 }
 
 TEST(Robustness, ArithmeticEdgeCasesFoldWithoutUndefinedBehaviour) {
-  const Variant v = testing::parse_one(body(
-      "mask q < (-9223372036854775807 - 1) / -1 + 9223372036854775807 * 2 + 5 % 0 + 7 / 0 + "
-      "abs(-9223372036854775807 - 1);"));
+  const Variant v = testing::parse_one(
+      body("mask q < (-9223372036854775807 - 1) / -1 + 9223372036854775807 * 2 + 5 % 0 + 7 / 0 + "
+           "abs(-9223372036854775807 - 1);"));
   EXPECT_EQ(v.mask().size(), 1U);
   const Variant zero = testing::parse_one(body("score score + (0.0 / 1.0 + log(1.0));"));
   EXPECT_EQ(zero.canonical().substr(zero.canonical().find("score ")), "score score + 0.0;\n");

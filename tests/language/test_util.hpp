@@ -3,9 +3,10 @@
 
 #include <attnjit/language.hpp>
 
-#include <gtest/gtest.h>
 #include <string>
 #include <string_view>
+
+#include <gtest/gtest.h>
 
 namespace attnjit::testing {
 
@@ -15,8 +16,7 @@ inline Variant parse_one(std::string_view text) {
   std::string errors;
   for (const Diagnostic& error : result.errors) errors += error.render();
   if (!result.ok() || result.variants.size() != 1) {
-    ADD_FAILURE() << "expected one valid variant, got " << result.variants.size() << "\n"
-                  << errors;
+    ADD_FAILURE() << "expected one valid variant, got " << result.variants.size() << "\n" << errors;
     throw std::runtime_error("parse failed");
   }
   return std::move(result.variants.front());
