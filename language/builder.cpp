@@ -98,6 +98,7 @@ E TensorHandle::read(const std::vector<E>& indices) const {
                                 rank_ == 1 ? "" : "s", indices.size()));
   }
   std::vector<ir::ExprPtr> exprs;
+  exprs.reserve(indices.size());
   for (const E& index : indices) exprs.push_back(index.expr());
   return E(ir::tensor_read(name_, value_type(element_), std::move(exprs)));
 }
