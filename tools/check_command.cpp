@@ -1,6 +1,7 @@
 #include "tools/check_command.hpp"
 
 #include "tools/exit_status.hpp"
+#include "tools/variant_files.hpp"
 #include <attnjit/language.hpp>
 
 #include <fstream>
@@ -19,21 +20,6 @@ struct CheckOptions {
   bool json = false;
 };
 
-// Reads at most one byte past the parser's limit, so a huge file is refused
-// without being held in memory.
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string text;
-  std::array<char, 1 << 16> buffer{};
-  while (in && text.size() <= kMaxSourceBytes) {
-    in.read(buffer.data(), buffer.size());
-    text.append(buffer.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) return std::nullopt;
-  return text;
-}
-
 std::string indented(const std::string& text) {
   std::string out;
   std::istringstream lines(text);
@@ -46,7 +32,7 @@ int run_check(const CheckOptions& options) {
   nlohmann::json listed = nlohmann::json::array();
   std::string text_out;
   for (const std::string& path : options.files) {
-    const std::optional<std::string> source = read_file(path);
+    const std::optional<std::string> source = read_source(path);
     if (!source) {
       std::cerr << fmt::format("attnjit: cannot read '{}'\n", path);
       status = kBadInput;

@@ -1,5 +1,8 @@
 // attnjit: the command-line face of the library (DESIGN.md's contract).
 #include "tools/check_command.hpp"
+#include "tools/cli_error.hpp"
+#include "tools/codegen_command.hpp"
+#include "tools/compile_command.hpp"
 #include "tools/exit_status.hpp"
 #include <attnjit/error.hpp>
 
@@ -15,6 +18,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::function<int()> run;
   add_check_command(app, run);
+  add_codegen_command(app, run);
+  add_compile_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& done) {
@@ -25,6 +30,9 @@ int main(int argc, char** argv) {
   }
   try {
     return run();
+  } catch (const CliError& error) {
+    std::cerr << "attnjit: " << error.what() << "\n";
+    return error.status();
   } catch (const attnjit::SpecError& error) {
     std::cerr << "attnjit: " << error.what() << "\n";
     return kBadInput;

@@ -1,0 +1,149 @@
+#include "codegen/device_expr.hpp"
+
+#include <fmt/format.h>
+#include <limits>
+
+
+namespace attnjit::codegen {
+namespace {
+
+using ir::BinaryOp;
+using ir::Type;
+
+std::string int_literal(std::int64_t value) {
+  if (value == std::numeric_limits<std::int64_t>::min()) return "(-9223372036854775807LL - 1LL)";
+  return value < 0 ? fmt::format("({}LL)", value) : fmt::format("{}LL", value);
+}
+
+std::string builtin_name_in_code(ir::Builtin which) {
+  switch (which) {
+    case ir::Builtin::Score: return "score";
+    case ir::Builtin::Causal: return "(aj::sub(aj::add(ix.q, ix.kv_len), ix.q_len) >= ix.k)";
+    default: return fmt::format("ix.{}", ir::builtin_name(which));
+  }
+}
+
+class Printer {
+ public:
+  explicit Printer(const Variant& variant) : variant_(variant) {}
+  std::string print(const ir::ExprPtr& expr) const;
+
+ private:
+  std::string args(const std::vector<ir::ExprPtr>& list) const;
+  std::string binary(const ir::Binary& node) const;
+  std::string call(const ir::Call& node, Type type) const;
+  std::string read(const ir::TensorRead& node) const;
+
+  const Variant& variant_;
+};
+
+std::string Printer::args(const std::vector<ir::ExprPtr>& list) const {
+  std::string out;
+  for (const ir::ExprPtr& arg : list) {
+    if (!out.empty()) out += ", ";
+    out += print(arg);
+  }
+  return out;
+}
+
+std::string Printer::binary(const ir::Binary& node) const {
+  const std::string lhs = print(node.lhs);
+  const std::string rhs = print(node.rhs);
+  if (node.lhs->type() == Type::Int) {
+    switch (node.op) {
+      case BinaryOp::Add: return fmt::format("aj::add({}, {})", lhs, rhs);
+      case BinaryOp::Sub: return fmt::format("aj::sub({}, {})", lhs, rhs);
+      case BinaryOp::Mul: return fmt::format("aj::mul({}, {})", lhs, rhs);
+      case BinaryOp::Div: return fmt::format("aj::div({}, {})", lhs, rhs);
+      case BinaryOp::Mod: return fmt::format("aj::mod({}, {})", lhs, rhs);
+      default: break;
+    }
+  }
+  return fmt::format("({} {} {})", lhs, ir::binary_spelling(node.op), rhs);
+}
+
+std::string Printer::call(const ir::Call& node, Type type) const {
+  const std::string list = args(node.args);
+  if (type == Type::Int) {
+    switch (node.func) {
+      case ir::Func::Abs: return fmt::format("aj::iabs({})", list);
+      case ir::Func::Min: return fmt::format("aj::imin({})", list);
+      case ir::Func::Max: return fmt::format("aj::imax({})", list);
+      default: return fmt::format("aj::iclamp({})", list);
+    }
+  }
+  switch (node.func) {
+    case ir::Func::Abs: return fmt::format("fabsf({})", list);
+    case ir::Func::Min: return fmt::format("fminf({})", list);
+    case ir::Func::Max: return fmt::format("fmaxf({})", list);
+    case ir::Func::Clamp: return fmt::format("aj::fclamp({})", list);
+    case ir::Func::Exp: return fmt::format("expf({})", list);
+    case ir::Func::Exp2: return fmt::format("exp2f({})", list);
+    case ir::Func::Log: return fmt::format("logf({})", list);
+    case ir::Func::Log2: return fmt::format("log2f({})", list);
+    case ir::Func::Sqrt: return fmt::format("sqrtf({})", list);
+    case ir::Func::Rsqrt: return fmt::format("aj::frsqrt({})", list);
+    case ir::Func::Tanh: return fmt::format("tanhf({})", list);
+    case ir::Func::Sigmoid: return fmt::format("aj::sigmoid({})", list);
+    case ir::Func::Floor: return fmt::format("floorf({})", list);
+    case ir::Func::Ceil: return fmt::format("ceilf({})", list);
+    case ir::Func::Softcap: return fmt::format("aj::softcap({})", list);
+  }
+  return "0";
+}
+
+std::string Printer::read(const ir::TensorRead& node) const {
+  const TensorDecl* tensor = variant_.find_tensor(node.name);
+  return fmt::format("aj::read<aj::{}>(p.{}, {})", tensor_tag(tensor->element), node.name,
+                     args(node.indices));
+}
+
+std::string Printer::print(const ir::ExprPtr& expr) const {
+  const ir::Node& node = expr->node();
+  if (const auto* n = std::get_if<ir::IntConst>(&node)) return int_literal(n->value);
+  if (const auto* n = std::get_if<ir::FloatConst>(&node)) {
+    return n->value < 0 ? "(" + float_literal(n->value) + ")" : float_literal(n->value);
+  }
+  if (const auto* n = std::get_if<ir::BoolConst>(&node)) return n->value ? "true" : "false";
+  if (const auto* n = std::get_if<ir::BuiltinRef>(&node)) return builtin_name_in_code(n->which);
+  if (const auto* n = std::get_if<ir::ParamRef>(&node)) {
+    return expr->type() == Type::Int ? fmt::format("(long long)p.{}", n->name) : "p." + n->name;
+  }
+  if (const auto* n = std::get_if<ir::TensorRead>(&node)) return read(*n);
+  if (const auto* n = std::get_if<ir::Unary>(&node)) {
+    const std::string operand = print(n->operand);
+    if (n->op == ir::UnaryOp::Not) return fmt::format("(!{})", operand);
+    return expr->type() == Type::Int ? fmt::format("aj::neg({})", operand)
+                                     : fmt::format("(-{})", operand);
+  }
+  if (const auto* n = std::get_if<ir::Binary>(&node)) return binary(*n);
+  if (const auto* n = std::get_if<ir::Select>(&node)) {
+    return fmt::format("({} ? {} : {})", print(n->cond), print(n->if_true),
+                       print(n->if_false));
+  }
+  if (const auto* n = std::get_if<ir::Call>(&node)) return call(*n, expr->type());
+  const auto& cast = std::get<ir::IntToFloat>(node);
+  return fmt::format("(float)({})", print(cast.operand));
+}
+
+}  // namespace
+
+std::string tensor_tag(ElemType element) {
+  switch (element) {
+    case ElemType::I32: return "I32";
+    case ElemType::F32: return "F32";
+    case ElemType::F16: return "F16";
+    case ElemType::BF16: return "BF16";
+    case ElemType::U8: return "U8";
+    case ElemType::Bool: return "Bool";
+  }
+  return "I32";
+}
+
+std::string float_literal(float value) { return fmt::format("{:a}f", value); }
+
+std::string device_expr(const ir::ExprPtr& expr, const Variant& variant) {
+  return Printer(variant).print(expr);
+}
+
+}  // namespace attnjit::codegen

@@ -1,0 +1,23 @@
+// IR to CUDA C++ expressions with the language's exact semantics: wrapping
+// 64-bit ints, IEEE floats through accurate library calls, bounds-safe reads.
+#pragma once
+
+#include <attnjit/ir.hpp>
+#include <attnjit/variant.hpp>
+
+#include <string>
+
+namespace attnjit::codegen {
+
+// In the generated code the element's indices and sizes are `ix.<name>`, the
+// params and tensors `p.<name>`, and the scaled logit `score`.
+// Tensor element types are looked up in `variant`.
+std::string device_expr(const ir::ExprPtr& expr, const Variant& variant);
+
+// The prelude's tag type for reading elements of this type (aj::I32, ...).
+std::string tensor_tag(ElemType element);
+
+// A float literal that means exactly `value` (hexadecimal, so nothing rounds).
+std::string float_literal(float value);
+
+}  // namespace attnjit::codegen

@@ -1,0 +1,108 @@
+#include "codegen/fa2_config.hpp"
+
+#include <attnjit/error.hpp>
+
+#include <charconv>
+#include <fmt/format.h>
+
+namespace attnjit::codegen {
+
+std::string Fa2Config::to_string() const {
+  return fmt::format("bm={},bn={},warps={}", block_m, block_n, warps);
+}
+
+Fa2Config parse_fa2_config(std::string_view text, Fa2Config base) {
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      throw SpecError(fmt::format("config item '{}' is not KEY=VALUE", item));
+    }
+    const std::string_view key = item.substr(0, eq);
+    const std::string_view value = item.substr(eq + 1);
+    int number = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || end != value.data() + value.size()) {
+      throw SpecError(fmt::format("config value '{}' of '{}' is not an integer", value, key));
+    }
+    if (key == "bm") {
+      base.block_m = number;
+    } else if (key == "bn") {
+      base.block_n = number;
+    } else if (key == "warps") {
+      base.warps = number;
+    } else {
+      throw SpecError(
+          fmt::format("unknown config key '{}' for family fa2_sm80 (keys: bm, bn, warps)", key));
+    }
+  }
+  return base;
+}
+
+int fa2_smem_bytes(const Variant& variant, const Fa2Config& config) {
+  const int d = variant.head_dim(), dv = variant.head_dim_v();
+  const int q_stride = (d > dv ? d : dv) + 8;
+  return 2 * (config.block_m * q_stride + config.block_n * (d + 8) + config.block_n * (dv + 8));
+}
+
+std::vector<std::string> fa2_violations(const Variant& variant, const Fa2Config& config,
+                                        const Arch& arch) {
+  std::vector<std::string> out;
+  if (arch.sm() < 80) out.push_back(fmt::format("fa2_sm80 needs sm_80 or newer, not {}", arch.name()));
+  if (variant.dtype() != DType::F16 && variant.dtype() != DType::BF16) {
+    out.push_back(fmt::format("fa2_sm80 takes fp16 or bf16 inputs, not {}", dtype_name(variant.dtype())));
+  }
+  if (variant.out_dtype() != DType::F16 && variant.out_dtype() != DType::BF16) {
+    out.push_back(fmt::format("fa2_sm80 writes fp16 or bf16, not {}", dtype_name(variant.out_dtype())));
+  }
+  if (variant.head_dim() % 16 != 0 || variant.head_dim_v() % 16 != 0) {
+    out.push_back(fmt::format("fa2_sm80 needs head dims that are multiples of 16, not {} and {}",
+                              variant.head_dim(), variant.head_dim_v()));
+  }
+  if (config.warps < 1 || config.warps > 16) out.push_back("warps must be in 1..16");
+  if (config.block_m < 16 || config.warps < 1 || config.block_m % (16 * config.warps) != 0) {
+    out.push_back(fmt::format("bm={} must be a multiple of 16 * warps = {}", config.block_m,
+                              16 * config.warps));
+  }
+  if (config.block_n < 16 || config.block_n > 256 || config.block_n % 16 != 0) {
+    out.push_back(fmt::format("bn={} must be a multiple of 16 in 16..256", config.block_n));
+  }
+  if (config.block_m > 256) out.push_back(fmt::format("bm={} is over 256", config.block_m));
+  const int smem = fa2_smem_bytes(variant, config);
+  if (smem > arch.max_smem_per_block()) {
+    out.push_back(fmt::format("needs {} bytes of shared memory, {} allows {}", smem, arch.name(),
+                              arch.max_smem_per_block()));
+  }
+  return out;
+}
+
+Fa2Config fa2_default_config(const Variant& variant, const Arch& arch) {
+  // 16 query rows per warp keeps the S and O accumulators, and the mask's
+  // per-element work, in registers without spilling at every head size.
+  const int d = std::max(variant.head_dim(), variant.head_dim_v());
+  Fa2Config config;
+  if (d <= 128) {
+    config = {128, 64, 8};
+  } else {
+    config = {64, 64, 4};
+  }
+  if (!fa2_violations(variant, config, arch).empty()) config = {64, 32, 4};
+  return config;
+}
+
+std::vector<Fa2Config> fa2_search_space(const Variant& variant, const Arch& arch) {
+  std::vector<Fa2Config> out;
+  for (const int bm : {64, 128, 192, 256}) {
+    for (const int bn : {32, 64, 128}) {
+      for (const int warps : {4, 8}) {
+        const Fa2Config config{bm, bn, warps};
+        if (fa2_violations(variant, config, arch).empty()) out.push_back(config);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace attnjit::codegen

@@ -1,0 +1,30 @@
+#include "codegen/family.hpp"
+
+namespace attnjit::codegen {
+
+std::string_view family_name(Family family) {
+  switch (family) {
+    case Family::Fa2Sm80: return "fa2_sm80";
+  }
+  return "?";
+}
+
+std::optional<Family> parse_family(std::string_view name) {
+  if (name == "fa2_sm80") return Family::Fa2Sm80;
+  return std::nullopt;
+}
+
+std::vector<std::string_view> family_names() { return {"fa2_sm80"}; }
+
+Generated generate(const Variant& variant, Family family, std::string_view config,
+                   const Arch& arch) {
+  switch (family) {
+    case Family::Fa2Sm80: {
+      const Fa2Config chosen = parse_fa2_config(config, fa2_default_config(variant, arch));
+      return {fa2_kernel(variant, chosen, arch), chosen.to_string()};
+    }
+  }
+  return {};
+}
+
+}  // namespace attnjit::codegen

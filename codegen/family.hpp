@@ -1,0 +1,33 @@
+// Kernel families by name, and one entry point that turns a variant, family,
+// config text and arch into generated source.
+#pragma once
+
+#include <attnjit/variant.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codegen/arch.hpp"
+#include "codegen/kernel_source.hpp"
+
+namespace attnjit::codegen {
+
+enum class Family : std::uint8_t { Fa2Sm80 };
+
+std::string_view family_name(Family family);
+std::optional<Family> parse_family(std::string_view name);
+std::vector<std::string_view> family_names();
+
+struct Generated {
+  GeneratedKernel kernel;
+  std::string config;  // the full config, defaults filled in, as K=V,...
+};
+
+// `config` overrides the family's default config key by key ("bm=64,bn=32").
+// Throws SpecError for a bad key, value or a config the variant cannot use.
+Generated generate(const Variant& variant, Family family, std::string_view config,
+                   const Arch& arch);
+
+}  // namespace attnjit::codegen

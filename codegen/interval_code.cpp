@@ -1,0 +1,131 @@
+#include "codegen/interval_code.hpp"
+
+#include <fmt/format.h>
+
+namespace attnjit::codegen {
+namespace {
+
+using ir::BinaryOp;
+using ir::Type;
+
+// A float value over a tile is not tracked: it is always "unknown".
+constexpr std::string_view kUnknownFloat = "<float>";
+
+class Emitter {
+ public:
+  explicit Emitter(std::string_view indent) : indent_(indent) {}
+
+  std::string emit(const ir::ExprPtr& expr) {
+    if (expr->type() == Type::Float) return std::string(kUnknownFloat);
+    return bind(expr->type(), value(expr));
+  }
+  [[nodiscard]] const std::string& code() const { return code_; }
+
+ private:
+  std::string bind(Type type, const std::string& value) {
+    const std::string name = fmt::format("t{}", next_++);
+    code_ += fmt::format("{}const aj::{} {} = {};\n", indent_, type == Type::Int ? "IvI" : "IvB",
+                         name, value);
+    return name;
+  }
+
+  static std::string unknown(Type type) {
+    return type == Type::Int ? "aj::iv_unknown()" : "aj::iv_bool_unknown()";
+  }
+
+  std::string builtin(ir::Builtin which) {
+    switch (which) {
+      case ir::Builtin::Q: return "aj::iv_range(tile.q0, tile.q1)";
+      case ir::Builtin::K: return "aj::iv_range(tile.k0, tile.k1)";
+      case ir::Builtin::Causal: {
+        const std::string q = bind(Type::Int, builtin(ir::Builtin::Q));
+        const std::string k = bind(Type::Int, builtin(ir::Builtin::K));
+        return fmt::format(
+            "aj::iv_ge(aj::iv_sub(aj::iv_add({}, aj::iv_point(tile.at.kv_len)), "
+            "aj::iv_point(tile.at.q_len)), {})",
+            q, k);
+      }
+      default: return fmt::format("aj::iv_point(tile.at.{})", ir::builtin_name(which));
+    }
+  }
+
+  std::string binary(const ir::Binary& node, Type type) {
+    const std::string lhs = emit(node.lhs);
+    const std::string rhs = emit(node.rhs);
+    if (lhs == kUnknownFloat || rhs == kUnknownFloat) return unknown(type);
+    const bool bools = node.lhs->type() == Type::Bool;
+    switch (node.op) {
+      case BinaryOp::Add: return fmt::format("aj::iv_add({}, {})", lhs, rhs);
+      case BinaryOp::Sub: return fmt::format("aj::iv_sub({}, {})", lhs, rhs);
+      case BinaryOp::Mul: return fmt::format("aj::iv_mul({}, {})", lhs, rhs);
+      case BinaryOp::Div: return fmt::format("aj::iv_div({}, {})", lhs, rhs);
+      case BinaryOp::Mod: return fmt::format("aj::iv_mod({}, {})", lhs, rhs);
+      case BinaryOp::Lt: return fmt::format("aj::iv_lt({}, {})", lhs, rhs);
+      case BinaryOp::Le: return fmt::format("aj::iv_le({}, {})", lhs, rhs);
+      case BinaryOp::Gt: return fmt::format("aj::iv_gt({}, {})", lhs, rhs);
+      case BinaryOp::Ge: return fmt::format("aj::iv_ge({}, {})", lhs, rhs);
+      case BinaryOp::Eq: return fmt::format("aj::iv_{}eq({}, {})", bools ? "b" : "", lhs, rhs);
+      case BinaryOp::Ne: return fmt::format("aj::iv_{}ne({}, {})", bools ? "b" : "", lhs, rhs);
+      case BinaryOp::And: return fmt::format("aj::iv_and({}, {})", lhs, rhs);
+      case BinaryOp::Or: return fmt::format("aj::iv_or({}, {})", lhs, rhs);
+    }
+    return unknown(type);
+  }
+
+  std::string call(const ir::Call& node, Type type) {
+    std::vector<std::string> args;
+    for (const ir::ExprPtr& arg : node.args) args.push_back(emit(arg));
+    switch (node.func) {
+      case ir::Func::Abs: return fmt::format("aj::iv_abs({})", args[0]);
+      case ir::Func::Min: return fmt::format("aj::iv_min({}, {})", args[0], args[1]);
+      case ir::Func::Max: return fmt::format("aj::iv_max({}, {})", args[0], args[1]);
+      case ir::Func::Clamp:
+        return fmt::format("aj::iv_clamp({}, {}, {})", args[0], args[1], args[2]);
+      default: return unknown(type);
+    }
+  }
+
+  std::string value(const ir::ExprPtr& expr) {
+    const Type type = expr->type();
+    const ir::Node& node = expr->node();
+    if (const auto* n = std::get_if<ir::IntConst>(&node)) {
+      return fmt::format("aj::iv_point({}LL)", n->value == INT64_MIN ? INT64_MIN + 1 : n->value);
+    }
+    if (const auto* n = std::get_if<ir::BoolConst>(&node)) {
+      return fmt::format("aj::iv_bool({})", n->value);
+    }
+    if (const auto* n = std::get_if<ir::BuiltinRef>(&node)) return builtin(n->which);
+    if (const auto* n = std::get_if<ir::ParamRef>(&node)) {
+      return type == Type::Int ? fmt::format("aj::iv_point((long long)p.{})", n->name)
+                               : fmt::format("aj::iv_bool(p.{})", n->name);
+    }
+    if (const auto* n = std::get_if<ir::Unary>(&node)) {
+      const std::string operand = emit(n->operand);
+      return fmt::format("aj::iv_{}({})", n->op == ir::UnaryOp::Neg ? "neg" : "not", operand);
+    }
+    if (const auto* n = std::get_if<ir::Binary>(&node)) return binary(*n, type);
+    if (const auto* n = std::get_if<ir::Select>(&node)) {
+      const std::string cond = emit(n->cond);
+      const std::string if_true = emit(n->if_true);
+      const std::string if_false = emit(n->if_false);
+      return fmt::format("aj::iv_{}select({}, {}, {})", type == Type::Bool ? "b" : "", cond,
+                         if_true, if_false);
+    }
+    if (const auto* n = std::get_if<ir::Call>(&node)) return call(*n, type);
+    return unknown(type);  // tensor reads
+  }
+
+  std::string indent_;
+  std::string code_;
+  int next_ = 0;
+};
+
+}  // namespace
+
+std::string interval_code(const ir::ExprPtr& mask, std::string_view indent) {
+  Emitter emitter(indent);
+  const std::string result = emitter.emit(mask);
+  return emitter.code() + fmt::format("{}return aj::classify_bool({});\n", indent, result);
+}
+
+}  // namespace attnjit::codegen

@@ -1,0 +1,31 @@
+// The generator: what is specific to one variant and config, as CUDA source
+// that instantiates a family template (DESIGN.md, "The seam").
+#pragma once
+
+#include <attnjit/variant.hpp>
+
+#include <string>
+
+#include "codegen/arch.hpp"
+#include "codegen/fa2_config.hpp"
+
+namespace attnjit::codegen {
+
+// The variant's hooks as a struct: params and tensors, the element mask, the
+// score expression and the tile classifier. Plain C++ over attnjit/prelude.cuh,
+// so host code can compile it as well as NVRTC.
+std::string variant_struct(const Variant& variant);
+
+struct GeneratedKernel {
+  std::string file_name;  // for compiler messages
+  std::string source;     // one translation unit; its includes are the embedded templates
+  std::string entry;      // the extern "C" kernel
+  int threads = 0;
+  int smem_bytes = 0;     // dynamic shared memory per CTA
+  int block_m = 0;        // query rows per CTA: the grid is ceil(q_len / block_m) x heads x batch
+};
+
+// Throws SpecError listing every rule the config breaks for the variant or arch.
+GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, const Arch& arch);
+
+}  // namespace attnjit::codegen

@@ -1,0 +1,37 @@
+// Kernel arguments shared by the host runtime and the generated device code:
+// one definition, so their layouts cannot drift apart. Plain C++ that both
+// a host compiler and NVRTC accept.
+#pragma once
+
+namespace aj {
+
+// Arguments every forward kernel takes, whatever the variant.
+struct FwdArgs {
+  const void* q;  // [batch, heads, q_len, head_dim]
+  const void* k;  // [batch, kv_heads, kv_len, head_dim]
+  const void* v;  // [batch, kv_heads, kv_len, head_dim_v]
+  void* o;        // [batch, heads, q_len, head_dim_v]
+  float* lse;     // [batch, heads, q_len] or null; natural log
+  // Element strides of the batch, head and row dimensions; the last dimension is contiguous.
+  long long q_stride[3];
+  long long k_stride[3];
+  long long v_stride[3];
+  long long o_stride[3];
+  int batch;
+  int heads;
+  int kv_heads;
+  int q_len;
+  int kv_len;
+  float scale;       // the variant's scale
+  float scale_log2;  // scale * log2(e), for the exp2-based softmax
+};
+
+// A run-time tensor of the variant, read bounds-safely by the generated code.
+template <int Rank>
+struct TensorArg {
+  const void* data;
+  long long extent[Rank];
+  long long stride[Rank];  // in elements
+};
+
+}  // namespace aj

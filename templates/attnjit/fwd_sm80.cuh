@@ -1,0 +1,375 @@
+// The sm_80+ forward kernel family, FlashAttention-2 style: one CTA per block
+// of BM query rows of one (batch, head); warps split the rows; K and V tiles of
+// BN keys stream through shared memory with cp.async while tensor cores
+// (mma.sync m16n8k16 fed by ldmatrix) compute S = Q K^T and O += P V with an
+// online softmax in registers.
+//
+// The variant plugs in through a struct V with
+//   V::Params                              run-time params and tensors
+//   V::kHasMask, V::kIdentityScore         what can be skipped
+//   V::mask(p, Index)      -> bool         one element
+//   V::score(p, Index, s)  -> float        the score expression of the scaled logit
+//   V::classify(p, Tile)   -> TileClass    a whole tile, by interval arithmetic
+// and the config through a struct C with kBlockM, kBlockN, kWarps, kHeadDim,
+// kHeadDimV, kBf16 (else fp16) and kOutBf16.
+#pragma once
+
+#include "attnjit/prelude.cuh"
+
+namespace aj {
+namespace sm80 {
+
+using u16 = unsigned short;
+using u32 = unsigned int;
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000u); }
+
+__device__ __forceinline__ u32 smem_addr(const void* p) {
+  return (u32)__cvta_generic_to_shared(p);
+}
+
+// 16 bytes global -> shared, zero-filled when `valid` is false.
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+
+__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+template <bool Bf16>
+__device__ __forceinline__ void mma_16816(float (&d)[4], const u32 (&a)[4], u32 b0, u32 b1) {
+  if constexpr (Bf16) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// Two floats to one register of two 16-bit values, `lo` in the low half.
+template <bool Bf16>
+__device__ __forceinline__ u32 pack(float lo, float hi) {
+  u32 out;
+  if constexpr (Bf16) {
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(out) : "f"(hi), "f"(lo));
+  } else {
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(out) : "f"(hi), "f"(lo));
+  }
+  return out;
+}
+
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Rows of `Cols` 16-bit values, global -> shared in 16-byte pieces; rows at or
+// past `limit` are zero-filled so that no garbage (or NaN) enters the products.
+template <int Rows, int Cols, int Threads>
+__device__ __forceinline__ void load_tile(u16* dst, int dst_stride, const u16* src,
+                                          long long src_stride, int row0, int limit) {
+  constexpr int kChunksPerRow = Cols / 8;
+  constexpr int kChunks = Rows * kChunksPerRow;
+  for (int c = threadIdx.x; c < kChunks; c += Threads) {
+    const int r = c / kChunksPerRow;
+    const int col = (c % kChunksPerRow) * 8;
+    const bool valid = row0 + r < limit;
+    const u16* from = valid ? src + (long long)(row0 + r) * src_stride + col : src;
+    cp_async_16(dst + r * dst_stride + col, from, valid);
+  }
+}
+
+template <class C>
+struct Shape {
+  static constexpr int kBM = C::kBlockM, kBN = C::kBlockN, kWarps = C::kWarps;
+  static constexpr int kD = C::kHeadDim, kDV = C::kHeadDimV;
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kWarpRows = kBM / kWarps;
+  static constexpr int kMTiles = kWarpRows / 16;  // m16 tiles per warp
+  static constexpr int kNTiles = kBN / 8;         // n8 tiles of S
+  static constexpr int kDTiles = kDV / 8;         // n8 tiles of O
+  // Rows padded by 16 bytes: ldmatrix's 8 rows then hit 8 different bank groups.
+  static constexpr int kQStride = (kD > kDV ? kD : kDV) + 8;
+  static constexpr int kKStride = kD + 8;
+  static constexpr int kVStride = kDV + 8;
+  static constexpr int kSmemBytes = 2 * (kBM * kQStride + kBN * kKStride + kBN * kVStride);
+  static_assert(kWarpRows % 16 == 0, "each warp takes whole m16 tiles");
+  static_assert(kBN % 16 == 0 && kD % 16 == 0 && kDV % 16 == 0, "k16 steps and n16 pairs");
+};
+
+template <class V, class C>
+__device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Params& p) {
+  using S = Shape<C>;
+  constexpr bool kBf16 = C::kBf16;
+  constexpr int BM = S::kBM, BN = S::kBN, MT = S::kMTiles, NT = S::kNTiles, DT = S::kDTiles;
+
+  extern __shared__ __align__(16) unsigned char smem[];
+  u16* sQ = reinterpret_cast<u16*>(smem);
+  u16* sK = sQ + BM * S::kQStride;
+  u16* sV = sK + BN * S::kKStride;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;  // row within 8 and column pair of mma fragments
+  const int b = blockIdx.z, h = blockIdx.y;
+  const int m0 = blockIdx.x * BM;
+  const int hkv = h / (a.heads / a.kv_heads);
+  const int q_len = a.q_len, kv_len = a.kv_len;
+
+  Index ix;
+  ix.b = b;
+  ix.h = h;
+  ix.hkv = hkv;
+  ix.batch = a.batch;
+  ix.heads = a.heads;
+  ix.kv_heads = a.kv_heads;
+  ix.q_len = q_len;
+  ix.kv_len = kv_len;
+  ix.q = 0;
+  ix.k = 0;
+
+  const u16* q_ptr = static_cast<const u16*>(a.q) + b * a.q_stride[0] + h * a.q_stride[1];
+  const u16* k_ptr = static_cast<const u16*>(a.k) + b * a.k_stride[0] + hkv * a.k_stride[1];
+  const u16* v_ptr = static_cast<const u16*>(a.v) + b * a.v_stride[0] + hkv * a.v_stride[1];
+  u16* o_ptr = static_cast<u16*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
+
+  const int n_tiles = (kv_len + BN - 1) / BN;
+  const long long q_last = (m0 + BM < q_len ? m0 + BM : q_len) - 1;
+  // Uniform across the CTA: every thread classifies the same tile alike.
+  auto classify = [&](int n) -> TileClass {
+    if constexpr (!V::kHasMask) {
+      return kFull;
+    } else {
+      Tile tile;
+      tile.at = ix;
+      tile.q0 = m0;
+      tile.q1 = q_last;
+      tile.k0 = (long long)n * BN;
+      tile.k1 = ((long long)n * BN + BN < kv_len ? (long long)n * BN + BN : kv_len) - 1;
+      return V::classify(p, tile);
+    }
+  };
+  auto next_tile = [&](int n) {
+    while (n < n_tiles && classify(n) == kEmpty) ++n;
+    return n;
+  };
+
+  load_tile<BM, S::kD, S::kThreads>(sQ, S::kQStride, q_ptr, a.q_stride[2], m0, q_len);
+  int n = next_tile(0);
+  if (n < n_tiles) {
+    load_tile<BN, S::kD, S::kThreads>(sK, S::kKStride, k_ptr, a.k_stride[2], n * BN, kv_len);
+  }
+  cp_async_commit();
+
+  float row_max[MT][2], row_sum[MT][2];
+  float acc_o[MT][DT][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      row_max[mt][r] = neg_inf();
+      row_sum[mt][r] = 0.0f;
+    }
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) acc_o[mt][dt][i] = 0.0f;
+    }
+  }
+
+  const int warp_row0 = warp * S::kWarpRows;
+  while (n < n_tiles) {
+    const TileClass tile_class = classify(n);
+    const int n0 = n * BN;
+    cp_async_wait_all();
+    __syncthreads();  // K[n] landed; every warp is done with V of the last tile
+    load_tile<BN, S::kDV, S::kThreads>(sV, S::kVStride, v_ptr, a.v_stride[2], n0, kv_len);
+    cp_async_commit();
+
+    // S = Q K^T
+    float acc_s[MT][NT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc_s[mt][nt][i] = 0.0f;
+      }
+    }
+#pragma unroll
+    for (int ks = 0; ks < S::kD / 16; ++ks) {
+      u32 qa[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        ldmatrix_x4(qa[mt], sQ + (warp_row0 + mt * 16 + lane % 16) * S::kQStride + ks * 16 +
+                                (lane / 16) * 8);
+      }
+#pragma unroll
+      for (int np = 0; np < NT / 2; ++np) {
+        u32 kb[4];
+        ldmatrix_x4(kb, sK + (np * 16 + lane % 8 + (lane / 16) * 8) * S::kKStride + ks * 16 +
+                            ((lane / 8) % 2) * 8);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          mma_16816<kBf16>(acc_s[mt][2 * np], qa[mt], kb[0], kb[1]);
+          mma_16816<kBf16>(acc_s[mt][2 * np + 1], qa[mt], kb[2], kb[3]);
+        }
+      }
+    }
+
+    // Scores in the log2 domain, masked where the tile needs it.
+    const bool check_elements = tile_class == kPartial || n0 + BN > kv_len;
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          float& x = acc_s[mt][nt][i];
+          ix.q = m0 + warp_row0 + mt * 16 + g + (i / 2) * 8;
+          ix.k = n0 + nt * 8 + 2 * t + (i % 2);
+          if constexpr (V::kIdentityScore) {
+            x *= a.scale_log2;
+          } else {
+            x = V::score(p, ix, x * a.scale) * kLog2e;
+          }
+          if (check_elements) {
+            bool keep = ix.k < kv_len;
+            if constexpr (V::kHasMask) keep = keep && V::mask(p, ix);
+            if (!keep) x = neg_inf();
+          }
+        }
+      }
+    }
+
+    // Online softmax: new running max per row (a row spans the 4 threads of a quad).
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        float tile_max = neg_inf();
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+          tile_max = fmaxf(tile_max, fmaxf(acc_s[mt][nt][2 * r], acc_s[mt][nt][2 * r + 1]));
+        }
+        tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+        tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+        const float old_max = row_max[mt][r];
+        const float new_max = fmaxf(old_max, tile_max);
+        row_max[mt][r] = new_max;
+        // A row with nothing unmasked yet keeps base 0, so -inf - -inf never appears.
+        const float base = new_max == neg_inf() ? 0.0f : new_max;
+        const float rescale = old_max == neg_inf() ? 1.0f : exp2_approx(old_max - base);
+        float sum = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+          for (int c = 0; c < 2; ++c) {
+            float& x = acc_s[mt][nt][2 * r + c];
+            x = exp2_approx(x - base);
+            sum += x;
+          }
+        }
+        row_sum[mt][r] = row_sum[mt][r] * rescale + sum;
+#pragma unroll
+        for (int dt = 0; dt < DT; ++dt) {
+          acc_o[mt][dt][2 * r] *= rescale;
+          acc_o[mt][dt][2 * r + 1] *= rescale;
+        }
+      }
+    }
+
+    const int next = next_tile(n + 1);
+    cp_async_wait_all();
+    __syncthreads();  // V[n] landed; every warp is done reading K[n]
+    if (next < n_tiles) {
+      load_tile<BN, S::kD, S::kThreads>(sK, S::kKStride, k_ptr, a.k_stride[2], next * BN, kv_len);
+    }
+    cp_async_commit();
+
+    // O += P V, P straight from the S accumulators (the m16n8 C layout is the A layout).
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+      u32 pa[MT][4];
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        pa[mt][0] = pack<kBf16>(acc_s[mt][2 * kk][0], acc_s[mt][2 * kk][1]);
+        pa[mt][1] = pack<kBf16>(acc_s[mt][2 * kk][2], acc_s[mt][2 * kk][3]);
+        pa[mt][2] = pack<kBf16>(acc_s[mt][2 * kk + 1][0], acc_s[mt][2 * kk + 1][1]);
+        pa[mt][3] = pack<kBf16>(acc_s[mt][2 * kk + 1][2], acc_s[mt][2 * kk + 1][3]);
+      }
+#pragma unroll
+      for (int dp = 0; dp < DT / 2; ++dp) {
+        u32 vb[4];
+        ldmatrix_x4_trans(vb, sV + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * S::kVStride +
+                                  dp * 16 + (lane / 16) * 8);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          mma_16816<kBf16>(acc_o[mt][2 * dp], pa[mt], vb[0], vb[1]);
+          mma_16816<kBf16>(acc_o[mt][2 * dp + 1], pa[mt], vb[2], vb[3]);
+        }
+      }
+    }
+    n = next;
+  }
+
+  // Epilogue: normalise, stage O in shared memory (each warp's own Q rows), then
+  // write whole 16-byte pieces of rows. The Q load may still be in flight when
+  // every tile was empty.
+  cp_async_wait_all();
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float sum = row_sum[mt][r];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+      const int row = warp_row0 + mt * 16 + g + r * 8;
+#pragma unroll
+      for (int dt = 0; dt < DT; ++dt) {
+        const float lo = acc_o[mt][dt][2 * r] * inv, hi = acc_o[mt][dt][2 * r + 1] * inv;
+        const u32 packed = C::kOutBf16 ? pack<true>(lo, hi) : pack<false>(lo, hi);
+        *reinterpret_cast<u32*>(sQ + row * S::kQStride + dt * 8 + 2 * t) = packed;
+      }
+      if (a.lse != nullptr && t == 0 && m0 + row < q_len) {
+        const float lse = sum > 0.0f ? (row_max[mt][r] + log2f(sum)) * kLn2 : neg_inf();
+        a.lse[((long long)b * a.heads + h) * q_len + m0 + row] = lse;
+      }
+    }
+  }
+  __syncthreads();
+  constexpr int kChunksPerRow = S::kDV / 8;
+  for (int c = threadIdx.x; c < BM * kChunksPerRow; c += S::kThreads) {
+    const int r = c / kChunksPerRow;
+    const int col = (c % kChunksPerRow) * 8;
+    if (m0 + r < q_len) {
+      *reinterpret_cast<uint4*>(o_ptr + (long long)(m0 + r) * a.o_stride[2] + col) =
+          *reinterpret_cast<const uint4*>(sQ + r * S::kQStride + col);
+    }
+  }
+}
+
+}  // namespace sm80
+}  // namespace aj

@@ -1,0 +1,254 @@
+// What generated variant code stands on: the language's int semantics,
+// bounds-safe tensor reads, and interval arithmetic for tile classification.
+// Compiles as device code under NVRTC and as host C++ in tests, so the CPU
+// can check the very code the GPU runs.
+#pragma once
+
+#include "attnjit/fwd_args.h"
+
+#ifdef __CUDACC_RTC__
+#define AJ_HD __device__ __forceinline__
+#else
+#include <cmath>
+#include <cstring>
+#include <limits>
+#define AJ_HD inline
+#endif
+
+namespace aj {
+
+// Sizes and indices of one (q, k) element: what the language's built-in names read.
+struct Index {
+  long long b, h, hkv, q, k, batch, heads, kv_heads, q_len, kv_len;
+};
+
+// --- ints: 64-bit, wrapping, division by zero gives 0 (LANGUAGE.md) -----------
+AJ_HD long long add(long long a, long long b) {
+  return (long long)((unsigned long long)a + (unsigned long long)b);
+}
+AJ_HD long long sub(long long a, long long b) {
+  return (long long)((unsigned long long)a - (unsigned long long)b);
+}
+AJ_HD long long mul(long long a, long long b) {
+  return (long long)((unsigned long long)a * (unsigned long long)b);
+}
+AJ_HD long long neg(long long a) { return sub(0, a); }
+AJ_HD long long div(long long a, long long b) { return b == 0 ? 0 : b == -1 ? neg(a) : a / b; }
+AJ_HD long long mod(long long a, long long b) { return b == 0 || b == -1 ? 0 : a % b; }
+AJ_HD long long iabs(long long a) { return a < 0 ? neg(a) : a; }
+AJ_HD long long imin(long long a, long long b) { return a < b ? a : b; }
+AJ_HD long long imax(long long a, long long b) { return a > b ? a : b; }
+AJ_HD long long iclamp(long long x, long long lo, long long hi) { return imin(imax(x, lo), hi); }
+
+// --- floats: 32-bit; accurate library functions, not the fast approximations --
+AJ_HD float fclamp(float x, float lo, float hi) { return fminf(fmaxf(x, lo), hi); }
+AJ_HD float frsqrt(float x) { return 1.0f / sqrtf(x); }
+AJ_HD float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+AJ_HD float softcap(float x, float cap) { return cap * tanhf(x / cap); }
+
+// --- tensors: an index outside the extents reads 0 (false for bool) -----------
+struct I32 {
+  using Stored = int;
+  using Value = long long;
+};
+struct U8 {
+  using Stored = unsigned char;
+  using Value = long long;
+};
+struct Bool {
+  using Stored = unsigned char;
+  using Value = bool;
+};
+struct F32 {
+  using Stored = float;
+  using Value = float;
+};
+struct F16 {
+  using Stored = unsigned short;
+  using Value = float;
+};
+struct BF16 {
+  using Stored = unsigned short;
+  using Value = float;
+};
+
+AJ_HD float half_bits_to_float(unsigned short bits) {
+#ifdef __CUDACC_RTC__
+  float out;
+  asm("{ .reg .f16 h; mov.b16 h, %1; cvt.f32.f16 %0, h; }" : "=f"(out) : "h"(bits));
+  return out;
+#else
+  const unsigned sign = (bits >> 15) & 1U, exponent = (bits >> 10) & 0x1fU, mantissa = bits & 0x3ffU;
+  float magnitude = exponent == 0    ? std::ldexp(float(mantissa), -24)
+                    : exponent == 31 ? (mantissa != 0 ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity())
+                                     : std::ldexp(float(mantissa | 0x400U), int(exponent) - 25);
+  return sign != 0 ? -magnitude : magnitude;
+#endif
+}
+AJ_HD float bf16_bits_to_float(unsigned short bits) {
+  const unsigned int wide = (unsigned int)bits << 16;
+#ifdef __CUDACC_RTC__
+  return __uint_as_float(wide);
+#else
+  float out;
+  std::memcpy(&out, &wide, sizeof out);
+  return out;
+#endif
+}
+
+template <class T>
+AJ_HD typename T::Value convert(typename T::Stored stored) {
+  return (typename T::Value)stored;
+}
+template <>
+AJ_HD bool convert<Bool>(unsigned char stored) {
+  return stored != 0;
+}
+template <>
+AJ_HD float convert<F16>(unsigned short stored) {
+  return half_bits_to_float(stored);
+}
+template <>
+AJ_HD float convert<BF16>(unsigned short stored) {
+  return bf16_bits_to_float(stored);
+}
+
+template <class T, int Rank, class... Ix>
+AJ_HD typename T::Value read(const TensorArg<Rank>& tensor, Ix... indices) {
+  static_assert(sizeof...(Ix) == Rank, "one index per dimension");
+  const long long index[Rank] = {(long long)indices...};
+  long long offset = 0;
+  for (int d = 0; d < Rank; ++d) {
+    if (index[d] < 0 || index[d] >= tensor.extent[d]) return typename T::Value(0);
+    offset += index[d] * tensor.stride[d];
+  }
+  return convert<T>(((const typename T::Stored*)tensor.data)[offset]);
+}
+
+// --- interval arithmetic for tile classification ------------------------------
+// Ints are bounded in doubles: exact while |x| <= 2^52, and anything that may
+// go beyond is widened to infinity, so a bound never misses a wrapped value.
+struct IvI {
+  double lo, hi;
+};
+// A bool over a tile: which values it can take.
+struct IvB {
+  bool can_false, can_true;
+};
+
+constexpr double kExact = 4503599627370496.0;  // 2^52
+#ifdef __CUDACC_RTC__
+AJ_HD double inf() { return __longlong_as_double(0x7ff0000000000000LL); }
+#else
+AJ_HD double inf() { return std::numeric_limits<double>::infinity(); }
+#endif
+
+AJ_HD IvI iv_norm(double lo, double hi) {
+  return {lo < -kExact ? -inf() : lo, hi > kExact ? inf() : hi};
+}
+AJ_HD IvI iv_point(long long v) { return iv_norm((double)v, (double)v); }
+AJ_HD IvI iv_range(long long lo, long long hi) { return iv_norm((double)lo, (double)hi); }
+AJ_HD IvI iv_unknown() { return {-inf(), inf()}; }
+AJ_HD IvB iv_bool(bool v) { return {!v, v}; }
+AJ_HD IvB iv_bool_unknown() { return {true, true}; }
+AJ_HD bool iv_finite(IvI a) { return a.lo > -inf() && a.hi < inf(); }
+AJ_HD bool iv_is_point(IvI a) { return iv_finite(a) && a.lo == a.hi; }
+AJ_HD double dmin(double a, double b) { return a < b ? a : b; }
+AJ_HD double dmax(double a, double b) { return a > b ? a : b; }
+
+AJ_HD IvI iv_add(IvI a, IvI b) { return iv_norm(a.lo + b.lo, a.hi + b.hi); }
+AJ_HD IvI iv_sub(IvI a, IvI b) { return iv_norm(a.lo - b.hi, a.hi - b.lo); }
+AJ_HD IvI iv_neg(IvI a) { return {-a.hi, -a.lo}; }
+// An unknown factor times an exact zero is still zero.
+AJ_HD double times(double a, double b) { return a == 0 || b == 0 ? 0.0 : a * b; }
+AJ_HD IvI iv_mul(IvI a, IvI b) {
+  const double p1 = times(a.lo, b.lo), p2 = times(a.lo, b.hi), p3 = times(a.hi, b.lo),
+               p4 = times(a.hi, b.hi);
+  return iv_norm(dmin(dmin(p1, p2), dmin(p3, p4)), dmax(dmax(p1, p2), dmax(p3, p4)));
+}
+AJ_HD IvI iv_hull(IvI a, IvI b) { return {dmin(a.lo, b.lo), dmax(a.hi, b.hi)}; }
+AJ_HD IvI iv_div_by(IvI a, long long lo_d, long long hi_d) {
+  // Divisors of one sign: the quotient is monotone in each argument, so the
+  // corners bound it; computed in exact int arithmetic.
+  const long long alo = (long long)a.lo, ahi = (long long)a.hi;
+  const long long q1 = div(alo, lo_d), q2 = div(alo, hi_d), q3 = div(ahi, lo_d), q4 = div(ahi, hi_d);
+  return iv_range(imin(imin(q1, q2), imin(q3, q4)), imax(imax(q1, q2), imax(q3, q4)));
+}
+AJ_HD IvI iv_div(IvI a, IvI b) {
+  if (!iv_finite(a) || !iv_finite(b)) return iv_unknown();
+  const long long blo = (long long)b.lo, bhi = (long long)b.hi;
+  IvI out = {inf(), -inf()};
+  bool any = false;
+  if (blo <= -1) {
+    out = iv_div_by(a, blo, imin(bhi, -1));
+    any = true;
+  }
+  if (bhi >= 1) {
+    const IvI positive = iv_div_by(a, imax(blo, 1), bhi);
+    out = any ? iv_hull(out, positive) : positive;
+    any = true;
+  }
+  if (blo <= 0 && bhi >= 0) out = any ? iv_hull(out, iv_point(0)) : iv_point(0);
+  return out;
+}
+AJ_HD IvI iv_mod(IvI a, IvI b) {
+  if (!iv_finite(a) || !iv_finite(b)) return iv_unknown();
+  const long long alo = (long long)a.lo, ahi = (long long)a.hi;
+  if (iv_is_point(b)) {
+    const long long d = (long long)b.lo;
+    if (d == 0 || d == -1) return iv_point(0);
+    // One quotient over the whole range: the remainder grows with the dividend.
+    if (div(alo, d) == div(ahi, d) && (alo >= 0 || ahi <= 0)) return iv_range(mod(alo, d), mod(ahi, d));
+  }
+  const double m = dmax(-b.lo, b.hi) - 1;  // |remainder| < |divisor|
+  if (m < 0) return iv_point(0);
+  return {a.lo >= 0 ? 0.0 : dmax(-m, a.lo), a.hi <= 0 ? 0.0 : dmin(m, a.hi)};
+}
+AJ_HD IvI iv_abs(IvI a) {
+  if (a.lo >= 0) return a;
+  if (a.hi <= 0) return iv_neg(a);
+  return {0.0, dmax(-a.lo, a.hi)};
+}
+AJ_HD IvI iv_min(IvI a, IvI b) { return {dmin(a.lo, b.lo), dmin(a.hi, b.hi)}; }
+AJ_HD IvI iv_max(IvI a, IvI b) { return {dmax(a.lo, b.lo), dmax(a.hi, b.hi)}; }
+AJ_HD IvI iv_clamp(IvI x, IvI lo, IvI hi) { return iv_min(iv_max(x, lo), hi); }
+
+AJ_HD IvB iv_lt(IvI a, IvI b) { return {a.hi >= b.lo, a.lo < b.hi}; }
+AJ_HD IvB iv_le(IvI a, IvI b) { return {a.hi > b.lo, a.lo <= b.hi}; }
+AJ_HD IvB iv_gt(IvI a, IvI b) { return iv_lt(b, a); }
+AJ_HD IvB iv_ge(IvI a, IvI b) { return iv_le(b, a); }
+AJ_HD IvB iv_eq(IvI a, IvI b) {
+  const bool disjoint = a.hi < b.lo || b.hi < a.lo;
+  const bool same_point = iv_is_point(a) && iv_is_point(b) && a.lo == b.lo;
+  return {!same_point, !disjoint};
+}
+AJ_HD IvB iv_not(IvB a) { return {a.can_true, a.can_false}; }
+AJ_HD IvB iv_ne(IvI a, IvI b) { return iv_not(iv_eq(a, b)); }
+AJ_HD IvB iv_and(IvB a, IvB b) { return {a.can_false || b.can_false, a.can_true && b.can_true}; }
+AJ_HD IvB iv_or(IvB a, IvB b) { return {a.can_false && b.can_false, a.can_true || b.can_true}; }
+AJ_HD IvB iv_beq(IvB a, IvB b) {
+  return {(a.can_true && b.can_false) || (a.can_false && b.can_true),
+          (a.can_true && b.can_true) || (a.can_false && b.can_false)};
+}
+AJ_HD IvB iv_bne(IvB a, IvB b) { return iv_not(iv_beq(a, b)); }
+AJ_HD IvI iv_select(IvB c, IvI a, IvI b) {
+  return !c.can_false ? a : !c.can_true ? b : iv_hull(a, b);
+}
+AJ_HD IvB iv_bselect(IvB c, IvB a, IvB b) {
+  if (!c.can_false) return a;
+  if (!c.can_true) return b;
+  return {a.can_false || b.can_false, a.can_true || b.can_true};
+}
+
+// What a key tile is under the mask, for the rows and keys it covers.
+enum TileClass : int { kEmpty = 0, kFull = 1, kPartial = 2 };
+
+// The rows and keys of a tile (inclusive bounds) and the fixed indices.
+struct Tile {
+  Index at;  // b, h, hkv and the sizes; q and k unused
+  long long q0, q1, k0, k1;
+};
+
+AJ_HD TileClass classify_bool(IvB m) { return !m.can_false ? kFull : !m.can_true ? kEmpty : kPartial; }
+
+}  // namespace aj

@@ -1,0 +1,92 @@
+#include "tools/compile_command.hpp"
+
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "runtime/kernel_job.hpp"
+#include "runtime/nvrtc_compiler.hpp"
+#include "tools/cli_error.hpp"
+#include "tools/kernel_options.hpp"
+#include "tools/variant_files.hpp"
+
+namespace attnjit::cli {
+namespace {
+
+struct CompileCommandOptions {
+  std::vector<std::string> files;
+  KernelOptions kernel;
+  bool json = false;
+};
+
+int run_compile(const CompileCommandOptions& options) {
+  const std::vector<Variant> variants = load_variants(options.files, options.kernel.variant);
+  const std::string arch = target_arch(options.kernel.arch).name();
+  int status = kSuccess;
+  // A variant the family cannot take is reported and skipped; the rest still compile.
+  std::vector<const Variant*> compiled;
+  std::vector<codegen::Generated> generated;
+  std::vector<std::pair<KernelSource, CompileOptions>> jobs;
+  for (const Variant& variant : variants) {
+    try {
+      generated.push_back(generate_kernel(variant, options.kernel));
+    } catch (const CliError& error) {
+      std::cerr << "attnjit: " << error.what() << "\n";
+      status = error.status();
+      continue;
+    }
+    compiled.push_back(&variant);
+    jobs.emplace_back(kernel_job(generated.back().kernel), CompileOptions{arch, {}});
+  }
+  const std::vector<CompileOutcome> outcomes = compile_kernels(jobs);
+
+  nlohmann::json listed = nlohmann::json::array();
+  std::string table = fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n",
+                                  "variant", "hash", "family", "config", "arch", "regs",
+                                  "smem", "spills", "ms");
+  for (std::size_t i = 0; i < compiled.size(); ++i) {
+    const Variant& variant = *compiled[i];
+    const CompileOutcome& outcome = outcomes[i];
+    if (!outcome.kernel) {
+      std::cerr << outcome.error << "\n";
+      status = kEnvironment;
+      continue;
+    }
+    const CompileReport& report = outcome.kernel->report;
+    const int smem = report.static_smem_bytes + generated[i].kernel.smem_bytes;
+    const int spills = report.spill_store_bytes + report.spill_load_bytes;
+    listed.push_back({{"variant", variant.name()},
+                      {"hash", variant.hash()},
+                      {"family", options.kernel.family},
+                      {"config", generated[i].config},
+                      {"arch", arch},
+                      {"registers", report.registers},
+                      {"smem_bytes", smem},
+                      {"spill_bytes", spills},
+                      {"stack_bytes", report.stack_bytes},
+                      {"compile_ms", report.compile_ms},
+                      {"cubin_bytes", outcome.kernel->cubin.size()},
+                      {"cached", false}});
+    table += fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9.1f}\n",
+                         variant.name(), variant.hash(), options.kernel.family,
+                         generated[i].config, arch, report.registers, smem, spills,
+                         report.compile_ms);
+  }
+  std::cout << (options.json ? listed.dump(2) + "\n" : table);
+  return status;
+}
+
+}  // namespace
+
+void add_compile_command(CLI::App& app, std::function<int()>& run) {
+  auto options = std::make_shared<CompileCommandOptions>();
+  CLI::App* command = app.add_subcommand(
+      "compile", "Compile variants to cubins with NVRTC and report registers, memory, spills");
+  command->add_option("files", options->files, "Variant files (.attn)")->required();
+  add_kernel_options(*command, options->kernel);
+  command->add_flag("--json", options->json, "Print one JSON array on stdout");
+  command->callback([options, &run] { run = [options] { return run_compile(*options); }; });
+}
+
+}  // namespace attnjit::cli
