@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "reference/interpreter.hpp"
 
 #include "language/semantics.hpp"
@@ -155,6 +156,13 @@ class Evaluator {
 
 Value evaluate(const ir::Expr& expr, const Point& point, const Bindings& bindings) {
   return Evaluator(point, bindings)(expr);
+}
+
+bool mask_holds(std::span<const ir::ExprPtr> conjuncts, const Point& point,
+                const Bindings& bindings) {
+  return std::ranges::all_of(conjuncts, [&](const ir::ExprPtr& conjunct) {
+    return evaluate(*conjunct, point, bindings).b;
+  });
 }
 
 }  // namespace attnjit::reference

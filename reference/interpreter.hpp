@@ -60,4 +60,8 @@ struct Point {
 // wrong number of indices.
 Value evaluate(const ir::Expr& expr, const Point& point, const Bindings& bindings);
 
+// Whether every conjunct of a mask holds at `point`.
+bool mask_holds(std::span<const ir::ExprPtr> conjuncts, const Point& point,
+                const Bindings& bindings);
+
 }  // namespace attnjit::reference

@@ -15,13 +15,6 @@ namespace {
 
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 
-bool mask_holds(std::span<const ir::ExprPtr> conjuncts, const reference::Point& point,
-                const reference::Bindings& bindings) {
-  return std::ranges::all_of(conjuncts, [&](const ir::ExprPtr& conjunct) {
-    return reference::evaluate(*conjunct, point, bindings).b;
-  });
-}
-
 double dot(const double* x, const double* y, std::int64_t n) {
   double sum = 0;
   for (std::int64_t i = 0; i < n; ++i) sum += x[i] * y[i];
@@ -84,7 +77,7 @@ ReferenceOutput reference_attention(const Variant& variant, const ReferenceInput
         const double* q_row = inputs.q.data() + row * head_dim;
         for (point.k = 0; point.k < shape.kv_len; ++point.k) {
           double& logit = logits[static_cast<std::size_t>(point.k)];
-          if (!mask_holds(variant.mask(), point, bindings)) {
+          if (!reference::mask_holds(variant.mask(), point, bindings)) {
             logit = kMinusInf;
             continue;
           }

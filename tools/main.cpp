@@ -3,6 +3,7 @@
 #include "tools/cli_error.hpp"
 #include "tools/codegen_command.hpp"
 #include "tools/compile_command.hpp"
+#include "tools/run_command.hpp"
 #include "tools/exit_status.hpp"
 #include <attnjit/error.hpp>
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   add_check_command(app, run);
   add_codegen_command(app, run);
   add_compile_command(app, run);
+  add_run_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& done) {

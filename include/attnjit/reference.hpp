@@ -46,4 +46,9 @@ struct ReferenceOutput {
 // param or tensor, a type mismatch, tensor extents that disagree).
 ReferenceOutput reference_attention(const Variant& variant, const ReferenceInputs& inputs);
 
+// The (q, k) pairs of one batch entry and head that the mask keeps: what the
+// FLOP count of attention is made of. Checks the inputs as reference_attention does.
+std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& inputs,
+                            std::int64_t b, std::int64_t h);
+
 }  // namespace attnjit

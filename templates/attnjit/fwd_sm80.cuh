@@ -335,9 +335,10 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   }
 
   // Epilogue: normalise, stage O in shared memory (each warp's own Q rows), then
-  // write whole 16-byte pieces of rows. The Q load may still be in flight when
-  // every tile was empty.
+  // write whole 16-byte pieces of rows. When every tile was empty the Q load,
+  // spread over all threads, may still be landing in those rows.
   cp_async_wait_all();
+  __syncthreads();
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll

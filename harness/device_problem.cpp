@@ -1,0 +1,138 @@
+#include "harness/device_problem.hpp"
+
+#include <cstring>
+
+#include "harness/half.hpp"
+
+namespace attnjit::harness {
+namespace {
+
+// [b, h, s, d] contiguous host data to the device layout.
+std::vector<std::uint16_t> arrange(const std::vector<std::uint16_t>& bits, long long batch,
+                                   long long heads, long long len, long long dim, Layout layout) {
+  if (layout == Layout::BHSD) return bits;
+  std::vector<std::uint16_t> out(bits.size());
+  for (long long b = 0; b < batch; ++b) {
+    for (long long h = 0; h < heads; ++h) {
+      for (long long s = 0; s < len; ++s) {
+        std::memcpy(&out[static_cast<std::size_t>(((b * len + s) * heads + h) * dim)],
+                    &bits[static_cast<std::size_t>(((b * heads + h) * len + s) * dim)],
+                    static_cast<std::size_t>(dim) * sizeof(std::uint16_t));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<unsigned char> tensor_bytes(const TensorDecl& decl, const HostTensor& tensor) {
+  std::vector<unsigned char> out;
+  auto append = [&out](const auto value) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&value);
+    out.insert(out.end(), bytes, bytes + sizeof value);
+  };
+  for (const double x : tensor.data) {
+    switch (decl.element) {
+      case ElemType::I32: append(static_cast<std::int32_t>(x)); break;
+      case ElemType::F32: append(static_cast<float>(x)); break;
+      case ElemType::F16: append(to_fp16(static_cast<float>(x))); break;
+      case ElemType::BF16: append(to_bf16(static_cast<float>(x))); break;
+      case ElemType::U8:
+      case ElemType::Bool: append(static_cast<std::uint8_t>(x)); break;
+    }
+  }
+  return out;
+}
+
+std::vector<long long> row_major_strides(const std::vector<std::int64_t>& shape) {
+  std::vector<long long> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+}  // namespace
+
+DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
+                             const HostProblem& host, Layout layout, bool with_lse)
+    : out_type_(variant.out_dtype()),
+      layout_(layout),
+      shape_(host.shape),
+      head_dim_v_(variant.head_dim_v()) {
+  const AttentionShape& s = host.shape;
+  const long long d = variant.head_dim(), dv = variant.head_dim_v();
+  auto upload = [&](const std::vector<std::uint16_t>& bits, long long heads, long long len,
+                    long long dim) {
+    const std::vector<std::uint16_t> arranged = arrange(bits, s.batch, heads, len, dim, layout);
+    buffers_.emplace_back(context, std::max<std::size_t>(arranged.size() * 2, 16));
+    buffers_.back().upload(arranged.data(), arranged.size() * 2);
+    return place(buffers_.back(), heads, len, dim);
+  };
+  buffers_.reserve(5 + variant.tensors().size());
+  problem_.shape = s;
+  problem_.q = upload(host.q_bits, s.heads, s.q_len, d);
+  problem_.k = upload(host.k_bits, s.kv_heads, s.kv_len, d);
+  problem_.v = upload(host.v_bits, s.kv_heads, s.kv_len, dv);
+  buffers_.emplace_back(context,
+                        std::max<std::size_t>(static_cast<std::size_t>(s.batch * s.heads * s.q_len * dv) * 2, 16));
+  problem_.o = place(buffers_.back(), s.heads, s.q_len, dv);
+  buffers_.emplace_back(context,
+                        std::max<std::size_t>(static_cast<std::size_t>(s.batch * s.heads * s.q_len) * 4, 16));
+  problem_.lse = with_lse ? buffers_.back().ptr() : 0;
+  problem_.params = host.params;
+  for (const TensorDecl& decl : variant.tensors()) {
+    const HostTensor& tensor = host.tensors.at(decl.name);
+    const std::vector<unsigned char> bytes = tensor_bytes(decl, tensor);
+    buffers_.emplace_back(context, std::max<std::size_t>(bytes.size(), 16));
+    buffers_.back().upload(bytes.data(), bytes.size());
+    problem_.tensors[decl.name] =
+        DeviceTensor{buffers_.back().ptr(),
+                     std::vector<long long>(tensor.shape.begin(), tensor.shape.end()),
+                     row_major_strides(tensor.shape)};
+  }
+}
+
+DeviceTensor DeviceProblem::place(DeviceBuffer& buffer, long long heads, long long len,
+                                  long long dim) const {
+  DeviceTensor t;
+  t.data = buffer.ptr();
+  t.shape = {shape_.batch, heads, len, dim};
+  if (layout_ == Layout::BHSD) {
+    t.strides = {heads * len * dim, len * dim, dim, 1};
+  } else {
+    t.strides = {len * heads * dim, dim, heads * dim, 1};
+  }
+  return t;
+}
+
+void DeviceProblem::poison_outputs() {
+  buffers_[3].fill_bytes(0xff);
+  buffers_[4].fill_bytes(0xff);
+}
+
+std::vector<double> DeviceProblem::output() const {
+  const AttentionShape& s = shape_;
+  const long long dv = head_dim_v_;
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(s.batch * s.heads * s.q_len * dv));
+  buffers_[3].download(bits.data(), bits.size() * 2);
+  std::vector<double> out(bits.size());
+  const DeviceTensor& o = problem_.o;
+  for (long long b = 0; b < s.batch; ++b) {
+    for (long long h = 0; h < s.heads; ++h) {
+      for (long long q = 0; q < s.q_len; ++q) {
+        for (long long c = 0; c < dv; ++c) {
+          const long long at = b * o.strides[0] + h * o.strides[1] + q * o.strides[2] + c;
+          out[static_cast<std::size_t>(((b * s.heads + h) * s.q_len + q) * dv + c)] =
+              from_bits(out_type_, bits[static_cast<std::size_t>(at)]);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<double> DeviceProblem::lse() const {
+  std::vector<float> values(static_cast<std::size_t>(shape_.batch * shape_.heads * shape_.q_len));
+  buffers_[4].download(values.data(), values.size() * 4);
+  return {values.begin(), values.end()};
+}
+
+}  // namespace attnjit::harness

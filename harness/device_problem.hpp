@@ -1,0 +1,42 @@
+// A host problem uploaded to the GPU in a chosen memory layout, with an output
+// that is poisoned before each run so that unwritten elements show.
+#pragma once
+
+#include <attnjit/variant.hpp>
+
+#include <vector>
+
+#include "harness/host_problem.hpp"
+#include "runtime/cuda_driver.hpp"
+#include "runtime/fwd_launch.hpp"
+
+namespace attnjit::harness {
+
+// BHSD: [batch, heads, seq, dim] contiguous. BSHD: [batch, seq, heads, dim] in
+// memory (the layout most models keep), so the kernel sees non-trivial strides.
+enum class Layout : std::uint8_t { BHSD, BSHD };
+
+class DeviceProblem {
+ public:
+  DeviceProblem(const Context& context, const Variant& variant, const HostProblem& host,
+                Layout layout, bool with_lse);
+
+  [[nodiscard]] const FwdProblem& problem() const { return problem_; }
+  // Every output byte to 0xff: NaN in both 16-bit formats and in the LSE.
+  void poison_outputs();
+  // O as doubles in [batch, heads, q_len, head_dim_v] order, whatever the layout.
+  [[nodiscard]] std::vector<double> output() const;
+  [[nodiscard]] std::vector<double> lse() const;
+
+ private:
+  DeviceTensor place(DeviceBuffer& buffer, long long heads, long long len, long long dim) const;
+
+  DType out_type_;
+  Layout layout_;
+  AttentionShape shape_;
+  int head_dim_v_;
+  std::vector<DeviceBuffer> buffers_;  // q, k, v, o, lse, then the variant's tensors
+  FwdProblem problem_;
+};
+
+}  // namespace attnjit::harness

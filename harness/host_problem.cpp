@@ -1,0 +1,124 @@
+#include "harness/host_problem.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "harness/half.hpp"
+
+namespace attnjit::harness {
+namespace {
+
+std::int64_t extent(const Dim& dim, const AttentionShape& shape,
+                    std::map<std::string, std::int64_t>& free, std::mt19937_64& random) {
+  if (const auto* kind = std::get_if<DimKind>(&dim)) {
+    switch (*kind) {
+      case DimKind::Batch: return shape.batch;
+      case DimKind::Heads: return shape.heads;
+      case DimKind::KvHeads: return shape.kv_heads;
+      case DimKind::QLen: return shape.q_len;
+      case DimKind::KvLen: return shape.kv_len;
+    }
+  }
+  if (const auto* fixed = std::get_if<std::int64_t>(&dim)) return *fixed;
+  const auto [it, inserted] = free.emplace(std::get<std::string>(dim), 0);
+  if (inserted) it->second = std::uniform_int_distribution<std::int64_t>(1, 64)(random);
+  return it->second;
+}
+
+// Values that make masks interesting: few distinct small ints (document ids,
+// buckets), fair coins, unit normals rounded to the element type.
+HostTensor random_tensor(const TensorDecl& decl, const AttentionShape& shape,
+                         std::map<std::string, std::int64_t>& free, std::mt19937_64& random) {
+  HostTensor tensor;
+  std::int64_t count = 1;
+  for (const Dim& dim : decl.dims) {
+    tensor.shape.push_back(extent(dim, shape, free, random));
+    count *= tensor.shape.back();
+  }
+  std::normal_distribution<double> normal;
+  std::uniform_int_distribution<int> small(0, 7);
+  tensor.data.resize(static_cast<std::size_t>(count));
+  const bool ints = decl.element == ElemType::I32 || decl.element == ElemType::U8;
+  for (double& x : tensor.data) {
+    switch (decl.element) {
+      case ElemType::I32:
+      case ElemType::U8: x = small(random); break;
+      case ElemType::Bool: x = small(random) % 2; break;
+      case ElemType::F32: x = static_cast<float>(normal(random)); break;
+      case ElemType::F16: x = from_fp16(to_fp16(static_cast<float>(normal(random)))); break;
+      case ElemType::BF16: x = from_bf16(to_bf16(static_cast<float>(normal(random)))); break;
+    }
+  }
+  // Ids ascend along the last dimension, as document ids of packed sequences
+  // do, so masks over them have empty, full and partial tiles alike.
+  const auto row = static_cast<std::ptrdiff_t>(tensor.shape.back());
+  for (auto first = tensor.data.begin(); ints && row > 0 && first != tensor.data.end(); first += row) {
+    std::sort(first, first + row);
+  }
+  return tensor;
+}
+
+ParamValue random_param(const ParamDecl& decl, const AttentionShape& shape,
+                        std::mt19937_64& random) {
+  switch (decl.type) {
+    case ParamType::I32: {
+      const auto top = static_cast<std::int32_t>(std::max<std::int64_t>(shape.kv_len, 1));
+      return std::uniform_int_distribution<std::int32_t>(1, top)(random);
+    }
+    case ParamType::F32: return static_cast<float>(std::normal_distribution<double>()(random));
+    case ParamType::Bool: return std::uniform_int_distribution<int>(0, 3)(random) != 0;
+  }
+  return std::int32_t{0};
+}
+
+void fill(std::vector<std::uint16_t>& bits, std::vector<double>& values, std::int64_t count,
+          DType type, std::mt19937_64& random) {
+  std::normal_distribution<float> normal;
+  bits.resize(static_cast<std::size_t>(count));
+  values.resize(static_cast<std::size_t>(count));
+  for (std::size_t i = 0; i < bits.size(); ++i) {
+    bits[i] = to_bits(type, normal(random));
+    values[i] = from_bits(type, bits[i]);
+  }
+}
+
+}  // namespace
+
+ReferenceInputs HostProblem::reference_inputs() const {
+  ReferenceInputs inputs;
+  inputs.shape = shape;
+  inputs.q = q;
+  inputs.k = k;
+  inputs.v = v;
+  inputs.params = params;
+  inputs.tensors = tensors;
+  return inputs;
+}
+
+HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
+                           const ProblemOptions& options) {
+  std::mt19937_64 random(options.seed);
+  HostProblem problem;
+  problem.shape = shape;
+  const std::int64_t d = variant.head_dim(), dv = variant.head_dim_v();
+  fill(problem.q_bits, problem.q, shape.batch * shape.heads * shape.q_len * d, variant.dtype(),
+       random);
+  fill(problem.k_bits, problem.k, shape.batch * shape.kv_heads * shape.kv_len * d,
+       variant.dtype(), random);
+  fill(problem.v_bits, problem.v, shape.batch * shape.kv_heads * shape.kv_len * dv,
+       variant.dtype(), random);
+  for (const ParamDecl& param : variant.params()) {
+    if (auto given = options.params.find(param.name); given != options.params.end()) {
+      problem.params[param.name] = given->second;
+    } else if (!param.default_value || options.draw_defaulted_params) {
+      problem.params[param.name] = random_param(param, shape, random);
+    }
+  }
+  std::map<std::string, std::int64_t> free;
+  for (const TensorDecl& tensor : variant.tensors()) {
+    problem.tensors[tensor.name] = random_tensor(tensor, shape, free, random);
+  }
+  return problem;
+}
+
+}  // namespace attnjit::harness

@@ -1,0 +1,38 @@
+// A random attention problem for a variant, held on the host: Q, K, V rounded
+// to the variant's storage type, tensors and params drawn to exercise the mask.
+#pragma once
+
+#include <attnjit/reference.hpp>
+#include <attnjit/variant.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace attnjit::harness {
+
+struct HostProblem {
+  AttentionShape shape;
+  // Contiguous [batch, heads, len, dim]; bits in the storage type and the same
+  // values widened, for the reference.
+  std::vector<std::uint16_t> q_bits, k_bits, v_bits;
+  std::vector<double> q, k, v;
+  std::map<std::string, ParamValue, std::less<>> params;
+  std::map<std::string, HostTensor, std::less<>> tensors;
+
+  [[nodiscard]] ReferenceInputs reference_inputs() const;
+};
+
+struct ProblemOptions {
+  std::uint64_t seed = 1;
+  // Draw params that have defaults too, so that a window of 4096 still bites
+  // at test lengths.
+  bool draw_defaulted_params = true;
+  std::map<std::string, ParamValue, std::less<>> params;  // given values win over drawn ones
+};
+
+HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
+                           const ProblemOptions& options);
+
+}  // namespace attnjit::harness

@@ -1,0 +1,151 @@
+#include "runtime/fwd_launch.hpp"
+
+#include <attnjit/error.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "templates/attnjit/fwd_args.h"
+
+namespace attnjit {
+namespace {
+
+constexpr long long kVectorElements = 8;  // 16-byte cp.async pieces of 16-bit elements
+
+void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<long long>& shape) {
+  if (t.shape != shape) {
+    std::string want;
+    for (const long long s : shape) want += (want.empty() ? "" : ", ") + std::to_string(s);
+    throw InputError(fmt::format("{} must have shape [{}]", name, want));
+  }
+  if (t.strides.size() != 4 || t.strides[3] != 1) {
+    throw InputError(fmt::format("{} must have 4 strides with a contiguous last dimension", name));
+  }
+  if (t.data % 16 != 0 || t.strides[2] % kVectorElements != 0) {
+    throw InputError(fmt::format(
+        "{} must start on 16 bytes and have a row stride that is a multiple of 8 elements", name));
+  }
+}
+
+// TensorArg<Rank> as bytes: the generator declares it as {data, extent[R], stride[R]}.
+std::vector<unsigned char> tensor_arg(const std::string& name, const TensorDecl& decl,
+                                      const DeviceTensor& t, const AttentionShape& shape,
+                                      std::map<std::string, long long>& free_sizes) {
+  const std::size_t rank = decl.dims.size();
+  if (t.shape.size() != rank || t.strides.size() != rank) {
+    throw InputError(fmt::format("tensor '{}' must have {} dimensions", name, rank));
+  }
+  for (std::size_t d = 0; d < rank; ++d) {
+    long long want = -1;
+    if (const auto* kind = std::get_if<DimKind>(&decl.dims[d])) {
+      switch (*kind) {
+        case DimKind::Batch: want = shape.batch; break;
+        case DimKind::Heads: want = shape.heads; break;
+        case DimKind::KvHeads: want = shape.kv_heads; break;
+        case DimKind::QLen: want = shape.q_len; break;
+        case DimKind::KvLen: want = shape.kv_len; break;
+      }
+    } else if (const auto* extent = std::get_if<std::int64_t>(&decl.dims[d])) {
+      want = *extent;
+    } else {
+      const auto [it, inserted] = free_sizes.emplace(std::get<std::string>(decl.dims[d]), t.shape[d]);
+      want = it->second;
+    }
+    if (t.shape[d] != want) {
+      throw InputError(fmt::format("tensor '{}' dimension {} is {}, expected {}", name, d,
+                                   t.shape[d], want));
+    }
+  }
+  std::vector<unsigned char> bytes(sizeof(void*) + 2 * rank * sizeof(long long));
+  const void* data = reinterpret_cast<const void*>(t.data);
+  std::memcpy(bytes.data(), &data, sizeof data);
+  std::memcpy(bytes.data() + sizeof data, t.shape.data(), rank * sizeof(long long));
+  std::memcpy(bytes.data() + sizeof data + rank * sizeof(long long), t.strides.data(),
+              rank * sizeof(long long));
+  return bytes;
+}
+
+std::vector<unsigned char> param_arg(const ParamDecl& decl, const FwdProblem& problem) {
+  ParamValue value;
+  if (auto it = problem.params.find(decl.name); it != problem.params.end()) {
+    value = it->second;
+  } else if (decl.default_value) {
+    value = *decl.default_value;
+  } else {
+    throw InputError(fmt::format("param '{}' has no default and was not given", decl.name));
+  }
+  if (param_value_type(value) != decl.type) {
+    throw InputError(fmt::format("param '{}' must be {}", decl.name, param_type_name(decl.type)));
+  }
+  return std::visit(
+      [](auto v) {
+        std::vector<unsigned char> bytes(sizeof v);
+        std::memcpy(bytes.data(), &v, sizeof v);
+        return bytes;
+      },
+      value);
+}
+
+}  // namespace
+
+void launch_fwd(const Driver& driver, CUfunction function, const Variant& variant,
+                const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                CUstream stream) {
+  const AttentionShape& s = problem.shape;
+  if (s.batch < 1 || s.heads < 1 || s.kv_heads < 1 || s.q_len < 0 || s.kv_len < 0 ||
+      s.heads % s.kv_heads != 0) {
+    throw InputError("shape needs batch, heads, kv_heads >= 1 with kv_heads dividing heads");
+  }
+  if (s.q_len > (1LL << 30) || s.kv_len > (1LL << 30) || s.heads > 65535 || s.batch > 65535) {
+    throw InputError("shape is beyond the kernel's grid limits");
+  }
+  const long long d = variant.head_dim(), dv = variant.head_dim_v();
+  check_qkvo("q", problem.q, {s.batch, s.heads, s.q_len, d});
+  check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d});
+  check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv});
+  check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv});
+
+  aj::FwdArgs args{};
+  args.q = reinterpret_cast<const void*>(problem.q.data);
+  args.k = reinterpret_cast<const void*>(problem.k.data);
+  args.v = reinterpret_cast<const void*>(problem.v.data);
+  args.o = reinterpret_cast<void*>(problem.o.data);
+  args.lse = reinterpret_cast<float*>(problem.lse);
+  for (int i = 0; i < 3; ++i) {
+    args.q_stride[i] = problem.q.strides[i];
+    args.k_stride[i] = problem.k.strides[i];
+    args.v_stride[i] = problem.v.strides[i];
+    args.o_stride[i] = problem.o.strides[i];
+  }
+  args.batch = static_cast<int>(s.batch);
+  args.heads = static_cast<int>(s.heads);
+  args.kv_heads = static_cast<int>(s.kv_heads);
+  args.q_len = static_cast<int>(s.q_len);
+  args.kv_len = static_cast<int>(s.kv_len);
+  args.scale = variant.scale();
+  args.scale_log2 = static_cast<float>(static_cast<double>(variant.scale()) * M_LOG2E);
+
+  std::vector<std::vector<unsigned char>> extra;
+  for (const ParamDecl& param : variant.params()) extra.push_back(param_arg(param, problem));
+  std::map<std::string, long long> free_sizes;
+  for (const TensorDecl& tensor : variant.tensors()) {
+    const auto it = problem.tensors.find(tensor.name);
+    if (it == problem.tensors.end()) {
+      throw InputError(fmt::format("tensor '{}' was not given", tensor.name));
+    }
+    extra.push_back(tensor_arg(tensor.name, tensor, it->second, s, free_sizes));
+  }
+  if (s.q_len == 0) return;  // nothing to compute, and a zero-sized grid is an error
+
+  std::vector<void*> pointers;
+  pointers.push_back(&args);
+  for (auto& bytes : extra) pointers.push_back(bytes.data());
+  const Dim3 grid{static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m),
+                  static_cast<unsigned>(s.heads), static_cast<unsigned>(s.batch)};
+  const Dim3 block{static_cast<unsigned>(kernel.threads), 1, 1};
+  launch(driver, function, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
+         pointers.data());
+}
+
+}  // namespace attnjit

@@ -1,0 +1,43 @@
+// Launching a generated forward kernel: checks a problem against the variant
+// and the kernel, then packs the arguments in the order the generator gave the
+// kernel (FwdArgs, then params and tensors by name) and enqueues it.
+#pragma once
+
+#include <attnjit/reference.hpp>
+#include <attnjit/variant.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "codegen/kernel_source.hpp"
+#include "runtime/cuda_driver.hpp"
+
+namespace attnjit {
+
+// A tensor in device memory: extents and element strides, outermost first.
+struct DeviceTensor {
+  CUdeviceptr data = 0;
+  std::vector<long long> shape;
+  std::vector<long long> strides;
+};
+
+struct FwdProblem {
+  AttentionShape shape;
+  DeviceTensor q;  // [batch, heads, q_len, head_dim], 16-bit elements
+  DeviceTensor k;  // [batch, kv_heads, kv_len, head_dim]
+  DeviceTensor v;  // [batch, kv_heads, kv_len, head_dim_v]
+  DeviceTensor o;  // [batch, heads, q_len, head_dim_v]
+  CUdeviceptr lse = 0;  // [batch, heads, q_len] floats, or 0 for none
+  std::map<std::string, ParamValue, std::less<>> params;
+  std::map<std::string, DeviceTensor, std::less<>> tensors;
+};
+
+// Throws InputError when the problem does not fit (shapes, strides, alignment,
+// a missing param or tensor); enqueues nothing then. No allocation on the
+// device, no host synchronisation.
+void launch_fwd(const Driver& driver, CUfunction function, const Variant& variant,
+                const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                CUstream stream);
+
+}  // namespace attnjit

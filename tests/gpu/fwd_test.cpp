@@ -1,0 +1,125 @@
+// Every example variant on the GPU against the CPU reference, over shapes that
+// are not tile multiples, with GQA, q_len != kv_len, both memory layouts, and
+// several configs. Skips visibly where there is no GPU.
+#include <attnjit/language.hpp>
+#include <attnjit/reference.hpp>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <memory>
+#include <sstream>
+
+#include "codegen/family.hpp"
+#include "harness/compare.hpp"
+#include "harness/device_problem.hpp"
+#include "harness/host_problem.hpp"
+#include "runtime/cuda_driver.hpp"
+#include "runtime/fwd_launch.hpp"
+#include "runtime/kernel_job.hpp"
+
+namespace attnjit {
+namespace {
+
+struct Gpu {
+  Driver driver;
+  Context context{driver, 0};
+};
+
+// One GPU context for the whole binary; null when there is no GPU.
+Gpu* gpu() {
+  static std::unique_ptr<Gpu> instance = []() -> std::unique_ptr<Gpu> {
+    try {
+      return std::make_unique<Gpu>();
+    } catch (const NoGpuError&) {
+      return nullptr;
+    }
+  }();
+  return instance.get();
+}
+
+std::vector<Variant> example_variants() {
+  std::vector<Variant> out;
+  for (const auto& entry : std::filesystem::directory_iterator(ATTNJIT_SOURCE_DIR "/examples")) {
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    ParseResult parsed = parse_variants(text.str(), entry.path().string());
+    for (Variant& v : parsed.variants) {
+      if (v.dtype() == DType::BF16 || v.dtype() == DType::F16) out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+struct Case {
+  AttentionShape shape;
+  harness::Layout layout;
+};
+
+// Lengths of 1, primes and tile-crossing sizes; q_len both below and above kv_len.
+const std::vector<Case> kCases = {
+    {{1, 1, 1, 1, 1}, harness::Layout::BHSD},       {{1, 2, 1, 17, 33}, harness::Layout::BSHD},
+    {{2, 4, 2, 130, 130}, harness::Layout::BHSD},   {{1, 2, 2, 211, 77}, harness::Layout::BSHD},
+    {{1, 3, 1, 77, 300}, harness::Layout::BHSD},    {{2, 2, 1, 1, 517}, harness::Layout::BSHD},
+    {{1, 1, 1, 256, 256}, harness::Layout::BHSD},   {{1, 4, 4, 333, 0}, harness::Layout::BHSD},
+};
+
+class Fwd : public ::testing::TestWithParam<std::string> {};
+
+void check_config(const Variant& variant, const std::string& config) {
+  Gpu& g = *gpu();
+  const auto arch = codegen::parse_arch(g.context.arch());
+  ASSERT_TRUE(arch);
+  const codegen::Generated generated =
+      codegen::generate(variant, codegen::Family::Fa2Sm80, config, *arch);
+  const CompiledKernel compiled =
+      compile_kernel(kernel_job(generated.kernel), CompileOptions{arch->name(), {}});
+  const Module module(g.context, compiled.cubin);
+  const CUfunction function = module.function(compiled.lowered_name);
+  const Stream stream(g.context);
+  std::uint64_t seed = 1;
+  for (const Case& c : kCases) {
+    const harness::HostProblem host = harness::random_problem(variant, c.shape, {seed++, true, {}});
+    harness::DeviceProblem device(g.context, variant, host, c.layout, true);
+    device.poison_outputs();
+    launch_fwd(g.driver, function, variant, generated.kernel, device.problem(), stream.get());
+    stream.synchronize();
+    const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
+    const auto& s = c.shape;
+    const std::string where = fmt::format("{} {} b={} h={} hkv={} sq={} sk={}", variant.name(),
+                                          generated.config, s.batch, s.heads, s.kv_heads,
+                                          s.q_len, s.kv_len);
+    const harness::Comparison out =
+        harness::compare(device.output(), want.out, variant.out_dtype(), "O");
+    EXPECT_TRUE(out.ok()) << where << ": " << out.bad << " of " << out.checked
+                          << " wrong; first " << out.first_bad;
+    const harness::Comparison lse = harness::compare(device.lse(), want.lse, DType::F16, "LSE");
+    EXPECT_TRUE(lse.ok()) << where << ": " << lse.first_bad;
+  }
+}
+
+TEST_P(Fwd, MatchesTheReference) {
+  if (gpu() == nullptr) GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  for (const Variant& variant : example_variants()) {
+    if (variant.name() != GetParam()) continue;
+    for (const std::string config : {"", "bm=64,bn=32,warps=4", "bm=128,bn=128,warps=8"}) {
+      SCOPED_TRACE(config);
+      check_config(variant, config);
+    }
+  }
+}
+
+std::vector<std::string> example_names() {
+  std::vector<std::string> names;
+  for (const Variant& v : example_variants()) names.push_back(v.name());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, Fwd, ::testing::ValuesIn(example_names()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace attnjit

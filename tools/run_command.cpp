@@ -1,0 +1,188 @@
+#include "tools/run_command.hpp"
+
+#include <attnjit/reference.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "harness/compare.hpp"
+#include "harness/device_problem.hpp"
+#include "harness/host_problem.hpp"
+#include "runtime/fwd_launch.hpp"
+#include "runtime/kernel_job.hpp"
+#include "tools/cli_error.hpp"
+#include "tools/kernel_options.hpp"
+#include "tools/shape_option.hpp"
+#include "tools/variant_files.hpp"
+
+namespace attnjit::cli {
+namespace {
+
+struct RunOptions {
+  std::string file;
+  std::string shape;
+  KernelOptions kernel;
+  std::vector<std::string> params;
+  bool check = false;
+  int iters = 0;
+  bool json = false;
+};
+
+ParamValue parse_param(const Variant& variant, std::string_view item) {
+  const std::size_t eq = item.find('=');
+  const std::string name(item.substr(0, eq));
+  const ParamDecl* decl = variant.find_param(name);
+  if (eq == std::string_view::npos || decl == nullptr) {
+    throw CliError(kBadInput, fmt::format("--param '{}': expected NAME=VALUE with a param of "
+                                          "variant '{}'",
+                                          item, variant.name()));
+  }
+  const std::string_view text = item.substr(eq + 1);
+  auto bad = [&] {
+    return CliError(kBadInput, fmt::format("--param '{}': not a {} value", item,
+                                           param_type_name(decl->type)));
+  };
+  switch (decl->type) {
+    case ParamType::Bool:
+      if (text == "true" || text == "false") return text == "true";
+      throw bad();
+    case ParamType::I32: {
+      std::int32_t value = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc() || end != text.data() + text.size()) throw bad();
+      return value;
+    }
+    case ParamType::F32: {
+      float value = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc() || end != text.data() + text.size()) throw bad();
+      return value;
+    }
+  }
+  throw bad();
+}
+
+int run_run(const RunOptions& options) {
+  const std::vector<Variant> variants = load_variants({options.file}, options.kernel.variant);
+  if (variants.size() > 1) {
+    throw CliError(kBadInput, fmt::format("'{}' holds {} variants; pick one with --variant",
+                                          options.file, variants.size()));
+  }
+  const Variant& variant = variants.front();
+  const AttentionShape shape = parse_shape(options.shape);
+  harness::ProblemOptions problem_options;
+  problem_options.draw_defaulted_params = false;
+  for (const std::string& item : options.params) {
+    problem_options.params[item.substr(0, item.find('='))] = parse_param(variant, item);
+  }
+
+  std::optional<Driver> driver;
+  try {
+    driver.emplace();
+  } catch (const NoGpuError& error) {
+    throw CliError(kEnvironment, error.what());
+  }
+  const Context context(*driver, 0);
+  KernelOptions kernel_options = options.kernel;
+  kernel_options.arch = context.arch();
+  const codegen::Generated generated = generate_kernel(variant, kernel_options);
+  const CompiledKernel compiled =
+      compile_kernel(kernel_job(generated.kernel), CompileOptions{context.arch(), {}});
+  const Module module(context, compiled.cubin);
+  const CUfunction function = module.function(compiled.lowered_name);
+
+  const harness::HostProblem host = harness::random_problem(variant, shape, problem_options);
+  harness::DeviceProblem device(context, variant, host, harness::Layout::BHSD, true);
+  const Stream stream(context);
+  device.poison_outputs();
+  launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
+  stream.synchronize();
+
+  nlohmann::json result = {{"variant", variant.name()},
+                           {"hash", variant.hash()},
+                           {"shape", options.shape},
+                           {"family", kernel_options.family},
+                           {"config", generated.config},
+                           {"arch", context.arch()},
+                           {"registers", compiled.report.registers},
+                           {"spill_bytes", compiled.report.spill_store_bytes +
+                                               compiled.report.spill_load_bytes},
+                           {"compile_ms", compiled.report.compile_ms}};
+  int status = kSuccess;
+  if (options.check) {
+    const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
+    const harness::Comparison out =
+        harness::compare(device.output(), want.out, variant.out_dtype(), "O");
+    const harness::Comparison lse = harness::compare(device.lse(), want.lse, DType::F16, "LSE");
+    result["check"] = {{"ok", out.ok() && lse.ok()},
+                       {"max_abs_error", out.max_abs_error},
+                       {"bad", out.bad + lse.bad},
+                       {"first_bad", out.ok() ? lse.first_bad : out.first_bad}};
+    if (!out.ok() || !lse.ok()) status = kBadInput;
+  }
+  if (options.iters > 0) {
+    for (int i = 0; i < 3; ++i) {
+      launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
+    }
+    std::vector<float> times;
+    Event start(context), stop(context);
+    for (int i = 0; i < options.iters; ++i) {
+      start.record(stream);
+      launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
+      stop.record(stream);
+      stop.synchronize();
+      times.push_back(stop.elapsed_ms(start));
+    }
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    const double ms = times[times.size() / 2];
+    const std::int64_t pairs = variant.mask().empty()
+                                   ? shape.q_len * shape.kv_len
+                                   : unmasked_pairs(variant, host.reference_inputs(), 0, 0);
+    const double flops = 4.0 * static_cast<double>(shape.batch * shape.heads) *
+                         static_cast<double>(pairs) * variant.head_dim();
+    result["ms"] = ms;
+    result["tflops"] = flops / (ms * 1e-3) / 1e12;
+  }
+  if (options.json) {
+    std::cout << result.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("{} {} {} {} regs={} compile={:.0f}ms", variant.name(),
+                             options.shape, kernel_options.family, generated.config,
+                             compiled.report.registers, compiled.report.compile_ms);
+    if (result.contains("check")) {
+      std::cout << fmt::format(" check={} max_err={:.3g}",
+                               result["check"]["ok"].get<bool>() ? "ok" : "FAILED",
+                               result["check"]["max_abs_error"].get<double>());
+    }
+    if (result.contains("ms")) {
+      std::cout << fmt::format(" {:.4f} ms {:.1f} TFLOP/s", result["ms"].get<double>(),
+                               result["tflops"].get<double>());
+    }
+    std::cout << "\n";
+    if (status != kSuccess) std::cerr << "attnjit: " << result["check"]["first_bad"].get<std::string>() << "\n";
+  }
+  return status;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, std::function<int()>& run) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* command = app.add_subcommand(
+      "run", "Run one variant on GPU 0 with random inputs; check it and time it");
+  command->add_option("file", options->file, "Variant file (.attn)")->required();
+  command->add_option("--shape", options->shape, "b=2,h=16,hkv=4,sq=8192,sk=8192")->required();
+  add_kernel_options(*command, options->kernel);
+  command->add_option("--param", options->params, "A param's value, NAME=VALUE (repeatable)");
+  command->add_flag("--check", options->check, "Compare with the CPU reference (slow for big shapes)");
+  command->add_option("--iters", options->iters, "Time this many launches; print the median")
+      ->check(CLI::NonNegativeNumber);
+  command->add_flag("--json", options->json, "Print one JSON object on stdout");
+  command->callback([options, &run] { run = [options] { return run_run(*options); }; });
+}
+
+}  // namespace attnjit::cli
