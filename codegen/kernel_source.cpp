@@ -104,6 +104,7 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       "  static constexpr int kBlockM = {bm}, kBlockN = {bn}, kWarps = {warps};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kOutBf16 = {out_bf16};\n"
+      "  static constexpr bool kPositiveScale = {positive_scale};\n"
       "}};\n"
       "\n"
       "extern \"C\" __global__ void __launch_bounds__({threads})\n"
@@ -115,7 +116,8 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       fmt::arg("bn", config.block_n), fmt::arg("warps", config.warps),
       fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
       fmt::arg("bf16", variant.dtype() == DType::BF16),
-      fmt::arg("out_bf16", variant.out_dtype() == DType::BF16), fmt::arg("threads", kernel.threads),
+      fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
+      fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("threads", kernel.threads),
       fmt::arg("entry", kernel.entry), fmt::arg("signature", signature), fmt::arg("names", names));
   return kernel;
 }

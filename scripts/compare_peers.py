@@ -17,7 +17,7 @@ flex_names = {"dense_d128": "flex.dense", "causal_d128": "flex.causal",
               "sliding1024": "flex.sliding1024", "document_causal": "flex.document_causal",
               "prefixlm2048": "flex.prefixlm2048", "causal_alibi": "flex.causal_alibi",
               "causal_softcap": "flex.causal_softcap"}
-print(f"{'variant':<16} {'shape':<30} {'attnjit ms':>10} {'TFLOP/s':>8}   {'peer':<18} {'ms':>8} {'TFLOP/s':>8} {'speedup':>7}")
+print(f"{'variant':<16} {'shape':<18} {'config':<21} {'attnjit ms':>10} {'TFLOP/s':>8}   {'peer':<28} {'ms':>8} {'TFLOP/s':>8} {'speedup':>7}")
 for row in ours:
     dims = dict(item.split("=") for item in row["shape"].split(","))
     b, h, s = int(dims["b"]), int(dims["h"]), int(dims["sq"])
@@ -37,5 +37,5 @@ for row in ours:
         if p is None:
             continue
         speedup = p["ms"] / row["ms"] if row.get("ms") else float("nan")
-        print(f"{name:<16} {row['shape']:<30} {row['ms']:>10.4f} {row['tflops']:>8.1f}   "
-              f"{peer_name:<18} {p['ms']:>8.4f} {p['tflops']:>8.1f} {speedup:>6.2f}x")
+        print(f"{name:<16} {row['shape']:<18} {row['config']:<21} {row['ms']:>10.4f} {row['tflops']:>8.1f}   "
+              f"{peer_name:<28} {p['ms']:>8.4f} {p['tflops']:>8.1f} {speedup:>6.2f}x")

@@ -11,7 +11,7 @@
 //   V::score(p, Index, s)  -> float        the score expression of the scaled logit
 //   V::classify(p, Tile)   -> TileClass    a whole tile, by interval arithmetic
 // and the config through a struct C with kBlockM, kBlockN, kWarps, kHeadDim,
-// kHeadDimV, kBf16 (else fp16) and kOutBf16.
+// kHeadDimV, kBf16 (else fp16), kOutBf16 and kPositiveScale (the variant's scale is > 0).
 #pragma once
 
 #include "attnjit/prelude.cuh"
@@ -39,15 +39,17 @@ __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool val
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 
-__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* p) {
+// `address` is a shared-memory address; callers add compile-time offsets to a
+// per-thread base so that no address arithmetic is repeated in the loops.
+__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], u32 address) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
+               : "r"(address));
 }
-__device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], const void* p) {
+__device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], u32 address) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
+               : "r"(address));
 }
 
 template <bool Bf16>
@@ -87,17 +89,36 @@ __device__ __forceinline__ float exp2_approx(float x) {
 
 // Rows of `Cols` 16-bit values, global -> shared in 16-byte pieces; rows at or
 // past `limit` are zero-filled so that no garbage (or NaN) enters the products.
+// Where the threads cover whole rows, each keeps one column and walks down the
+// rows with one running pointer: two registers of addresses, not one per piece.
 template <int Rows, int Cols, int Threads>
 __device__ __forceinline__ void load_tile(u16* dst, int dst_stride, const u16* src,
                                           long long src_stride, int row0, int limit) {
   constexpr int kChunksPerRow = Cols / 8;
-  constexpr int kChunks = Rows * kChunksPerRow;
-  for (int c = threadIdx.x; c < kChunks; c += Threads) {
-    const int r = c / kChunksPerRow;
-    const int col = (c % kChunksPerRow) * 8;
-    const bool valid = row0 + r < limit;
-    const u16* from = valid ? src + (long long)(row0 + r) * src_stride + col : src;
-    cp_async_16(dst + r * dst_stride + col, from, valid);
+  if constexpr (Threads % kChunksPerRow != 0) {
+    // Rows that do not split evenly over the threads (head dim 96, 192, ...).
+    for (int c = threadIdx.x; c < Rows * kChunksPerRow; c += Threads) {
+      const int r = c / kChunksPerRow;
+      const int col = (c % kChunksPerRow) * 8;
+      const bool valid = row0 + r < limit;
+      cp_async_16(dst + r * dst_stride + col,
+                  valid ? src + (long long)(row0 + r) * src_stride + col : src, valid);
+    }
+    return;
+  }
+  constexpr int kRowStep = Threads / kChunksPerRow > 0 ? Threads / kChunksPerRow : 1;
+  const int col = (threadIdx.x % kChunksPerRow) * 8;
+  const int first = threadIdx.x / kChunksPerRow;
+  const u16* from = src + (long long)(row0 + first) * src_stride + col;
+  u16* to = dst + first * dst_stride + col;
+#pragma unroll
+  for (int r = 0; r < Rows; r += kRowStep) {
+    if (first + r < Rows) {
+      const bool valid = row0 + first + r < limit;
+      cp_async_16(to, valid ? from : src, valid);
+    }
+    from += kRowStep * src_stride;
+    to += kRowStep * dst_stride;
   }
 }
 
@@ -131,9 +152,13 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   u16* sV = sK + BN * S::kKStride;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  // What turns an S entry into a log2-domain logit: the scale, when it is still to apply.
+  const float kFactor = V::kIdentityScore && C::kPositiveScale ? a.scale_log2 : 1.0f;
   const int g = lane / 4, t = lane % 4;  // row within 8 and column pair of mma fragments
   const int b = blockIdx.z, h = blockIdx.y;
-  const int m0 = blockIdx.x * BM;
+  // The last query blocks come first: under causal-like masks they carry the
+  // most keys, and starting them early keeps the tail of the grid short.
+  const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
   const int hkv = h / (a.heads / a.kv_heads);
   const int q_len = a.q_len, kv_len = a.kv_len;
 
@@ -170,8 +195,13 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
       return V::classify(p, tile);
     }
   };
+  // The next tile at or after n that is not empty, and its class.
+  TileClass found_class = kFull;
   auto next_tile = [&](int n) {
-    while (n < n_tiles && classify(n) == kEmpty) ++n;
+    for (; n < n_tiles; ++n) {
+      found_class = classify(n);
+      if (found_class != kEmpty) break;
+    }
     return n;
   };
 
@@ -199,8 +229,13 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   }
 
   const int warp_row0 = warp * S::kWarpRows;
+  // Each lane's row and 8-column half in the ldmatrix x4 patterns (A of Q; B of
+  // K, two n8 tiles by two k8 halves; B of V transposed, two k8 halves by two n8 tiles).
+  const u32 q_frag = smem_addr(sQ + (warp_row0 + lane % 16) * S::kQStride + (lane / 16) * 8);
+  const u32 k_frag = smem_addr(sK + (lane % 8 + (lane / 16) * 8) * S::kKStride + ((lane / 8) % 2) * 8);
+  const u32 v_frag = smem_addr(sV + (lane % 8 + ((lane / 8) % 2) * 8) * S::kVStride + (lane / 16) * 8);
   while (n < n_tiles) {
-    const TileClass tile_class = classify(n);
+    const TileClass tile_class = found_class;
     const int n0 = n * BN;
     cp_async_wait_all();
     __syncthreads();  // K[n] landed; every warp is done with V of the last tile
@@ -222,14 +257,12 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
       u32 qa[MT][4];
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
-        ldmatrix_x4(qa[mt], sQ + (warp_row0 + mt * 16 + lane % 16) * S::kQStride + ks * 16 +
-                                (lane / 16) * 8);
+        ldmatrix_x4(qa[mt], q_frag + 2 * (mt * 16 * S::kQStride + ks * 16));
       }
 #pragma unroll
       for (int np = 0; np < NT / 2; ++np) {
         u32 kb[4];
-        ldmatrix_x4(kb, sK + (np * 16 + lane % 8 + (lane / 16) * 8) * S::kKStride + ks * 16 +
-                            ((lane / 8) % 2) * 8);
+        ldmatrix_x4(kb, k_frag + 2 * (np * 16 * S::kKStride + ks * 16));
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
           mma_16816<kBf16>(acc_s[mt][2 * np], qa[mt], kb[0], kb[1]);
@@ -249,9 +282,11 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
           float& x = acc_s[mt][nt][i];
           ix.q = m0 + warp_row0 + mt * 16 + g + (i / 2) * 8;
           ix.k = n0 + nt * 8 + 2 * t + (i % 2);
-          if constexpr (V::kIdentityScore) {
+          // The identity score with a positive scale stays raw here: the
+          // scale is folded into one FFMA in the exponent below.
+          if constexpr (V::kIdentityScore && !C::kPositiveScale) {
             x *= a.scale_log2;
-          } else {
+          } else if constexpr (!V::kIdentityScore) {
             x = V::score(p, ix, x * a.scale) * kLog2e;
           }
           if (check_elements) {
@@ -275,6 +310,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
         }
         tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
         tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+        tile_max *= kFactor;
         const float old_max = row_max[mt][r];
         const float new_max = fmaxf(old_max, tile_max);
         row_max[mt][r] = new_max;
@@ -287,7 +323,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
 #pragma unroll
           for (int c = 0; c < 2; ++c) {
             float& x = acc_s[mt][nt][2 * r + c];
-            x = exp2_approx(x - base);
+            x = exp2_approx(fmaf(x, kFactor, -base));
             sum += x;
           }
         }
@@ -322,8 +358,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
 #pragma unroll
       for (int dp = 0; dp < DT / 2; ++dp) {
         u32 vb[4];
-        ldmatrix_x4_trans(vb, sV + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * S::kVStride +
-                                  dp * 16 + (lane / 16) * 8);
+        ldmatrix_x4_trans(vb, v_frag + 2 * (kk * 16 * S::kVStride + dp * 16));
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
           mma_16816<kBf16>(acc_o[mt][2 * dp], pa[mt], vb[0], vb[1]);

@@ -126,8 +126,12 @@ AJ_HD typename T::Value read(const TensorArg<Rank>& tensor, Ix... indices) {
 }
 
 // --- interval arithmetic for tile classification ------------------------------
-// Ints are bounded in doubles: exact while |x| <= 2^52, and anything that may
-// go beyond is widened to infinity, so a bound never misses a wrapped value.
+// Ints are bounded in doubles: exact while |x| <= 2^52. An infinite bound
+// means none is known (the value may be as far as INT64_MIN or INT64_MAX).
+// Arithmetic whose result may go beyond 2^52, or that takes an operand with
+// an infinite bound, may have wrapped around int64 to any value at all, so it
+// gives the unknown interval: widening only the side that overflowed would
+// miss the wrapped values (q * 2^62 is negative for q == 2).
 struct IvI {
   double lo, hi;
 };
@@ -143,12 +147,12 @@ AJ_HD double inf() { return __longlong_as_double(0x7ff0000000000000LL); }
 AJ_HD double inf() { return std::numeric_limits<double>::infinity(); }
 #endif
 
+AJ_HD IvI iv_unknown() { return {-inf(), inf()}; }
 AJ_HD IvI iv_norm(double lo, double hi) {
-  return {lo < -kExact ? -inf() : lo, hi > kExact ? inf() : hi};
+  return lo < -kExact || hi > kExact ? iv_unknown() : IvI{lo, hi};
 }
 AJ_HD IvI iv_point(long long v) { return iv_norm((double)v, (double)v); }
 AJ_HD IvI iv_range(long long lo, long long hi) { return iv_norm((double)lo, (double)hi); }
-AJ_HD IvI iv_unknown() { return {-inf(), inf()}; }
 AJ_HD IvB iv_bool(bool v) { return {!v, v}; }
 AJ_HD IvB iv_bool_unknown() { return {true, true}; }
 AJ_HD bool iv_finite(IvI a) { return a.lo > -inf() && a.hi < inf(); }
@@ -158,7 +162,8 @@ AJ_HD double dmax(double a, double b) { return a > b ? a : b; }
 
 AJ_HD IvI iv_add(IvI a, IvI b) { return iv_norm(a.lo + b.lo, a.hi + b.hi); }
 AJ_HD IvI iv_sub(IvI a, IvI b) { return iv_norm(a.lo - b.hi, a.hi - b.lo); }
-AJ_HD IvI iv_neg(IvI a) { return {-a.hi, -a.lo}; }
+// -INT64_MIN wraps to INT64_MIN: an unbounded side leaves nothing known.
+AJ_HD IvI iv_neg(IvI a) { return iv_norm(-a.hi, -a.lo); }
 // An unknown factor times an exact zero is still zero.
 AJ_HD double times(double a, double b) { return a == 0 || b == 0 ? 0.0 : a * b; }
 AJ_HD IvI iv_mul(IvI a, IvI b) {
@@ -207,7 +212,7 @@ AJ_HD IvI iv_mod(IvI a, IvI b) {
 AJ_HD IvI iv_abs(IvI a) {
   if (a.lo >= 0) return a;
   if (a.hi <= 0) return iv_neg(a);
-  return {0.0, dmax(-a.lo, a.hi)};
+  return iv_norm(0.0, dmax(-a.lo, a.hi));  // abs(INT64_MIN) is INT64_MIN
 }
 AJ_HD IvI iv_min(IvI a, IvI b) { return {dmin(a.lo, b.lo), dmin(a.hi, b.hi)}; }
 AJ_HD IvI iv_max(IvI a, IvI b) { return {dmax(a.lo, b.lo), dmax(a.hi, b.hi)}; }
