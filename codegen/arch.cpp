@@ -1,6 +1,7 @@
 #include "codegen/arch.hpp"
 
 #include <charconv>
+
 #include <fmt/format.h>
 
 namespace attnjit::codegen {

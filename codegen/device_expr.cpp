@@ -1,8 +1,8 @@
 #include "codegen/device_expr.hpp"
 
-#include <fmt/format.h>
 #include <limits>
 
+#include <fmt/format.h>
 
 namespace attnjit::codegen {
 namespace {
@@ -118,8 +118,7 @@ std::string Printer::print(const ir::ExprPtr& expr) const {
   }
   if (const auto* n = std::get_if<ir::Binary>(&node)) return binary(*n);
   if (const auto* n = std::get_if<ir::Select>(&node)) {
-    return fmt::format("({} ? {} : {})", print(n->cond), print(n->if_true),
-                       print(n->if_false));
+    return fmt::format("({} ? {} : {})", print(n->cond), print(n->if_true), print(n->if_false));
   }
   if (const auto* n = std::get_if<ir::Call>(&node)) return call(*n, expr->type());
   const auto& cast = std::get<ir::IntToFloat>(node);

@@ -3,6 +3,7 @@
 #include <attnjit/error.hpp>
 
 #include <charconv>
+
 #include <fmt/format.h>
 
 namespace attnjit::codegen {
@@ -50,12 +51,15 @@ int fa2_smem_bytes(const Variant& variant, const Fa2Config& config) {
 std::vector<std::string> fa2_violations(const Variant& variant, const Fa2Config& config,
                                         const Arch& arch) {
   std::vector<std::string> out;
-  if (arch.sm() < 80) out.push_back(fmt::format("fa2_sm80 needs sm_80 or newer, not {}", arch.name()));
+  if (arch.sm() < 80)
+    out.push_back(fmt::format("fa2_sm80 needs sm_80 or newer, not {}", arch.name()));
   if (variant.dtype() != DType::F16 && variant.dtype() != DType::BF16) {
-    out.push_back(fmt::format("fa2_sm80 takes fp16 or bf16 inputs, not {}", dtype_name(variant.dtype())));
+    out.push_back(
+        fmt::format("fa2_sm80 takes fp16 or bf16 inputs, not {}", dtype_name(variant.dtype())));
   }
   if (variant.out_dtype() != DType::F16 && variant.out_dtype() != DType::BF16) {
-    out.push_back(fmt::format("fa2_sm80 writes fp16 or bf16, not {}", dtype_name(variant.out_dtype())));
+    out.push_back(
+        fmt::format("fa2_sm80 writes fp16 or bf16, not {}", dtype_name(variant.out_dtype())));
   }
   if (variant.head_dim() % 16 != 0 || variant.head_dim_v() % 16 != 0) {
     out.push_back(fmt::format("fa2_sm80 needs head dims that are multiples of 16, not {} and {}",

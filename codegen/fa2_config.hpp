@@ -2,13 +2,12 @@
 // tuner searches and what the generator fills into the template.
 #pragma once
 
+#include "codegen/arch.hpp"
 #include <attnjit/variant.hpp>
 
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "codegen/arch.hpp"
 
 namespace attnjit::codegen {
 

@@ -2,15 +2,14 @@
 // config text and arch into generated source.
 #pragma once
 
+#include "codegen/arch.hpp"
+#include "codegen/kernel_source.hpp"
 #include <attnjit/variant.hpp>
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "codegen/arch.hpp"
-#include "codegen/kernel_source.hpp"
 
 namespace attnjit::codegen {
 

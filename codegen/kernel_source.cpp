@@ -1,11 +1,10 @@
 #include "codegen/kernel_source.hpp"
 
+#include "codegen/device_expr.hpp"
+#include "codegen/interval_code.hpp"
 #include <attnjit/error.hpp>
 
 #include <fmt/format.h>
-
-#include "codegen/device_expr.hpp"
-#include "codegen/interval_code.hpp"
 
 namespace attnjit::codegen {
 namespace {
@@ -41,7 +40,8 @@ bool identity_score(const Variant& variant) {
 
 std::string variant_struct(const Variant& variant) {
   std::string params;
-  for (const auto& [type, name] : fields(variant)) params += fmt::format("    {} {};\n", type, name);
+  for (const auto& [type, name] : fields(variant))
+    params += fmt::format("    {} {};\n", type, name);
   const bool has_mask = !variant.mask().empty();
   const ir::ExprPtr mask = variant.mask_expr();
   return fmt::format(
@@ -76,8 +76,9 @@ std::string variant_struct(const Variant& variant) {
 GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, const Arch& arch) {
   const std::vector<std::string> violations = fa2_violations(variant, config, arch);
   if (!violations.empty()) {
-    std::string message = fmt::format("config {} does not fit variant '{}' on {}:",
-                                      config.to_string(), variant.name(), arch.name());
+    std::string message =
+        fmt::format("config {} does not fit variant '{}' on {}:", config.to_string(),
+                    variant.name(), arch.name());
     for (const std::string& v : violations) message += "\n  " + v;
     throw SpecError(message);
   }

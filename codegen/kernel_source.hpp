@@ -2,12 +2,11 @@
 // that instantiates a family template (DESIGN.md, "The seam").
 #pragma once
 
+#include "codegen/arch.hpp"
+#include "codegen/fa2_config.hpp"
 #include <attnjit/variant.hpp>
 
 #include <string>
-
-#include "codegen/arch.hpp"
-#include "codegen/fa2_config.hpp"
 
 namespace attnjit::codegen {
 
@@ -21,8 +20,8 @@ struct GeneratedKernel {
   std::string source;     // one translation unit; its includes are the embedded templates
   std::string entry;      // the extern "C" kernel
   int threads = 0;
-  int smem_bytes = 0;     // dynamic shared memory per CTA
-  int block_m = 0;        // query rows per CTA: the grid is ceil(q_len / block_m) x heads x batch
+  int smem_bytes = 0;  // dynamic shared memory per CTA
+  int block_m = 0;     // query rows per CTA: the grid is ceil(q_len / block_m) x heads x batch
 };
 
 // Throws SpecError listing every rule the config breaks for the variant or arch.

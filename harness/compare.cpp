@@ -1,6 +1,7 @@
 #include "harness/compare.hpp"
 
 #include <cmath>
+
 #include <fmt/format.h>
 
 namespace attnjit::harness {

@@ -1,8 +1,8 @@
 #include "harness/device_problem.hpp"
 
-#include <cstring>
-
 #include "harness/half.hpp"
+
+#include <cstring>
 
 namespace attnjit::harness {
 namespace {
@@ -71,11 +71,13 @@ DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
   problem_.q = upload(host.q_bits, s.heads, s.q_len, d);
   problem_.k = upload(host.k_bits, s.kv_heads, s.kv_len, d);
   problem_.v = upload(host.v_bits, s.kv_heads, s.kv_len, dv);
-  buffers_.emplace_back(context,
-                        std::max<std::size_t>(static_cast<std::size_t>(s.batch * s.heads * s.q_len * dv) * 2, 16));
+  buffers_.emplace_back(
+      context,
+      std::max<std::size_t>(static_cast<std::size_t>(s.batch * s.heads * s.q_len * dv) * 2, 16));
   problem_.o = place(buffers_.back(), s.heads, s.q_len, dv);
-  buffers_.emplace_back(context,
-                        std::max<std::size_t>(static_cast<std::size_t>(s.batch * s.heads * s.q_len) * 4, 16));
+  buffers_.emplace_back(
+      context,
+      std::max<std::size_t>(static_cast<std::size_t>(s.batch * s.heads * s.q_len) * 4, 16));
   problem_.lse = with_lse ? buffers_.back().ptr() : 0;
   problem_.params = host.params;
   for (const TensorDecl& decl : variant.tensors()) {
@@ -83,10 +85,9 @@ DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
     const std::vector<unsigned char> bytes = tensor_bytes(decl, tensor);
     buffers_.emplace_back(context, std::max<std::size_t>(bytes.size(), 16));
     buffers_.back().upload(bytes.data(), bytes.size());
-    problem_.tensors[decl.name] =
-        DeviceTensor{buffers_.back().ptr(),
-                     std::vector<long long>(tensor.shape.begin(), tensor.shape.end()),
-                     row_major_strides(tensor.shape)};
+    problem_.tensors[decl.name] = DeviceTensor{
+        buffers_.back().ptr(), std::vector<long long>(tensor.shape.begin(), tensor.shape.end()),
+        row_major_strides(tensor.shape)};
   }
 }
 

@@ -2,13 +2,12 @@
 // that is poisoned before each run so that unwritten elements show.
 #pragma once
 
-#include <attnjit/variant.hpp>
-
-#include <vector>
-
 #include "harness/host_problem.hpp"
 #include "runtime/cuda_driver.hpp"
 #include "runtime/fwd_launch.hpp"
+#include <attnjit/variant.hpp>
+
+#include <vector>
 
 namespace attnjit::harness {
 

@@ -31,7 +31,8 @@ std::uint16_t to_fp16(float value) {
   std::uint32_t mantissa = bits & 0x7fffffU;
   std::uint32_t half = (exponent << 10) | (mantissa >> 13);
   const std::uint32_t rest = mantissa & 0x1fffU;
-  if (rest > 0x1000U || (rest == 0x1000U && (half & 1U) != 0)) ++half;  // may carry into the exponent
+  if (rest > 0x1000U || (rest == 0x1000U && (half & 1U) != 0))
+    ++half;  // may carry into the exponent
   return static_cast<std::uint16_t>(sign | half);
 }
 

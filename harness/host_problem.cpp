@@ -1,9 +1,9 @@
 #include "harness/host_problem.hpp"
 
+#include "harness/half.hpp"
+
 #include <algorithm>
 #include <random>
-
-#include "harness/half.hpp"
 
 namespace attnjit::harness {
 namespace {
@@ -52,7 +52,8 @@ HostTensor random_tensor(const TensorDecl& decl, const AttentionShape& shape,
   // Ids ascend along the last dimension, as document ids of packed sequences
   // do, so masks over them have empty, full and partial tiles alike.
   const auto row = static_cast<std::ptrdiff_t>(tensor.shape.back());
-  for (auto first = tensor.data.begin(); ints && row > 0 && first != tensor.data.end(); first += row) {
+  for (auto first = tensor.data.begin(); ints && row > 0 && first != tensor.data.end();
+       first += row) {
     std::sort(first, first + row);
   }
   return tensor;
@@ -103,10 +104,10 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   const std::int64_t d = variant.head_dim(), dv = variant.head_dim_v();
   fill(problem.q_bits, problem.q, shape.batch * shape.heads * shape.q_len * d, variant.dtype(),
        random);
-  fill(problem.k_bits, problem.k, shape.batch * shape.kv_heads * shape.kv_len * d,
-       variant.dtype(), random);
-  fill(problem.v_bits, problem.v, shape.batch * shape.kv_heads * shape.kv_len * dv,
-       variant.dtype(), random);
+  fill(problem.k_bits, problem.k, shape.batch * shape.kv_heads * shape.kv_len * d, variant.dtype(),
+       random);
+  fill(problem.v_bits, problem.v, shape.batch * shape.kv_heads * shape.kv_len * dv, variant.dtype(),
+       random);
   for (const ParamDecl& param : variant.params()) {
     if (auto given = options.params.find(param.name); given != options.params.end()) {
       problem.params[param.name] = given->second;

@@ -1,9 +1,9 @@
-#include <algorithm>
 #include "reference/interpreter.hpp"
 
 #include "language/semantics.hpp"
 #include <attnjit/error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <variant>

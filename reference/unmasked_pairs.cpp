@@ -1,12 +1,11 @@
-#include <attnjit/reference.hpp>
-
 #include "reference/inputs_check.hpp"
 #include "reference/interpreter.hpp"
+#include <attnjit/reference.hpp>
 
 namespace attnjit {
 
-std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& inputs,
-                            std::int64_t b, std::int64_t h) {
+std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& inputs, std::int64_t b,
+                            std::int64_t h) {
   const reference::Bindings bindings = reference::check_inputs(variant, inputs);
   const AttentionShape& shape = inputs.shape;
   reference::Point point;

@@ -1,12 +1,12 @@
 #include "runtime/fwd_launch.hpp"
 
+#include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
 
 #include <cmath>
 #include <cstring>
-#include <fmt/format.h>
 
-#include "templates/attnjit/fwd_args.h"
+#include <fmt/format.h>
 
 namespace attnjit {
 namespace {
@@ -49,12 +49,13 @@ std::vector<unsigned char> tensor_arg(const std::string& name, const TensorDecl&
     } else if (const auto* extent = std::get_if<std::int64_t>(&decl.dims[d])) {
       want = *extent;
     } else {
-      const auto [it, inserted] = free_sizes.emplace(std::get<std::string>(decl.dims[d]), t.shape[d]);
+      const auto [it, inserted] =
+          free_sizes.emplace(std::get<std::string>(decl.dims[d]), t.shape[d]);
       want = it->second;
     }
     if (t.shape[d] != want) {
-      throw InputError(fmt::format("tensor '{}' dimension {} is {}, expected {}", name, d,
-                                   t.shape[d], want));
+      throw InputError(
+          fmt::format("tensor '{}' dimension {} is {}, expected {}", name, d, t.shape[d], want));
     }
   }
   std::vector<unsigned char> bytes(sizeof(void*) + 2 * rank * sizeof(long long));

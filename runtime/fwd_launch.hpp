@@ -3,15 +3,14 @@
 // kernel (FwdArgs, then params and tensors by name) and enqueues it.
 #pragma once
 
+#include "codegen/kernel_source.hpp"
+#include "runtime/cuda_driver.hpp"
 #include <attnjit/reference.hpp>
 #include <attnjit/variant.hpp>
 
 #include <map>
 #include <string>
 #include <vector>
-
-#include "codegen/kernel_source.hpp"
-#include "runtime/cuda_driver.hpp"
 
 namespace attnjit {
 
@@ -24,10 +23,10 @@ struct DeviceTensor {
 
 struct FwdProblem {
   AttentionShape shape;
-  DeviceTensor q;  // [batch, heads, q_len, head_dim], 16-bit elements
-  DeviceTensor k;  // [batch, kv_heads, kv_len, head_dim]
-  DeviceTensor v;  // [batch, kv_heads, kv_len, head_dim_v]
-  DeviceTensor o;  // [batch, heads, q_len, head_dim_v]
+  DeviceTensor q;       // [batch, heads, q_len, head_dim], 16-bit elements
+  DeviceTensor k;       // [batch, kv_heads, kv_len, head_dim]
+  DeviceTensor v;       // [batch, kv_heads, kv_len, head_dim_v]
+  DeviceTensor o;       // [batch, heads, q_len, head_dim_v]
   CUdeviceptr lse = 0;  // [batch, heads, q_len] floats, or 0 for none
   std::map<std::string, ParamValue, std::less<>> params;
   std::map<std::string, DeviceTensor, std::less<>> tensors;
@@ -37,7 +36,6 @@ struct FwdProblem {
 // a missing param or tensor); enqueues nothing then. No allocation on the
 // device, no host synchronisation.
 void launch_fwd(const Driver& driver, CUfunction function, const Variant& variant,
-                const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
-                CUstream stream);
+                const codegen::GeneratedKernel& kernel, const FwdProblem& problem, CUstream stream);
 
 }  // namespace attnjit

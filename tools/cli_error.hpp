@@ -1,10 +1,10 @@
 // An error that ends a command with a given exit status and one message.
 #pragma once
 
+#include "tools/exit_status.hpp"
+
 #include <stdexcept>
 #include <string>
-
-#include "tools/exit_status.hpp"
 
 namespace attnjit::cli {
 

@@ -1,13 +1,14 @@
 #include "tools/codegen_command.hpp"
 
-#include <fmt/format.h>
-#include <iostream>
-#include <memory>
-
 #include "codegen/family.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
 #include "tools/variant_files.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
 
 namespace attnjit::cli {
 namespace {

@@ -2,9 +2,9 @@
 // print the CUDA source generated for one variant.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <functional>
+
+#include <CLI/CLI.hpp>
 
 namespace attnjit::cli {
 

@@ -1,15 +1,16 @@
 #include "tools/compile_command.hpp"
 
-#include <fmt/format.h>
-#include <iostream>
-#include <memory>
-#include <nlohmann/json.hpp>
-
 #include "runtime/kernel_job.hpp"
 #include "runtime/nvrtc_compiler.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
 #include "tools/variant_files.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace attnjit::cli {
 namespace {
@@ -42,9 +43,9 @@ int run_compile(const CompileCommandOptions& options) {
   const std::vector<CompileOutcome> outcomes = compile_kernels(jobs);
 
   nlohmann::json listed = nlohmann::json::array();
-  std::string table = fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n",
-                                  "variant", "hash", "family", "config", "arch", "regs",
-                                  "smem", "spills", "ms");
+  std::string table =
+      fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n", "variant", "hash",
+                  "family", "config", "arch", "regs", "smem", "spills", "ms");
   for (std::size_t i = 0; i < compiled.size(); ++i) {
     const Variant& variant = *compiled[i];
     const CompileOutcome& outcome = outcomes[i];
@@ -69,9 +70,8 @@ int run_compile(const CompileCommandOptions& options) {
                       {"cubin_bytes", outcome.kernel->cubin.size()},
                       {"cached", false}});
     table += fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9.1f}\n",
-                         variant.name(), variant.hash(), options.kernel.family,
-                         generated[i].config, arch, report.registers, smem, spills,
-                         report.compile_ms);
+                         variant.name(), variant.hash(), options.kernel.family, generated[i].config,
+                         arch, report.registers, smem, spills, report.compile_ms);
   }
   std::cout << (options.json ? listed.dump(2) + "\n" : table);
   return status;

@@ -1,10 +1,10 @@
-// `attnjit compile FILE... [--variant NAME] [--family F] [--config K=V,...] [--arch sm_XX] [--json]`:
-// generate and compile kernels with NVRTC, on all cores, and report their resources.
+// `attnjit compile FILE... [--variant NAME] [--family F] [--config K=V,...] [--arch sm_XX]
+// [--json]`: generate and compile kernels with NVRTC, on all cores, and report their resources.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <functional>
+
+#include <CLI/CLI.hpp>
 
 namespace attnjit::cli {
 

@@ -1,11 +1,10 @@
 #include "tools/kernel_options.hpp"
 
+#include "tools/cli_error.hpp"
+#include "tools/variant_files.hpp"
 #include <attnjit/error.hpp>
 
 #include <fmt/format.h>
-
-#include "tools/cli_error.hpp"
-#include "tools/variant_files.hpp"
 
 namespace attnjit::cli {
 
@@ -19,8 +18,8 @@ void add_kernel_options(CLI::App& command, KernelOptions& options) {
 codegen::Generated generate_kernel(const Variant& variant, const KernelOptions& options) {
   const auto family = codegen::parse_family(options.family);
   if (!family) {
-    throw CliError(kBadInput, fmt::format("unknown family '{}' (families: fa2_sm80)",
-                                          options.family));
+    throw CliError(kBadInput,
+                   fmt::format("unknown family '{}' (families: fa2_sm80)", options.family));
   }
   const codegen::Arch arch = target_arch(options.arch);
   try {

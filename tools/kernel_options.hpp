@@ -2,13 +2,13 @@
 // and arch, and the generation they select.
 #pragma once
 
+#include "codegen/family.hpp"
 #include <attnjit/variant.hpp>
 
-#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 
-#include "codegen/family.hpp"
+#include <CLI/CLI.hpp>
 
 namespace attnjit::cli {
 

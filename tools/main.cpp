@@ -3,8 +3,8 @@
 #include "tools/cli_error.hpp"
 #include "tools/codegen_command.hpp"
 #include "tools/compile_command.hpp"
-#include "tools/run_command.hpp"
 #include "tools/exit_status.hpp"
+#include "tools/run_command.hpp"
 #include <attnjit/error.hpp>
 
 #include <exception>

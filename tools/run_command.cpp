@@ -1,14 +1,5 @@
 #include "tools/run_command.hpp"
 
-#include <attnjit/reference.hpp>
-
-#include <algorithm>
-#include <charconv>
-#include <fmt/format.h>
-#include <iostream>
-#include <memory>
-#include <nlohmann/json.hpp>
-
 #include "harness/compare.hpp"
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
@@ -18,6 +9,15 @@
 #include "tools/kernel_options.hpp"
 #include "tools/shape_option.hpp"
 #include "tools/variant_files.hpp"
+#include <attnjit/reference.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace attnjit::cli {
 namespace {
@@ -43,8 +43,8 @@ ParamValue parse_param(const Variant& variant, std::string_view item) {
   }
   const std::string_view text = item.substr(eq + 1);
   auto bad = [&] {
-    return CliError(kBadInput, fmt::format("--param '{}': not a {} value", item,
-                                           param_type_name(decl->type)));
+    return CliError(kBadInput,
+                    fmt::format("--param '{}': not a {} value", item, param_type_name(decl->type)));
   };
   switch (decl->type) {
     case ParamType::Bool:
@@ -102,16 +102,16 @@ int run_run(const RunOptions& options) {
   launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
   stream.synchronize();
 
-  nlohmann::json result = {{"variant", variant.name()},
-                           {"hash", variant.hash()},
-                           {"shape", options.shape},
-                           {"family", kernel_options.family},
-                           {"config", generated.config},
-                           {"arch", context.arch()},
-                           {"registers", compiled.report.registers},
-                           {"spill_bytes", compiled.report.spill_store_bytes +
-                                               compiled.report.spill_load_bytes},
-                           {"compile_ms", compiled.report.compile_ms}};
+  nlohmann::json result = {
+      {"variant", variant.name()},
+      {"hash", variant.hash()},
+      {"shape", options.shape},
+      {"family", kernel_options.family},
+      {"config", generated.config},
+      {"arch", context.arch()},
+      {"registers", compiled.report.registers},
+      {"spill_bytes", compiled.report.spill_store_bytes + compiled.report.spill_load_bytes},
+      {"compile_ms", compiled.report.compile_ms}};
   int status = kSuccess;
   if (options.check) {
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
@@ -150,9 +150,9 @@ int run_run(const RunOptions& options) {
   if (options.json) {
     std::cout << result.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("{} {} {} {} regs={} compile={:.0f}ms", variant.name(),
-                             options.shape, kernel_options.family, generated.config,
-                             compiled.report.registers, compiled.report.compile_ms);
+    std::cout << fmt::format("{} {} {} {} regs={} compile={:.0f}ms", variant.name(), options.shape,
+                             kernel_options.family, generated.config, compiled.report.registers,
+                             compiled.report.compile_ms);
     if (result.contains("check")) {
       std::cout << fmt::format(" check={} max_err={:.3g}",
                                result["check"]["ok"].get<bool>() ? "ok" : "FAILED",
@@ -163,7 +163,8 @@ int run_run(const RunOptions& options) {
                                result["tflops"].get<double>());
     }
     std::cout << "\n";
-    if (status != kSuccess) std::cerr << "attnjit: " << result["check"]["first_bad"].get<std::string>() << "\n";
+    if (status != kSuccess)
+      std::cerr << "attnjit: " << result["check"]["first_bad"].get<std::string>() << "\n";
   }
   return status;
 }
@@ -178,7 +179,8 @@ void add_run_command(CLI::App& app, std::function<int()>& run) {
   command->add_option("--shape", options->shape, "b=2,h=16,hkv=4,sq=8192,sk=8192")->required();
   add_kernel_options(*command, options->kernel);
   command->add_option("--param", options->params, "A param's value, NAME=VALUE (repeatable)");
-  command->add_flag("--check", options->check, "Compare with the CPU reference (slow for big shapes)");
+  command->add_flag("--check", options->check,
+                    "Compare with the CPU reference (slow for big shapes)");
   command->add_option("--iters", options->iters, "Time this many launches; print the median")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print one JSON object on stdout");

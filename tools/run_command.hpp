@@ -4,9 +4,9 @@
 // ../shared/bench/peers.py counts them).
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <functional>
+
+#include <CLI/CLI.hpp>
 
 namespace attnjit::cli {
 

@@ -1,10 +1,11 @@
 #include "tools/shape_option.hpp"
 
+#include "tools/cli_error.hpp"
+
 #include <charconv>
-#include <fmt/format.h>
 #include <optional>
 
-#include "tools/cli_error.hpp"
+#include <fmt/format.h>
 
 namespace attnjit::cli {
 
@@ -21,7 +22,8 @@ AttentionShape parse_shape(std::string_view text) {
     const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
     if (eq == std::string_view::npos || ec != std::errc() || end != number.data() + number.size() ||
         value < 0) {
-      throw CliError(kBadInput, fmt::format("bad shape item '{}' in '{}': expected KEY=N", item, whole));
+      throw CliError(kBadInput,
+                     fmt::format("bad shape item '{}' in '{}': expected KEY=N", item, whole));
     }
     const std::string_view key = item.substr(0, eq);
     std::optional<long long>* slot = key == "b"     ? &b
@@ -40,8 +42,10 @@ AttentionShape parse_shape(std::string_view text) {
     throw CliError(kBadInput, fmt::format("shape '{}' needs at least b, h and sq", whole));
   }
   AttentionShape shape{*b, *h, hkv.value_or(*h), *sq, sk.value_or(*sq)};
-  if (shape.batch < 1 || shape.heads < 1 || shape.kv_heads < 1 || shape.heads % shape.kv_heads != 0) {
-    throw CliError(kBadInput, fmt::format("shape '{}' needs b, h, hkv >= 1 with hkv dividing h", whole));
+  if (shape.batch < 1 || shape.heads < 1 || shape.kv_heads < 1 ||
+      shape.heads % shape.kv_heads != 0) {
+    throw CliError(kBadInput,
+                   fmt::format("shape '{}' needs b, h, hkv >= 1 with hkv dividing h", whole));
   }
   return shape;
 }

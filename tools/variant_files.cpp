@@ -1,14 +1,14 @@
 #include "tools/variant_files.hpp"
 
+#include "runtime/cuda_driver.hpp"
+#include "tools/cli_error.hpp"
 #include <attnjit/language.hpp>
 
 #include <array>
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 
-#include "runtime/cuda_driver.hpp"
-#include "tools/cli_error.hpp"
+#include <fmt/format.h>
 
 namespace attnjit::cli {
 
@@ -57,8 +57,8 @@ codegen::Arch target_arch(const std::optional<std::string>& arch) {
     if (auto parsed = codegen::parse_arch(context.arch())) return *parsed;
     throw CliError(kEnvironment, fmt::format("GPU arch {} is not supported", context.arch()));
   } catch (const NoGpuError& error) {
-    throw CliError(kEnvironment, fmt::format("{}; pass --arch sm_XX to generate without a GPU",
-                                             error.what()));
+    throw CliError(kEnvironment,
+                   fmt::format("{}; pass --arch sm_XX to generate without a GPU", error.what()));
   }
 }
 

@@ -2,13 +2,12 @@
 // valid variant, or a CliError after printing the file's diagnostics.
 #pragma once
 
+#include "codegen/arch.hpp"
 #include <attnjit/variant.hpp>
 
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "codegen/arch.hpp"
 
 namespace attnjit::cli {
 

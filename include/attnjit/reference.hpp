@@ -30,10 +30,10 @@ struct HostTensor {
 
 struct ReferenceInputs {
   AttentionShape shape;
-  std::span<const double> q;  // [batch, heads, q_len, head_dim]
-  std::span<const double> k;  // [batch, kv_heads, kv_len, head_dim]
-  std::span<const double> v;  // [batch, kv_heads, kv_len, head_dim_v]
-  std::map<std::string, ParamValue, std::less<>> params;    // by name; a default fills a gap
+  std::span<const double> q;                               // [batch, heads, q_len, head_dim]
+  std::span<const double> k;                               // [batch, kv_heads, kv_len, head_dim]
+  std::span<const double> v;                               // [batch, kv_heads, kv_len, head_dim_v]
+  std::map<std::string, ParamValue, std::less<>> params;   // by name; a default fills a gap
   std::map<std::string, HostTensor, std::less<>> tensors;  // by name
 };
 
@@ -48,7 +48,7 @@ ReferenceOutput reference_attention(const Variant& variant, const ReferenceInput
 
 // The (q, k) pairs of one batch entry and head that the mask keeps: what the
 // FLOP count of attention is made of. Checks the inputs as reference_attention does.
-std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& inputs,
-                            std::int64_t b, std::int64_t h);
+std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& inputs, std::int64_t b,
+                            std::int64_t h);
 
 }  // namespace attnjit

@@ -27,9 +27,7 @@ constexpr float kLn2 = 0.6931471805599453f;
 
 __device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000u); }
 
-__device__ __forceinline__ u32 smem_addr(const void* p) {
-  return (u32)__cvta_generic_to_shared(p);
-}
+__device__ __forceinline__ u32 smem_addr(const void* p) { return (u32)__cvta_generic_to_shared(p); }
 
 // 16 bytes global -> shared, zero-filled when `valid` is false.
 __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
@@ -37,7 +35,9 @@ __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool val
                "r"(valid ? 16 : 0));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_wait_all() {
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+}
 
 // `address` is a shared-memory address; callers add compile-time offsets to a
 // per-thread base so that no address arithmetic is repeated in the loops.
@@ -232,8 +232,10 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   // Each lane's row and 8-column half in the ldmatrix x4 patterns (A of Q; B of
   // K, two n8 tiles by two k8 halves; B of V transposed, two k8 halves by two n8 tiles).
   const u32 q_frag = smem_addr(sQ + (warp_row0 + lane % 16) * S::kQStride + (lane / 16) * 8);
-  const u32 k_frag = smem_addr(sK + (lane % 8 + (lane / 16) * 8) * S::kKStride + ((lane / 8) % 2) * 8);
-  const u32 v_frag = smem_addr(sV + (lane % 8 + ((lane / 8) % 2) * 8) * S::kVStride + (lane / 16) * 8);
+  const u32 k_frag =
+      smem_addr(sK + (lane % 8 + (lane / 16) * 8) * S::kKStride + ((lane / 8) % 2) * 8);
+  const u32 v_frag =
+      smem_addr(sV + (lane % 8 + ((lane / 8) % 2) * 8) * S::kVStride + (lane / 16) * 8);
   while (n < n_tiles) {
     const TileClass tile_class = found_class;
     const int n0 = n * BN;

@@ -78,9 +78,11 @@ AJ_HD float half_bits_to_float(unsigned short bits) {
   asm("{ .reg .f16 h; mov.b16 h, %1; cvt.f32.f16 %0, h; }" : "=f"(out) : "h"(bits));
   return out;
 #else
-  const unsigned sign = (bits >> 15) & 1U, exponent = (bits >> 10) & 0x1fU, mantissa = bits & 0x3ffU;
+  const unsigned sign = (bits >> 15) & 1U, exponent = (bits >> 10) & 0x1fU,
+                 mantissa = bits & 0x3ffU;
   float magnitude = exponent == 0    ? std::ldexp(float(mantissa), -24)
-                    : exponent == 31 ? (mantissa != 0 ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity())
+                    : exponent == 31 ? (mantissa != 0 ? std::numeric_limits<float>::quiet_NaN()
+                                                      : std::numeric_limits<float>::infinity())
                                      : std::ldexp(float(mantissa | 0x400U), int(exponent) - 25);
   return sign != 0 ? -magnitude : magnitude;
 #endif
@@ -176,7 +178,8 @@ AJ_HD IvI iv_div_by(IvI a, long long lo_d, long long hi_d) {
   // Divisors of one sign: the quotient is monotone in each argument, so the
   // corners bound it; computed in exact int arithmetic.
   const long long alo = (long long)a.lo, ahi = (long long)a.hi;
-  const long long q1 = div(alo, lo_d), q2 = div(alo, hi_d), q3 = div(ahi, lo_d), q4 = div(ahi, hi_d);
+  const long long q1 = div(alo, lo_d), q2 = div(alo, hi_d), q3 = div(ahi, lo_d),
+                  q4 = div(ahi, hi_d);
   return iv_range(imin(imin(q1, q2), imin(q3, q4)), imax(imax(q1, q2), imax(q3, q4)));
 }
 AJ_HD IvI iv_div(IvI a, IvI b) {
@@ -203,7 +206,8 @@ AJ_HD IvI iv_mod(IvI a, IvI b) {
     const long long d = (long long)b.lo;
     if (d == 0 || d == -1) return iv_point(0);
     // One quotient over the whole range: the remainder grows with the dividend.
-    if (div(alo, d) == div(ahi, d) && (alo >= 0 || ahi <= 0)) return iv_range(mod(alo, d), mod(ahi, d));
+    if (div(alo, d) == div(ahi, d) && (alo >= 0 || ahi <= 0))
+      return iv_range(mod(alo, d), mod(ahi, d));
   }
   const double m = dmax(-b.lo, b.hi) - 1;  // |remainder| < |divisor|
   if (m < 0) return iv_point(0);
@@ -254,6 +258,8 @@ struct Tile {
   long long q0, q1, k0, k1;
 };
 
-AJ_HD TileClass classify_bool(IvB m) { return !m.can_false ? kFull : !m.can_true ? kEmpty : kPartial; }
+AJ_HD TileClass classify_bool(IvB m) {
+  return !m.can_false ? kFull : !m.can_true ? kEmpty : kPartial;
+}
 
 }  // namespace aj

@@ -1,16 +1,6 @@
 // Every example variant on the GPU against the CPU reference, over shapes that
 // are not tile multiples, with GQA, q_len != kv_len, both memory layouts, and
 // several configs. Skips visibly where there is no GPU.
-#include <attnjit/language.hpp>
-#include <attnjit/reference.hpp>
-
-#include <filesystem>
-#include <fmt/format.h>
-#include <fstream>
-#include <gtest/gtest.h>
-#include <memory>
-#include <sstream>
-
 #include "codegen/family.hpp"
 #include "harness/compare.hpp"
 #include "harness/device_problem.hpp"
@@ -18,6 +8,16 @@
 #include "runtime/cuda_driver.hpp"
 #include "runtime/fwd_launch.hpp"
 #include "runtime/kernel_job.hpp"
+#include <attnjit/language.hpp>
+#include <attnjit/reference.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 
 namespace attnjit {
 namespace {
@@ -60,10 +60,10 @@ struct Case {
 
 // Lengths of 1, primes and tile-crossing sizes; q_len both below and above kv_len.
 const std::vector<Case> kCases = {
-    {{1, 1, 1, 1, 1}, harness::Layout::BHSD},       {{1, 2, 1, 17, 33}, harness::Layout::BSHD},
-    {{2, 4, 2, 130, 130}, harness::Layout::BHSD},   {{1, 2, 2, 211, 77}, harness::Layout::BSHD},
-    {{1, 3, 1, 77, 300}, harness::Layout::BHSD},    {{2, 2, 1, 1, 517}, harness::Layout::BSHD},
-    {{1, 1, 1, 256, 256}, harness::Layout::BHSD},   {{1, 4, 4, 333, 0}, harness::Layout::BHSD},
+    {{1, 1, 1, 1, 1}, harness::Layout::BHSD},     {{1, 2, 1, 17, 33}, harness::Layout::BSHD},
+    {{2, 4, 2, 130, 130}, harness::Layout::BHSD}, {{1, 2, 2, 211, 77}, harness::Layout::BSHD},
+    {{1, 3, 1, 77, 300}, harness::Layout::BHSD},  {{2, 2, 1, 1, 517}, harness::Layout::BSHD},
+    {{1, 1, 1, 256, 256}, harness::Layout::BHSD}, {{1, 4, 4, 333, 0}, harness::Layout::BHSD},
 };
 
 class Fwd : public ::testing::TestWithParam<std::string> {};
@@ -88,20 +88,21 @@ void check_config(const Variant& variant, const std::string& config) {
     stream.synchronize();
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
     const auto& s = c.shape;
-    const std::string where = fmt::format("{} {} b={} h={} hkv={} sq={} sk={}", variant.name(),
-                                          generated.config, s.batch, s.heads, s.kv_heads,
-                                          s.q_len, s.kv_len);
+    const std::string where =
+        fmt::format("{} {} b={} h={} hkv={} sq={} sk={}", variant.name(), generated.config, s.batch,
+                    s.heads, s.kv_heads, s.q_len, s.kv_len);
     const harness::Comparison out =
         harness::compare(device.output(), want.out, variant.out_dtype(), "O");
-    EXPECT_TRUE(out.ok()) << where << ": " << out.bad << " of " << out.checked
-                          << " wrong; first " << out.first_bad;
+    EXPECT_TRUE(out.ok()) << where << ": " << out.bad << " of " << out.checked << " wrong; first "
+                          << out.first_bad;
     const harness::Comparison lse = harness::compare(device.lse(), want.lse, DType::F16, "LSE");
     EXPECT_TRUE(lse.ok()) << where << ": " << lse.first_bad;
   }
 }
 
 TEST_P(Fwd, MatchesTheReference) {
-  if (gpu() == nullptr) GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
   for (const Variant& variant : example_variants()) {
     if (variant.name() != GetParam()) continue;
     for (const std::string config : {"", "bm=64,bn=32,warps=4", "bm=128,bn=128,warps=8"}) {
