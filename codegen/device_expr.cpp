@@ -94,8 +94,8 @@ std::string Printer::call(const ir::Call& node, Type type) const {
 
 std::string Printer::read(const ir::TensorRead& node) const {
   const TensorDecl* tensor = variant_.find_tensor(node.name);
-  return fmt::format("aj::read<aj::{}>(p.{}, {})", tensor_tag(tensor->element), node.name,
-                     args(node.indices));
+  return fmt::format("aj::read<aj::{}>(p.{}, {})", tensor_tag(tensor->element),
+                     field_name(node.name), args(node.indices));
 }
 
 std::string Printer::print(const ir::ExprPtr& expr) const {
@@ -107,7 +107,8 @@ std::string Printer::print(const ir::ExprPtr& expr) const {
   if (const auto* n = std::get_if<ir::BoolConst>(&node)) return n->value ? "true" : "false";
   if (const auto* n = std::get_if<ir::BuiltinRef>(&node)) return builtin_name_in_code(n->which);
   if (const auto* n = std::get_if<ir::ParamRef>(&node)) {
-    return expr->type() == Type::Int ? fmt::format("(long long)p.{}", n->name) : "p." + n->name;
+    return expr->type() == Type::Int ? fmt::format("(long long)p.{}", field_name(n->name))
+                                     : "p." + field_name(n->name);
   }
   if (const auto* n = std::get_if<ir::TensorRead>(&node)) return read(*n);
   if (const auto* n = std::get_if<ir::Unary>(&node)) {
@@ -138,6 +139,8 @@ std::string tensor_tag(ElemType element) {
   }
   return "I32";
 }
+
+std::string field_name(std::string_view name) { return fmt::format("u_{}", name); }
 
 std::string float_literal(float value) { return fmt::format("{:a}f", value); }
 

@@ -6,6 +6,7 @@
 #include <attnjit/variant.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace attnjit::codegen {
 
@@ -16,6 +17,11 @@ std::string device_expr(const ir::ExprPtr& expr, const Variant& variant);
 
 // The prelude's tag type for reading elements of this type (aj::I32, ...).
 std::string tensor_tag(ElemType element);
+
+// The generated field (and kernel argument) of a param or tensor: prefixed, so
+// that no user name can collide with a C++ keyword, a macro or the generator's
+// own names.
+std::string field_name(std::string_view name);
 
 // A float literal that means exactly `value` (hexadecimal, so nothing rounds).
 std::string float_literal(float value);

@@ -1,5 +1,7 @@
 #include "codegen/interval_code.hpp"
 
+#include "codegen/device_expr.hpp"
+
 #include <fmt/format.h>
 
 namespace attnjit::codegen {
@@ -96,8 +98,8 @@ class Emitter {
     }
     if (const auto* n = std::get_if<ir::BuiltinRef>(&node)) return builtin(n->which);
     if (const auto* n = std::get_if<ir::ParamRef>(&node)) {
-      return type == Type::Int ? fmt::format("aj::iv_point((long long)p.{})", n->name)
-                               : fmt::format("aj::iv_bool(p.{})", n->name);
+      return type == Type::Int ? fmt::format("aj::iv_point((long long)p.{})", field_name(n->name))
+                               : fmt::format("aj::iv_bool(p.{})", field_name(n->name));
     }
     if (const auto* n = std::get_if<ir::Unary>(&node)) {
       const std::string operand = emit(n->operand);

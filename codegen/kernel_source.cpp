@@ -23,10 +23,10 @@ std::string param_type(ParamType type) {
 std::vector<std::pair<std::string, std::string>> fields(const Variant& variant) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const ParamDecl& param : variant.params()) {
-    out.emplace_back(param_type(param.type), param.name);
+    out.emplace_back(param_type(param.type), field_name(param.name));
   }
   for (const TensorDecl& tensor : variant.tensors()) {
-    out.emplace_back(fmt::format("aj::TensorArg<{}>", tensor.dims.size()), tensor.name);
+    out.emplace_back(fmt::format("aj::TensorArg<{}>", tensor.dims.size()), field_name(tensor.name));
   }
   return out;
 }

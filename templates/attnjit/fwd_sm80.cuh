@@ -338,6 +338,20 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
       }
     }
 
+    // P in 16 bits, packed now: the float scores die here, which frees half
+    // their registers for the P V products (the m16n8 C layout is the A layout).
+    u32 pa[BN / 16][MT][4];
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        pa[kk][mt][0] = pack<kBf16>(acc_s[mt][2 * kk][0], acc_s[mt][2 * kk][1]);
+        pa[kk][mt][1] = pack<kBf16>(acc_s[mt][2 * kk][2], acc_s[mt][2 * kk][3]);
+        pa[kk][mt][2] = pack<kBf16>(acc_s[mt][2 * kk + 1][0], acc_s[mt][2 * kk + 1][1]);
+        pa[kk][mt][3] = pack<kBf16>(acc_s[mt][2 * kk + 1][2], acc_s[mt][2 * kk + 1][3]);
+      }
+    }
+
     const int next = next_tile(n + 1);
     cp_async_wait_all();
     __syncthreads();  // V[n] landed; every warp is done reading K[n]
@@ -346,25 +360,17 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
     }
     cp_async_commit();
 
-    // O += P V, P straight from the S accumulators (the m16n8 C layout is the A layout).
+    // O += P V
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
-      u32 pa[MT][4];
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        pa[mt][0] = pack<kBf16>(acc_s[mt][2 * kk][0], acc_s[mt][2 * kk][1]);
-        pa[mt][1] = pack<kBf16>(acc_s[mt][2 * kk][2], acc_s[mt][2 * kk][3]);
-        pa[mt][2] = pack<kBf16>(acc_s[mt][2 * kk + 1][0], acc_s[mt][2 * kk + 1][1]);
-        pa[mt][3] = pack<kBf16>(acc_s[mt][2 * kk + 1][2], acc_s[mt][2 * kk + 1][3]);
-      }
 #pragma unroll
       for (int dp = 0; dp < DT / 2; ++dp) {
         u32 vb[4];
         ldmatrix_x4_trans(vb, v_frag + 2 * (kk * 16 * S::kVStride + dp * 16));
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-          mma_16816<kBf16>(acc_o[mt][2 * dp], pa[mt], vb[0], vb[1]);
-          mma_16816<kBf16>(acc_o[mt][2 * dp + 1], pa[mt], vb[2], vb[3]);
+          mma_16816<kBf16>(acc_o[mt][2 * dp], pa[kk][mt], vb[0], vb[1]);
+          mma_16816<kBf16>(acc_o[mt][2 * dp + 1], pa[kk][mt], vb[2], vb[3]);
         }
       }
     }

@@ -2,6 +2,9 @@
 // it compiles, fits the register file and the arch's shared memory, and does
 // not spill. No GPU needed; all jobs go to compile_kernels at once, which uses
 // every core.
+#include "codegen/family.hpp"
+#include "runtime/kernel_job.hpp"
+#include "runtime/nvrtc_compiler.hpp"
 #include <attnjit/language.hpp>
 
 #include <algorithm>
@@ -12,10 +15,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-
-#include "codegen/family.hpp"
-#include "runtime/kernel_job.hpp"
-#include "runtime/nvrtc_compiler.hpp"
 
 namespace attnjit::codegen {
 namespace {

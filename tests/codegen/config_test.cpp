@@ -1,17 +1,17 @@
 // The fa2_sm80 family's config: parsing, the rules a config must keep, the
 // default and the tuner's search space; and target arch names.
+#include "codegen/arch.hpp"
+#include "codegen/fa2_config.hpp"
+#include "codegen/family.hpp"
 #include <attnjit/error.hpp>
 #include <attnjit/language.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include "codegen/arch.hpp"
-#include "codegen/fa2_config.hpp"
-#include "codegen/family.hpp"
 
 namespace attnjit::codegen {
 namespace {
@@ -112,8 +112,8 @@ TEST(Fa2ConfigParse, ThrowsThroughGenerate) {
 }
 
 TEST(Fa2ConfigRules, GoodConfigsHaveNoViolations) {
-  for (const Fa2Config config : {Fa2Config{128, 64, 8}, Fa2Config{64, 32, 4},
-                                 Fa2Config{256, 128, 8}, Fa2Config{16, 16, 1}}) {
+  for (const Fa2Config config :
+       {Fa2Config{128, 64, 8}, Fa2Config{64, 32, 4}, Fa2Config{192, 64, 4}, Fa2Config{16, 16, 1}}) {
     EXPECT_TRUE(fa2_violations(d128(), config, arch("sm_80")).empty())
         << config.to_string() << ":\n"
         << joined(fa2_violations(d128(), config, arch("sm_80")));
@@ -146,24 +146,38 @@ TEST(Fa2ConfigRules, BadWarps) {
   for (const int warps : {0, -1, 17, 32}) {
     const auto violations = fa2_violations(d128(), {128, 64, warps}, arch("sm_80"));
     EXPECT_TRUE(mentions(violations, "warps must be in 1..16")) << warps << ":\n"
-                                                               << joined(violations);
+                                                                << joined(violations);
   }
 }
 
 TEST(Fa2ConfigRules, SharedMemoryDependsOnArch) {
-  // head_dim 256 with 128 x 64 tiles: 2 * (128 * 264 + 2 * 64 * 264) bytes.
-  const Fa2Config config{128, 64, 8};
-  EXPECT_EQ(fa2_smem_bytes(d256(), config), 135168);
-  EXPECT_TRUE(fa2_violations(d256(), config, arch("sm_80")).empty());
-  EXPECT_TRUE(fa2_violations(d256(), config, arch("sm_90a")).empty());
+  // A config of head_dim 256 that fits sm_80's 163 KiB but not sm_86's 99 KiB
+  // (128 x 64 tiles, while K and V are single-buffered).
+  std::optional<Fa2Config> between;
+  for (const int bm : {128, 64, 192, 256}) {
+    for (const int bn : {64, 96, 48, 32, 128}) {
+      const int smem = fa2_smem_bytes(d256(), {bm, bn, 4});
+      if (!between && smem > 99 * 1024 && smem <= 163 * 1024) between = Fa2Config{bm, bn, 4};
+    }
+  }
+  ASSERT_TRUE(between);
+  const Fa2Config config = *between;
+  const int smem = fa2_smem_bytes(d256(), config);
+  EXPECT_TRUE(fa2_violations(d256(), config, arch("sm_80")).empty()) << config.to_string();
+  EXPECT_TRUE(fa2_violations(d256(), config, arch("sm_90a")).empty()) << config.to_string();
   for (const std::string_view name : {"sm_86", "sm_89", "sm_120"}) {
     const auto violations = fa2_violations(d256(), config, arch(name));
-    ASSERT_EQ(violations.size(), 1U) << name << ":\n" << joined(violations);
-    EXPECT_NE(violations[0].find("135168 bytes of shared memory"), std::string::npos)
+    ASSERT_EQ(violations.size(), 1U) << name << " " << config.to_string() << ":\n"
+                                     << joined(violations);
+    EXPECT_NE(violations[0].find(fmt::format("{} bytes of shared memory", smem)), std::string::npos)
         << violations[0];
     EXPECT_NE(violations[0].find(std::string(name) + " allows 101376"), std::string::npos)
         << violations[0];
   }
+  // Shared memory grows with the tiles and the head size.
+  EXPECT_LT(fa2_smem_bytes(d256(), {64, 64, 4}), fa2_smem_bytes(d256(), {128, 64, 4}));
+  EXPECT_LT(fa2_smem_bytes(d256(), {64, 32, 4}), fa2_smem_bytes(d256(), {64, 64, 4}));
+  EXPECT_LT(fa2_smem_bytes(d128(), {64, 64, 4}), fa2_smem_bytes(d256(), {64, 64, 4}));
 }
 
 TEST(Fa2ConfigRules, Fp8IsRejected) {

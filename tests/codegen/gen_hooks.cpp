@@ -4,6 +4,7 @@
 // compiler so that it can be checked against the CPU reference's interpreter.
 //
 //   gen_hooks OUTPUT.hpp FILE.attn...
+#include "codegen/kernel_source.hpp"
 #include <attnjit/language.hpp>
 
 #include <cctype>
@@ -14,8 +15,6 @@
 #include <string>
 
 #include <fmt/format.h>
-
-#include "codegen/kernel_source.hpp"
 
 namespace {
 
@@ -41,10 +40,10 @@ std::string param_getter(attnjit::ParamType type) {
 std::string variant_block(const attnjit::Variant& variant, const std::string& ns) {
   std::string fill;
   for (const attnjit::ParamDecl& param : variant.params()) {
-    fill += fmt::format("  p.{0} = in.{1}(\"{0}\");\n", param.name, param_getter(param.type));
+    fill += fmt::format("  p.u_{0} = in.{1}(\"{0}\");\n", param.name, param_getter(param.type));
   }
   for (const attnjit::TensorDecl& tensor : variant.tensors()) {
-    fill += fmt::format("  p.{0} = in.tensor<{1}>(\"{0}\");\n", tensor.name, tensor.dims.size());
+    fill += fmt::format("  p.u_{0} = in.tensor<{1}>(\"{0}\");\n", tensor.name, tensor.dims.size());
   }
   return fmt::format(
       "namespace {ns} {{\n"
@@ -91,10 +90,10 @@ int main(int argc, char** argv) {
     for (const attnjit::Variant& variant : result.variants) {
       const std::string ns = fmt::format("v{}_{}", count++, identifier(variant.name()));
       blocks += variant_block(variant, ns);
-      table += fmt::format("    {{\"{}\", \"{}\", \"{}\", {}::Variant::kHasMask, "
-                           "{}::Variant::kIdentityScore, &{}::bind}},\n",
-                           path, variant.name(), identifier(stem + "_" + variant.name()), ns, ns,
-                           ns);
+      table += fmt::format(
+          "    {{\"{}\", \"{}\", \"{}\", {}::Variant::kHasMask, "
+          "{}::Variant::kIdentityScore, &{}::bind}},\n",
+          path, variant.name(), identifier(stem + "_" + variant.name()), ns, ns, ns);
     }
   }
   const std::string header = fmt::format(

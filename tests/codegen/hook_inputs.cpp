@@ -1,9 +1,9 @@
 #include "tests/codegen/hook_inputs.hpp"
 
+#include "harness/half.hpp"
+
 #include <cstdint>
 #include <cstring>
-
-#include "harness/half.hpp"
 
 namespace attnjit::codegen_test {
 namespace {

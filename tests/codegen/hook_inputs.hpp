@@ -3,6 +3,8 @@
 // as the kernel's launch would pass them, owned here on the host.
 #pragma once
 
+#include "attnjit/prelude.cuh"
+#include "harness/host_problem.hpp"
 #include <attnjit/variant.hpp>
 
 #include <functional>
@@ -11,9 +13,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "attnjit/prelude.cuh"
-#include "harness/host_problem.hpp"
 
 namespace attnjit::codegen_test {
 

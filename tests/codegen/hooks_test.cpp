@@ -3,6 +3,10 @@
 // compiled here by the host compiler over the same prelude, and checked against
 // the CPU reference's interpreter: the element mask and the score agree, and
 // the interval tile classifier is sound (and exact where it must be).
+#include "generated_hooks.hpp"
+#include "harness/host_problem.hpp"
+#include "reference/inputs_check.hpp"
+#include "reference/interpreter.hpp"
 #include <attnjit/language.hpp>
 
 #include <algorithm>
@@ -21,11 +25,6 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include "generated_hooks.hpp"
-#include "harness/host_problem.hpp"
-#include "reference/inputs_check.hpp"
-#include "reference/interpreter.hpp"
 
 namespace attnjit::codegen_test {
 namespace {
@@ -64,11 +63,11 @@ struct Problem {
 
   aj::Index index(std::int64_t b, std::int64_t h, std::int64_t q, std::int64_t k) const {
     const AttentionShape& s = host.shape;
-    return {b, h, h / (s.heads / s.kv_heads), q, k, s.batch, s.heads, s.kv_heads, s.q_len,
-            s.kv_len};
+    return {b,       h,       h / (s.heads / s.kv_heads), q, k, s.batch, s.heads, s.kv_heads,
+            s.q_len, s.kv_len};
   }
   static reference::Point point(const aj::Index& ix, double score = 0) {
-    return {ix.b,     ix.h,     ix.hkv,      ix.q,      ix.k,  ix.batch,
+    return {ix.b,     ix.h,        ix.hkv,   ix.q,      ix.k, ix.batch,
             ix.heads, ix.kv_heads, ix.q_len, ix.kv_len, score};
   }
 };
@@ -125,8 +124,8 @@ constexpr std::uint64_t kSeeds = 24;
 
 std::string describe(const Problem& problem) {
   const AttentionShape& s = problem.host.shape;
-  std::string out = fmt::format("shape b={},h={},hkv={},sq={},sk={}", s.batch, s.heads,
-                                s.kv_heads, s.q_len, s.kv_len);
+  std::string out = fmt::format("shape b={},h={},hkv={},sq={},sk={}", s.batch, s.heads, s.kv_heads,
+                                s.q_len, s.kv_len);
   for (const auto& [name, value] : problem.host.params) {
     std::visit([&](auto v) { out += fmt::format(" {}={}", name, v); }, value);
   }
@@ -155,18 +154,17 @@ TEST_P(GeneratedHooks, MaskAgreesWithInterpreter) {
     };
     int failures = 0;
     for (int i = 0; i < 400 && failures < 5; ++i) {
-      const aj::Index ix = i == 0   ? problem->index(0, 0, 0, 0)
-                           : i == 1 ? problem->index(s.batch - 1, s.heads - 1, s.q_len - 1,
-                                                     s.kv_len - 1)
-                                    : problem->index(draw(s.batch), draw(s.heads),
-                                                     draw(s.q_len), draw(s.kv_len));
+      const aj::Index ix =
+          i == 0   ? problem->index(0, 0, 0, 0)
+          : i == 1 ? problem->index(s.batch - 1, s.heads - 1, s.q_len - 1, s.kv_len - 1)
+                   : problem->index(draw(s.batch), draw(s.heads), draw(s.q_len), draw(s.kv_len));
       const bool expected =
           reference::mask_holds(variant().mask(), Problem::point(ix), problem->bindings);
       if (problem->hooks.mask(ix) != expected) {
         ++failures;
         ADD_FAILURE() << "generated mask is " << !expected << ", interpreter " << expected
-                      << " at b=" << ix.b << " h=" << ix.h << " q=" << ix.q << " k=" << ix.k
-                      << "; " << describe(*problem);
+                      << " at b=" << ix.b << " h=" << ix.h << " q=" << ix.q << " k=" << ix.k << "; "
+                      << describe(*problem);
       }
     }
     if (failures > 0) return;
@@ -219,8 +217,8 @@ TileTruth brute_force(const Variant& variant, const Problem& problem, const aj::
 }
 
 std::string describe(const aj::Tile& tile) {
-  return fmt::format("tile b={} h={} q=[{},{}] k=[{},{}]", tile.at.b, tile.at.h, tile.q0,
-                     tile.q1, tile.k0, tile.k1);
+  return fmt::format("tile b={} h={} q=[{},{}] k=[{},{}]", tile.at.b, tile.at.h, tile.q0, tile.q1,
+                     tile.k0, tile.k1);
 }
 
 TEST_P(GeneratedHooks, ClassifyIsSound) {
@@ -237,13 +235,11 @@ TEST_P(GeneratedHooks, ClassifyIsSound) {
       if (verdict == aj::kPartial) continue;
       const TileTruth truth = brute_force(variant(), *problem, tile);
       if (verdict == aj::kFull) {
-        ASSERT_FALSE(truth.any_false)
-            << "classified kFull, but the mask is false somewhere in " << describe(tile) << "; "
-            << describe(*problem);
+        ASSERT_FALSE(truth.any_false) << "classified kFull, but the mask is false somewhere in "
+                                      << describe(tile) << "; " << describe(*problem);
       } else {
-        ASSERT_FALSE(truth.any_true)
-            << "classified kEmpty, but the mask is true somewhere in " << describe(tile) << "; "
-            << describe(*problem);
+        ASSERT_FALSE(truth.any_true) << "classified kEmpty, but the mask is true somewhere in "
+                                     << describe(tile) << "; " << describe(*problem);
       }
     }
   }
@@ -346,8 +342,8 @@ TEST_P(ExactClassify, FullAndEmptyTilesAreNotPartial) {
             tile.q1 = std::min<long long>(q0 + bm, s.q_len) - 1;
             tile.k1 = std::min<long long>(k0 + bn, s.kv_len) - 1;
             const TileTruth truth = brute_force(variant, *problem, tile);
-            const int expected = truth.any_false ? (truth.any_true ? aj::kPartial : aj::kEmpty)
-                                                 : aj::kFull;
+            const int expected =
+                truth.any_false ? (truth.any_true ? aj::kPartial : aj::kEmpty) : aj::kFull;
             ++seen[static_cast<std::size_t>(expected)];
             ASSERT_EQ(problem->hooks.classify(tile), expected)
                 << describe(tile) << "; " << describe(*problem);
@@ -361,8 +357,10 @@ TEST_P(ExactClassify, FullAndEmptyTilesAreNotPartial) {
   EXPECT_GT(seen[aj::kPartial], 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(IndexMasks, ExactClassify,
-                         ::testing::Values("causal", "sliding_window"));
+INSTANTIATE_TEST_SUITE_P(IndexMasks, ExactClassify, ::testing::Values("causal", "sliding_window"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 // The prefill picture at the kernel's own tile sizes: 64 x 64 tiles of a
 // 256 x 256 causal problem, and the same rows against 320 keys (the queries
