@@ -9,7 +9,9 @@
 #include <iostream>
 #include <memory>
 
+#include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace attnjit::cli {
@@ -19,7 +21,15 @@ struct CompileCommandOptions {
   std::vector<std::string> files;
   KernelOptions kernel;
   bool json = false;
+  std::string cubin_dir;
 };
+
+void write_cubin(const std::string& dir, const std::string& name, const std::vector<char>& cubin) {
+  const std::filesystem::path path = std::filesystem::path(dir) / name;
+  std::ofstream out(path, std::ios::binary);
+  out.write(cubin.data(), static_cast<std::streamsize>(cubin.size()));
+  if (!out) throw CliError(kBadInput, fmt::format("cannot write '{}'", path.string()));
+}
 
 int run_compile(const CompileCommandOptions& options) {
   const std::vector<Variant> variants = load_variants(options.files, options.kernel.variant);
@@ -55,6 +65,11 @@ int run_compile(const CompileCommandOptions& options) {
       continue;
     }
     const CompileReport& report = outcome.kernel->report;
+    if (!options.cubin_dir.empty()) {
+      std::string name = generated[i].kernel.file_name;
+      write_cubin(options.cubin_dir, name.replace(name.size() - 3, 3, ".cubin"),
+                  outcome.kernel->cubin);
+    }
     const int smem = report.static_smem_bytes + generated[i].kernel.smem_bytes;
     const int spills = report.spill_store_bytes + report.spill_load_bytes;
     listed.push_back({{"variant", variant.name()},
@@ -86,6 +101,9 @@ void add_compile_command(CLI::App& app, std::function<int()>& run) {
   command->add_option("files", options->files, "Variant files (.attn)")->required();
   add_kernel_options(*command, options->kernel);
   command->add_flag("--json", options->json, "Print one JSON array on stdout");
+  command->add_option("--cubin-dir", options->cubin_dir,
+                      "Also write each cubin there, as <variant>_<family>_<arch>.cubin")
+      ->check(CLI::ExistingDirectory);
   command->callback([options, &run] { run = [options] { return run_compile(*options); }; });
 }
 
