@@ -31,7 +31,12 @@ int fa2_smem_bytes(const Variant& variant, const Fa2Config& config);
 std::vector<std::string> fa2_violations(const Variant& variant, const Fa2Config& config,
                                         const Arch& arch);
 
-// A config that is valid and fast without tuning.
+// Configs to try without tuning, fastest first: 32 query rows per warp is
+// fastest but may spill for some variants; the last, 16 rows per warp, keeps
+// the accumulators and the mask's work in registers. All are valid.
+std::vector<Fa2Config> fa2_default_candidates(const Variant& variant, const Arch& arch);
+
+// The first default candidate: what `codegen` shows when no config is given.
 Fa2Config fa2_default_config(const Variant& variant, const Arch& arch);
 
 // The configs the tuner may try: the product of the knobs' values, valid ones only.

@@ -27,4 +27,18 @@ Generated generate(const Variant& variant, Family family, std::string_view confi
   return {};
 }
 
+std::vector<Generated> generate_candidates(const Variant& variant, Family family,
+                                           std::string_view config, const Arch& arch) {
+  if (!config.empty()) return {generate(variant, family, config, arch)};
+  std::vector<Generated> out;
+  switch (family) {
+    case Family::Fa2Sm80:
+      for (const Fa2Config& candidate : fa2_default_candidates(variant, arch)) {
+        out.push_back({fa2_kernel(variant, candidate, arch), candidate.to_string()});
+      }
+      break;
+  }
+  return out;
+}
+
 }  // namespace attnjit::codegen

@@ -29,4 +29,10 @@ struct Generated {
 Generated generate(const Variant& variant, Family family, std::string_view config,
                    const Arch& arch);
 
+// What to compile, in order of preference: the given config alone, or, when
+// `config` is empty, each of the family's default candidates (fastest first).
+// The runtime keeps the first that compiles without spilling.
+std::vector<Generated> generate_candidates(const Variant& variant, Family family,
+                                           std::string_view config, const Arch& arch);
+
 }  // namespace attnjit::codegen

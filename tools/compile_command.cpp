@@ -1,7 +1,6 @@
 #include "tools/compile_command.hpp"
 
-#include "runtime/kernel_job.hpp"
-#include "runtime/nvrtc_compiler.hpp"
+#include "runtime/build_kernels.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
 #include "tools/variant_files.hpp"
@@ -37,56 +36,55 @@ int run_compile(const CompileCommandOptions& options) {
   int status = kSuccess;
   // A variant the family cannot take is reported and skipped; the rest still compile.
   std::vector<const Variant*> compiled;
-  std::vector<codegen::Generated> generated;
-  std::vector<std::pair<KernelSource, CompileOptions>> jobs;
+  std::vector<std::vector<codegen::Generated>> candidates;
   for (const Variant& variant : variants) {
     try {
-      generated.push_back(generate_kernel(variant, options.kernel));
+      candidates.push_back(kernel_candidates(variant, options.kernel));
     } catch (const CliError& error) {
       std::cerr << "attnjit: " << error.what() << "\n";
       status = error.status();
       continue;
     }
     compiled.push_back(&variant);
-    jobs.emplace_back(kernel_job(generated.back().kernel), CompileOptions{arch, {}});
   }
-  const std::vector<CompileOutcome> outcomes = compile_kernels(jobs);
+  const std::vector<BuildOutcome> outcomes = build_kernels(candidates, arch);
 
   nlohmann::json listed = nlohmann::json::array();
-  std::string table =
-      fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n", "variant", "hash",
-                  "family", "config", "arch", "regs", "smem", "spills", "ms");
+  std::string table = fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n",
+                                  "variant", "hash", "family", "config", "arch", "regs", "smem",
+                                  "spills", "ms");
   for (std::size_t i = 0; i < compiled.size(); ++i) {
     const Variant& variant = *compiled[i];
-    const CompileOutcome& outcome = outcomes[i];
+    const BuildOutcome& outcome = outcomes[i];
     if (!outcome.kernel) {
       std::cerr << outcome.error << "\n";
       status = kEnvironment;
       continue;
     }
-    const CompileReport& report = outcome.kernel->report;
+    const codegen::Generated& generated = outcome.kernel->generated;
+    const CompileReport& report = outcome.kernel->compiled.report;
     if (!options.cubin_dir.empty()) {
-      std::string name = generated[i].kernel.file_name;
+      std::string name = generated.kernel.file_name;
       write_cubin(options.cubin_dir, name.replace(name.size() - 3, 3, ".cubin"),
-                  outcome.kernel->cubin);
+                  outcome.kernel->compiled.cubin);
     }
-    const int smem = report.static_smem_bytes + generated[i].kernel.smem_bytes;
+    const int smem = report.static_smem_bytes + generated.kernel.smem_bytes;
     const int spills = report.spill_store_bytes + report.spill_load_bytes;
     listed.push_back({{"variant", variant.name()},
                       {"hash", variant.hash()},
                       {"family", options.kernel.family},
-                      {"config", generated[i].config},
+                      {"config", generated.config},
                       {"arch", arch},
                       {"registers", report.registers},
                       {"smem_bytes", smem},
                       {"spill_bytes", spills},
                       {"stack_bytes", report.stack_bytes},
-                      {"compile_ms", report.compile_ms},
-                      {"cubin_bytes", outcome.kernel->cubin.size()},
+                      {"compile_ms", outcome.kernel->total_compile_ms},
+                      {"cubin_bytes", outcome.kernel->compiled.cubin.size()},
                       {"cached", false}});
     table += fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9.1f}\n",
-                         variant.name(), variant.hash(), options.kernel.family, generated[i].config,
-                         arch, report.registers, smem, spills, report.compile_ms);
+                         variant.name(), variant.hash(), options.kernel.family, generated.config,
+                         arch, report.registers, smem, spills, outcome.kernel->total_compile_ms);
   }
   std::cout << (options.json ? listed.dump(2) + "\n" : table);
   return status;

@@ -15,7 +15,10 @@ void add_kernel_options(CLI::App& command, KernelOptions& options) {
   command.add_option("--arch", options.arch, "Target arch, e.g. sm_80 or sm_90a (default: GPU 0)");
 }
 
-codegen::Generated generate_kernel(const Variant& variant, const KernelOptions& options) {
+namespace {
+
+template <class Generate>
+auto generate_for(const KernelOptions& options, Generate generate) {
   const auto family = codegen::parse_family(options.family);
   if (!family) {
     throw CliError(kBadInput,
@@ -23,10 +26,25 @@ codegen::Generated generate_kernel(const Variant& variant, const KernelOptions& 
   }
   const codegen::Arch arch = target_arch(options.arch);
   try {
-    return codegen::generate(variant, *family, options.config, arch);
+    return generate(*family, arch);
   } catch (const SpecError& error) {
     throw CliError(kBadInput, error.what());
   }
+}
+
+}  // namespace
+
+codegen::Generated generate_kernel(const Variant& variant, const KernelOptions& options) {
+  return generate_for(options, [&](codegen::Family family, const codegen::Arch& arch) {
+    return codegen::generate(variant, family, options.config, arch);
+  });
+}
+
+std::vector<codegen::Generated> kernel_candidates(const Variant& variant,
+                                                  const KernelOptions& options) {
+  return generate_for(options, [&](codegen::Family family, const codegen::Arch& arch) {
+    return codegen::generate_candidates(variant, family, options.config, arch);
+  });
 }
 
 }  // namespace attnjit::cli

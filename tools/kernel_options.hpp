@@ -25,4 +25,8 @@ void add_kernel_options(CLI::App& command, KernelOptions& options);
 // arch is given and no GPU is present.
 codegen::Generated generate_kernel(const Variant& variant, const KernelOptions& options);
 
+// The configs to compile, preferred first (codegen::generate_candidates).
+std::vector<codegen::Generated> kernel_candidates(const Variant& variant,
+                                                  const KernelOptions& options);
+
 }  // namespace attnjit::cli

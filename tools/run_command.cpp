@@ -4,7 +4,7 @@
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
 #include "runtime/fwd_launch.hpp"
-#include "runtime/kernel_job.hpp"
+#include "runtime/build_kernels.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
 #include "tools/shape_option.hpp"
@@ -89,9 +89,11 @@ int run_run(const RunOptions& options) {
   const Context context(*driver, 0);
   KernelOptions kernel_options = options.kernel;
   kernel_options.arch = context.arch();
-  const codegen::Generated generated = generate_kernel(variant, kernel_options);
-  const CompiledKernel compiled =
-      compile_kernel(kernel_job(generated.kernel), CompileOptions{context.arch(), {}});
+  const std::vector<BuildOutcome> built =
+      build_kernels({kernel_candidates(variant, kernel_options)}, context.arch());
+  if (!built.front().kernel) throw CliError(kEnvironment, built.front().error);
+  const codegen::Generated& generated = built.front().kernel->generated;
+  const CompiledKernel& compiled = built.front().kernel->compiled;
   const Module module(context, compiled.cubin);
   const CUfunction function = module.function(compiled.lowered_name);
 

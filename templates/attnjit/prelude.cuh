@@ -33,8 +33,20 @@ AJ_HD long long mul(long long a, long long b) {
   return (long long)((unsigned long long)a * (unsigned long long)b);
 }
 AJ_HD long long neg(long long a) { return sub(0, a); }
-AJ_HD long long div(long long a, long long b) { return b == 0 ? 0 : b == -1 ? neg(a) : a / b; }
-AJ_HD long long mod(long long a, long long b) { return b == 0 || b == -1 ? 0 : a % b; }
+// 64-bit division is a long instruction sequence on the GPU; kept out of line
+// so that a mask evaluated for every element of an unrolled tile stays small
+// and quick to compile.
+#ifdef __CUDACC_RTC__
+__device__ __noinline__ long long div_nonzero(long long a, long long b) { return a / b; }
+__device__ __noinline__ long long mod_nonzero(long long a, long long b) { return a % b; }
+#else
+inline long long div_nonzero(long long a, long long b) { return a / b; }
+inline long long mod_nonzero(long long a, long long b) { return a % b; }
+#endif
+AJ_HD long long div(long long a, long long b) {
+  return b == 0 ? 0 : b == -1 ? neg(a) : div_nonzero(a, b);
+}
+AJ_HD long long mod(long long a, long long b) { return b == 0 || b == -1 ? 0 : mod_nonzero(a, b); }
 AJ_HD long long iabs(long long a) { return a < 0 ? neg(a) : a; }
 AJ_HD long long imin(long long a, long long b) { return a < b ? a : b; }
 AJ_HD long long imax(long long a, long long b) { return a > b ? a : b; }

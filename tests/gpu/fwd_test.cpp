@@ -105,7 +105,8 @@ TEST_P(Fwd, MatchesTheReference) {
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
   for (const Variant& variant : example_variants()) {
     if (variant.name() != GetParam()) continue;
-    for (const std::string config : {"", "bm=64,bn=32,warps=4", "bm=128,bn=128,warps=8"}) {
+    for (const std::string config :
+         {"", "bm=64,bn=32,warps=4", "bm=128,bn=64,warps=8", "bm=128,bn=128,warps=8"}) {
       SCOPED_TRACE(config);
       check_config(variant, config);
     }
