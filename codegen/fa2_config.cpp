@@ -91,7 +91,7 @@ std::vector<Fa2Config> fa2_default_candidates(const Variant& variant, const Arch
   if (d <= 64) {
     tried = {{128, 128, 4}, {128, 64, 4}, {128, 64, 8}};
   } else if (d <= 128) {
-    tried = {{128, 64, 4}, {128, 64, 8}};
+    tried = {{128, 64, 4}, {128, 32, 4}, {128, 64, 8}};
   } else {
     tried = {{64, 64, 4}, {64, 32, 4}};
   }
