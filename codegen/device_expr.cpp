@@ -26,13 +26,13 @@ std::string builtin_name_in_code(ir::Builtin which) {
 class Printer {
  public:
   explicit Printer(const Variant& variant) : variant_(variant) {}
-  std::string print(const ir::ExprPtr& expr) const;
+  [[nodiscard]] std::string print(const ir::ExprPtr& expr) const;
 
  private:
-  std::string args(const std::vector<ir::ExprPtr>& list) const;
-  std::string binary(const ir::Binary& node) const;
-  std::string call(const ir::Call& node, Type type) const;
-  std::string read(const ir::TensorRead& node) const;
+  [[nodiscard]] std::string args(const std::vector<ir::ExprPtr>& list) const;
+  [[nodiscard]] std::string binary(const ir::Binary& node) const;
+  [[nodiscard]] std::string call(const ir::Call& node, Type type) const;
+  [[nodiscard]] std::string read(const ir::TensorRead& node) const;
 
   const Variant& variant_;
 };

@@ -44,7 +44,8 @@ Fa2Config parse_fa2_config(std::string_view text, Fa2Config base) {
 }
 
 int fa2_smem_bytes(const Variant& variant, const Fa2Config& config) {
-  const int d = variant.head_dim(), dv = variant.head_dim_v();
+  const int d = variant.head_dim();
+  const int dv = variant.head_dim_v();
   const int q_stride = (d > dv ? d : dv) + 8;
   return 2 * (config.block_m * q_stride + config.block_n * (d + 8) + config.block_n * (dv + 8));
 }
@@ -66,7 +67,7 @@ std::vector<std::string> fa2_violations(const Variant& variant, const Fa2Config&
     out.push_back(fmt::format("fa2_sm80 needs head dims that are multiples of 16, not {} and {}",
                               variant.head_dim(), variant.head_dim_v()));
   }
-  if (config.warps < 1 || config.warps > 16) out.push_back("warps must be in 1..16");
+  if (config.warps < 1 || config.warps > 16) out.emplace_back("warps must be in 1..16");
   if (config.block_m < 16 || config.warps < 1 || config.block_m % (16 * config.warps) != 0) {
     out.push_back(fmt::format("bm={} must be a multiple of 16 * warps = {}", config.block_m,
                               16 * config.warps));

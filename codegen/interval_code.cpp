@@ -25,7 +25,7 @@ class Emitter {
 
  private:
   std::string bind(Type type, const std::string& value) {
-    const std::string name = fmt::format("t{}", next_++);
+    std::string name = fmt::format("t{}", next_++);
     code_ += fmt::format("{}const aj::{} {} = {};\n", indent_, type == Type::Int ? "IvI" : "IvB",
                          name, value);
     return name;

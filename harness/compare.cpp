@@ -18,7 +18,8 @@ Comparison compare(const std::vector<double>& got, const std::vector<double>& wa
   }
   for (std::size_t i = 0; i < got.size(); ++i) {
     ++result.checked;
-    const double g = got[i], w = want[i];
+    const double g = got[i];
+    const double w = want[i];
     bool good = false;
     if (std::isinf(w) || std::isinf(g)) {
       good = g == w;

@@ -27,8 +27,9 @@ std::vector<std::uint16_t> arrange(const std::vector<std::uint16_t>& bits, long 
 std::vector<unsigned char> tensor_bytes(const TensorDecl& decl, const HostTensor& tensor) {
   std::vector<unsigned char> out;
   auto append = [&out](const auto value) {
-    const auto* bytes = reinterpret_cast<const unsigned char*>(&value);
-    out.insert(out.end(), bytes, bytes + sizeof value);
+    const std::size_t at = out.size();
+    out.resize(at + sizeof value);
+    std::memcpy(out.data() + at, &value, sizeof value);
   };
   for (const double x : tensor.data) {
     switch (decl.element) {
@@ -58,7 +59,8 @@ DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
       shape_(host.shape),
       head_dim_v_(variant.head_dim_v()) {
   const AttentionShape& s = host.shape;
-  const long long d = variant.head_dim(), dv = variant.head_dim_v();
+  const long long d = variant.head_dim();
+  const long long dv = variant.head_dim_v();
   auto upload = [&](const std::vector<std::uint16_t>& bits, long long heads, long long len,
                     long long dim) {
     const std::vector<std::uint16_t> arranged = arrange(bits, s.batch, heads, len, dim, layout);

@@ -101,7 +101,8 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   std::mt19937_64 random(options.seed);
   HostProblem problem;
   problem.shape = shape;
-  const std::int64_t d = variant.head_dim(), dv = variant.head_dim_v();
+  const std::int64_t d = variant.head_dim();
+  const std::int64_t dv = variant.head_dim_v();
   fill(problem.q_bits, problem.q, shape.batch * shape.heads * shape.q_len * d, variant.dtype(),
        random);
   fill(problem.k_bits, problem.k, shape.batch * shape.kv_heads * shape.kv_len * d, variant.dtype(),

@@ -13,6 +13,13 @@ namespace {
 
 constexpr long long kVectorElements = 8;  // 16-byte cp.async pieces of 16-bit elements
 
+// A device address as the pointer the kernel's argument struct holds. The
+// driver API hands addresses out as integers; the kernel reads them as pointers.
+void* device_pointer(CUdeviceptr address) {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast)
+  return reinterpret_cast<void*>(address);
+}
+
 void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<long long>& shape) {
   if (t.shape != shape) {
     std::string want;
@@ -59,7 +66,7 @@ std::vector<unsigned char> tensor_arg(const std::string& name, const TensorDecl&
     }
   }
   std::vector<unsigned char> bytes(sizeof(void*) + 2 * rank * sizeof(long long));
-  const void* data = reinterpret_cast<const void*>(t.data);
+  const void* data = device_pointer(t.data);
   std::memcpy(bytes.data(), &data, sizeof data);
   std::memcpy(bytes.data() + sizeof data, t.shape.data(), rank * sizeof(long long));
   std::memcpy(bytes.data() + sizeof data + rank * sizeof(long long), t.strides.data(),
@@ -101,18 +108,19 @@ void launch_fwd(const Driver& driver, CUfunction function, const Variant& varian
   if (s.q_len > (1LL << 30) || s.kv_len > (1LL << 30) || s.heads > 65535 || s.batch > 65535) {
     throw InputError("shape is beyond the kernel's grid limits");
   }
-  const long long d = variant.head_dim(), dv = variant.head_dim_v();
+  const long long d = variant.head_dim();
+  const long long dv = variant.head_dim_v();
   check_qkvo("q", problem.q, {s.batch, s.heads, s.q_len, d});
   check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d});
   check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv});
   check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv});
 
   aj::FwdArgs args{};
-  args.q = reinterpret_cast<const void*>(problem.q.data);
-  args.k = reinterpret_cast<const void*>(problem.k.data);
-  args.v = reinterpret_cast<const void*>(problem.v.data);
-  args.o = reinterpret_cast<void*>(problem.o.data);
-  args.lse = reinterpret_cast<float*>(problem.lse);
+  args.q = device_pointer(problem.q.data);
+  args.k = device_pointer(problem.k.data);
+  args.v = device_pointer(problem.v.data);
+  args.o = device_pointer(problem.o.data);
+  args.lse = static_cast<float*>(device_pointer(problem.lse));
   for (int i = 0; i < 3; ++i) {
     args.q_stride[i] = problem.q.strides[i];
     args.k_stride[i] = problem.k.strides[i];

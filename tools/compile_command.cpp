@@ -5,12 +5,12 @@
 #include "tools/kernel_options.hpp"
 #include "tools/variant_files.hpp"
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace attnjit::cli {
@@ -50,9 +50,9 @@ int run_compile(const CompileCommandOptions& options) {
   const std::vector<BuildOutcome> outcomes = build_kernels(candidates, arch);
 
   nlohmann::json listed = nlohmann::json::array();
-  std::string table = fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n",
-                                  "variant", "hash", "family", "config", "arch", "regs", "smem",
-                                  "spills", "ms");
+  std::string table =
+      fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n", "variant", "hash",
+                  "family", "config", "arch", "regs", "smem", "spills", "ms");
   for (std::size_t i = 0; i < compiled.size(); ++i) {
     const Variant& variant = *compiled[i];
     const BuildOutcome& outcome = outcomes[i];
@@ -99,8 +99,9 @@ void add_compile_command(CLI::App& app, std::function<int()>& run) {
   command->add_option("files", options->files, "Variant files (.attn)")->required();
   add_kernel_options(*command, options->kernel);
   command->add_flag("--json", options->json, "Print one JSON array on stdout");
-  command->add_option("--cubin-dir", options->cubin_dir,
-                      "Also write each cubin there, as <variant>_<family>_<arch>.cubin")
+  command
+      ->add_option("--cubin-dir", options->cubin_dir,
+                   "Also write each cubin there, as <variant>_<family>_<arch>.cubin")
       ->check(CLI::ExistingDirectory);
   command->callback([options, &run] { run = [options] { return run_compile(*options); }; });
 }

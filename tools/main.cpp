@@ -13,7 +13,9 @@
 
 #include <CLI/CLI.hpp>
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_cli(int argc, char** argv) {
   using namespace attnjit::cli;
   CLI::App app("attnjit: JIT attention kernels from a variant language", "attnjit");
   app.require_subcommand(1);
@@ -44,5 +46,16 @@ int main(int argc, char** argv) {
   } catch (const std::exception& error) {
     std::cerr << "attnjit: " << error.what() << "\n";
     return kEnvironment;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_cli(argc, argv);
+  } catch (...) {
+    // Only a failure to even report an error (out of memory, say) lands here.
+    return attnjit::cli::kEnvironment;
   }
 }

@@ -3,8 +3,8 @@
 #include "harness/compare.hpp"
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
-#include "runtime/fwd_launch.hpp"
 #include "runtime/build_kernels.hpp"
+#include "runtime/fwd_launch.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
 #include "tools/shape_option.hpp"
@@ -95,7 +95,7 @@ int run_run(const RunOptions& options) {
   const codegen::Generated& generated = built.front().kernel->generated;
   const CompiledKernel& compiled = built.front().kernel->compiled;
   const Module module(context, compiled.cubin);
-  const CUfunction function = module.function(compiled.lowered_name);
+  CUfunction function = module.function(compiled.lowered_name);
 
   const harness::HostProblem host = harness::random_problem(variant, shape, problem_options);
   harness::DeviceProblem device(context, variant, host, harness::Layout::BHSD, true);
@@ -131,7 +131,8 @@ int run_run(const RunOptions& options) {
       launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
     }
     std::vector<float> times;
-    Event start(context), stop(context);
+    Event start(context);
+    Event stop(context);
     for (int i = 0; i < options.iters; ++i) {
       start.record(stream);
       launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
@@ -139,7 +140,8 @@ int run_run(const RunOptions& options) {
       stop.synchronize();
       times.push_back(stop.elapsed_ms(start));
     }
-    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    const auto middle = static_cast<std::ptrdiff_t>(times.size() / 2);
+    std::nth_element(times.begin(), times.begin() + middle, times.end());
     const double ms = times[times.size() / 2];
     const std::int64_t pairs = variant.mask().empty()
                                    ? shape.q_len * shape.kv_len

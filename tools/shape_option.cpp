@@ -11,7 +11,11 @@ namespace attnjit::cli {
 
 AttentionShape parse_shape(std::string_view text) {
   const std::string_view whole = text;
-  std::optional<long long> b, h, hkv, sq, sk;
+  std::optional<long long> b;
+  std::optional<long long> h;
+  std::optional<long long> hkv;
+  std::optional<long long> sq;
+  std::optional<long long> sk;
   while (!text.empty()) {
     const std::size_t comma = text.find(',');
     const std::string_view item = text.substr(0, comma);
