@@ -3,12 +3,12 @@
 // only where the compile report shows spills.
 #pragma once
 
+#include "codegen/family.hpp"
+#include "runtime/nvrtc_compiler.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "codegen/family.hpp"
-#include "runtime/nvrtc_compiler.hpp"
 
 namespace attnjit {
 

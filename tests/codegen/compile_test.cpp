@@ -1,7 +1,7 @@
 // Every fp16/bf16 example's default through NVRTC for sm_80 and sm_90a: the
 // candidate the runtime keeps compiles, fits the register file and the arch's
-// shared memory, and does not spill. No GPU needed; all jobs go to compile_kernels at once, which uses
-// every core.
+// shared memory, and does not spill. No GPU needed; all jobs go to compile_kernels at once, which
+// uses every core.
 #include "codegen/family.hpp"
 #include "runtime/build_kernels.hpp"
 #include <attnjit/language.hpp>
