@@ -273,28 +273,41 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
       }
     }
 
-    // Scores in the log2 domain, masked where the tile needs it.
-    const bool check_elements = tile_class == kPartial || n0 + BN > kv_len;
+    // Scores in the log2 domain. The identity score with a positive scale stays
+    // raw here: the scale is folded into one FFMA in the exponent below.
+    if constexpr (!(V::kIdentityScore && C::kPositiveScale)) {
 #pragma unroll
-    for (int mt = 0; mt < MT; ++mt) {
+      for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
+        for (int nt = 0; nt < NT; ++nt) {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          float& x = acc_s[mt][nt][i];
-          ix.q = m0 + warp_row0 + mt * 16 + g + (i / 2) * 8;
-          ix.k = n0 + nt * 8 + 2 * t + (i % 2);
-          // The identity score with a positive scale stays raw here: the
-          // scale is folded into one FFMA in the exponent below.
-          if constexpr (V::kIdentityScore && !C::kPositiveScale) {
-            x *= a.scale_log2;
-          } else if constexpr (!V::kIdentityScore) {
-            x = V::score(p, ix, x * a.scale) * kLog2e;
+          for (int i = 0; i < 4; ++i) {
+            float& x = acc_s[mt][nt][i];
+            if constexpr (V::kIdentityScore) {
+              x *= a.scale_log2;
+            } else {
+              ix.q = m0 + warp_row0 + mt * 16 + g + (i / 2) * 8;
+              ix.k = n0 + nt * 8 + 2 * t + (i % 2);
+              x = V::score(p, ix, x * a.scale) * kLog2e;
+            }
           }
-          if (check_elements) {
+        }
+      }
+    }
+    // The mask, only where the tile needs it: a branch around the whole loop,
+    // uniform across the CTA, so full tiles pay nothing for it.
+    if (tile_class == kPartial || n0 + BN > kv_len) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            ix.q = m0 + warp_row0 + mt * 16 + g + (i / 2) * 8;
+            ix.k = n0 + nt * 8 + 2 * t + (i % 2);
             bool keep = ix.k < kv_len;
             if constexpr (V::kHasMask) keep = keep && V::mask(p, ix);
-            if (!keep) x = neg_inf();
+            if (!keep) acc_s[mt][nt][i] = neg_inf();
           }
         }
       }
