@@ -1,3 +1,4 @@
+#include "reference/attention_row.hpp"
 #include "reference/inputs_check.hpp"
 #include "reference/interpreter.hpp"
 #include <attnjit/reference.hpp>
@@ -46,47 +47,62 @@ double softmax_combine(std::span<const double> logits, const double* v, std::spa
 
 }  // namespace
 
-ReferenceOutput reference_attention(const Variant& variant, const ReferenceInputs& inputs) {
-  const reference::Bindings bindings = reference::check_inputs(variant, inputs);
-  const AttentionShape& shape = inputs.shape;
-  const std::int64_t head_dim = variant.head_dim();
-  const std::int64_t head_dim_v = variant.head_dim_v();
-  const double scale = variant.scale();
-  const std::int64_t group = shape.heads / shape.kv_heads;
+namespace reference {
 
-  ReferenceOutput result;
-  const auto rows = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len);
-  result.out.assign(rows * static_cast<std::size_t>(head_dim_v), 0.0);
-  result.lse.assign(rows, kMinusInf);
-  std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
-
-  reference::Point point;
+Point shape_point(const AttentionShape& shape) {
+  Point point;
   point.batch = shape.batch;
   point.heads = shape.heads;
   point.kv_heads = shape.kv_heads;
   point.q_len = shape.q_len;
   point.kv_len = shape.kv_len;
+  return point;
+}
+
+double attention_row(const Variant& variant, const ReferenceInputs& inputs,
+                     const Bindings& bindings, Point point, std::span<double> logits,
+                     std::span<double> out) {
+  const std::int64_t head_dim = variant.head_dim();
+  const std::int64_t head_dim_v = variant.head_dim_v();
+  const double scale = variant.scale();
+  point.hkv = point.h / (point.heads / point.kv_heads);
+  const std::int64_t kv_head = point.b * point.kv_heads + point.hkv;
+  const double* k_head = inputs.k.data() + kv_head * point.kv_len * head_dim;
+  const double* v_head = inputs.v.data() + kv_head * point.kv_len * head_dim_v;
+  const std::int64_t row = (point.b * point.heads + point.h) * point.q_len + point.q;
+  const double* q_row = inputs.q.data() + row * head_dim;
+  for (point.k = 0; point.k < point.kv_len; ++point.k) {
+    double& logit = logits[static_cast<std::size_t>(point.k)];
+    if (!mask_holds(variant.mask(), point, bindings)) {
+      logit = kMinusInf;
+      continue;
+    }
+    point.score = scale * dot(q_row, k_head + point.k * head_dim, head_dim);
+    logit = evaluate(*variant.score(), point, bindings).f;
+  }
+  return softmax_combine(logits, v_head, out);
+}
+
+}  // namespace reference
+
+ReferenceOutput reference_attention(const Variant& variant, const ReferenceInputs& inputs) {
+  const reference::Bindings bindings = reference::check_inputs(variant, inputs);
+  const AttentionShape& shape = inputs.shape;
+  const auto head_dim_v = static_cast<std::size_t>(variant.head_dim_v());
+
+  ReferenceOutput result;
+  const auto rows = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len);
+  result.out.assign(rows * head_dim_v, 0.0);
+  result.lse.assign(rows, kMinusInf);
+  std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
+
+  reference::Point point = reference::shape_point(shape);
+  std::size_t row = 0;  // rows are laid out in (b, h, q) order
   for (point.b = 0; point.b < shape.batch; ++point.b) {
     for (point.h = 0; point.h < shape.heads; ++point.h) {
-      point.hkv = point.h / group;
-      const std::int64_t kv_head = point.b * shape.kv_heads + point.hkv;
-      const double* k_head = inputs.k.data() + kv_head * shape.kv_len * head_dim;
-      const double* v_head = inputs.v.data() + kv_head * shape.kv_len * head_dim_v;
-      for (point.q = 0; point.q < shape.q_len; ++point.q) {
-        const std::int64_t row = (point.b * shape.heads + point.h) * shape.q_len + point.q;
-        const double* q_row = inputs.q.data() + row * head_dim;
-        for (point.k = 0; point.k < shape.kv_len; ++point.k) {
-          double& logit = logits[static_cast<std::size_t>(point.k)];
-          if (!reference::mask_holds(variant.mask(), point, bindings)) {
-            logit = kMinusInf;
-            continue;
-          }
-          point.score = scale * dot(q_row, k_head + point.k * head_dim, head_dim);
-          logit = reference::evaluate(*variant.score(), point, bindings).f;
-        }
-        const std::span<double> out(result.out.data() + row * head_dim_v,
-                                    static_cast<std::size_t>(head_dim_v));
-        result.lse[static_cast<std::size_t>(row)] = softmax_combine(logits, v_head, out);
+      for (point.q = 0; point.q < shape.q_len; ++point.q, ++row) {
+        const std::span<double> out(result.out.data() + row * head_dim_v, head_dim_v);
+        result.lse[row] = reference::attention_row(variant, inputs, bindings, point, logits, out);
       }
     }
   }

@@ -5,6 +5,7 @@
 
 #include <attnjit/variant.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -50,5 +51,36 @@ ReferenceOutput reference_attention(const Variant& variant, const ReferenceInput
 // FLOP count of attention is made of. Checks the inputs as reference_attention does.
 std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& inputs, std::int64_t b,
                             std::int64_t h);
+
+// One query row of one batch entry and head.
+struct RowIndex {
+  std::int64_t batch = 0;
+  std::int64_t head = 0;
+  std::int64_t q = 0;
+
+  friend bool operator==(const RowIndex&, const RowIndex&) = default;
+};
+
+struct RowOutput {
+  std::vector<double> out;  // head_dim_v values
+  double lse = 0;           // natural log; -inf for a fully masked row
+};
+
+// The reference for the given rows only, so that outputs too large for the
+// full reference can still be checked: the same numbers reference_attention
+// gives for them, at a cost of O(rows * kv_len * head_dim). Throws InputError
+// like reference_attention, and for a row outside the shape.
+std::vector<RowOutput> reference_rows(const Variant& variant, const ReferenceInputs& inputs,
+                                      std::span<const RowIndex> rows);
+
+// `count` distinct rows drawn uniformly (seeded), in (batch, head, q) order.
+// The first and the last query row of one (random) batch entry and head are
+// always among them (only the first when count is 1), since those are where
+// masks empty whole rows and kernels handle partial tiles. All rows when
+// count covers them; none for a shape without rows. The draw depends only on
+// the seed, not on the standard library, so a failing row can be named across
+// machines. Throws InputError when the shape's row count overflows.
+std::vector<RowIndex> sample_rows(const AttentionShape& shape, std::size_t count,
+                                  std::uint64_t seed);
 
 }  // namespace attnjit
