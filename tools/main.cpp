@@ -1,4 +1,5 @@
 // attnjit: the command-line face of the library (DESIGN.md's contract).
+#include "tools/cache_command.hpp"
 #include "tools/check_command.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/codegen_command.hpp"
@@ -24,6 +25,7 @@ int run_cli(int argc, char** argv) {
   add_codegen_command(app, run);
   add_compile_command(app, run);
   add_run_command(app, run);
+  add_cache_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& done) {

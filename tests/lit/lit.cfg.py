@@ -9,6 +9,8 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(os.path.dirname(config.attnjit_bin), "..", "tests", "lit-out")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in", "inputs"]
 config.substitutions.append(("%attnjit", config.attnjit_bin))
+# Synthetic kernels for the `attnjit cache` tests (tests/db/fill_cache.cpp).
+config.substitutions.append(("%fill_cache", config.fill_cache_bin))
 config.substitutions.append(("%examples", config.examples_dir))
 config.substitutions.append(("FileCheck", config.filecheck))
 # FileCheck's directory also holds `not`, which inverts an exit status.
