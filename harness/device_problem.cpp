@@ -44,8 +44,8 @@ std::vector<unsigned char> tensor_bytes(const TensorDecl& decl, const HostTensor
   return out;
 }
 
-std::vector<long long> row_major_strides(const std::vector<std::int64_t>& shape) {
-  std::vector<long long> strides(shape.size(), 1);
+std::vector<std::int64_t> row_major_strides(const std::vector<std::int64_t>& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
   for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
   return strides;
 }
@@ -54,7 +54,9 @@ std::vector<long long> row_major_strides(const std::vector<std::int64_t>& shape)
 
 DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
                              const HostProblem& host, Layout layout, bool with_lse)
-    : out_type_(variant.out_dtype()),
+    : in_type_(variant.dtype()),
+      out_type_(variant.out_dtype()),
+      device_(context.ordinal()),
       layout_(layout),
       shape_(host.shape),
       head_dim_v_(variant.head_dim_v()) {
@@ -87,9 +89,9 @@ DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
     const std::vector<unsigned char> bytes = tensor_bytes(decl, tensor);
     buffers_.emplace_back(context, std::max<std::size_t>(bytes.size(), 16));
     buffers_.back().upload(bytes.data(), bytes.size());
-    problem_.tensors[decl.name] = DeviceTensor{
-        buffers_.back().ptr(), std::vector<long long>(tensor.shape.begin(), tensor.shape.end()),
-        row_major_strides(tensor.shape)};
+    problem_.tensors[decl.name] =
+        DeviceTensor{buffers_.back().ptr(), tensor.shape, row_major_strides(tensor.shape)};
+    tensor_types_.emplace(decl.name, decl.element);
   }
 }
 
@@ -104,6 +106,33 @@ DeviceTensor DeviceProblem::place(DeviceBuffer& buffer, long long heads, long lo
     t.strides = {len * heads * dim, dim, heads * dim, 1};
   }
   return t;
+}
+
+FwdInputs DeviceProblem::inputs() const {
+  const auto view = [&](const DeviceTensor& t, ElemType type) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast)
+    return TensorView{reinterpret_cast<void*>(t.data), type, t.shape, t.strides, device_};
+  };
+  const auto element = [](DType type) {
+    return type == DType::BF16 ? ElemType::BF16 : ElemType::F16;
+  };
+  FwdInputs out{view(problem_.q, element(in_type_)),
+                view(problem_.k, element(in_type_)),
+                view(problem_.v, element(in_type_)),
+                view(problem_.o, element(out_type_)),
+                std::nullopt,
+                problem_.params,
+                {}};
+  if (problem_.lse != 0) {
+    out.lse = view(DeviceTensor{problem_.lse,
+                                {shape_.batch, shape_.heads, shape_.q_len},
+                                {shape_.heads * shape_.q_len, shape_.q_len, 1}},
+                   ElemType::F32);
+  }
+  for (const auto& [name, tensor] : problem_.tensors) {
+    out.tensors.emplace(name, view(tensor, tensor_types_.at(name)));
+  }
+  return out;
 }
 
 void DeviceProblem::poison_outputs() {

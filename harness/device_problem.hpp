@@ -5,8 +5,11 @@
 #include "harness/host_problem.hpp"
 #include "runtime/cuda_driver.hpp"
 #include "runtime/fwd_launch.hpp"
+#include <attnjit/engine.hpp>
 #include <attnjit/variant.hpp>
 
+#include <map>
+#include <string>
 #include <vector>
 
 namespace attnjit::harness {
@@ -21,6 +24,8 @@ class DeviceProblem {
                 Layout layout, bool with_lse);
 
   [[nodiscard]] const FwdProblem& problem() const { return problem_; }
+  // The same problem as the public API's views (16-bit q, k, v, o).
+  [[nodiscard]] FwdInputs inputs() const;
   // Every output byte to 0xff: NaN in both 16-bit formats and in the LSE.
   void poison_outputs();
   // O as doubles in [batch, heads, q_len, head_dim_v] order, whatever the layout.
@@ -30,12 +35,15 @@ class DeviceProblem {
  private:
   DeviceTensor place(DeviceBuffer& buffer, long long heads, long long len, long long dim) const;
 
+  DType in_type_;
   DType out_type_;
+  int device_;
   Layout layout_;
   AttentionShape shape_;
   int head_dim_v_;
   std::vector<DeviceBuffer> buffers_;  // q, k, v, o, lse, then the variant's tensors
   FwdProblem problem_;
+  std::map<std::string, ElemType, std::less<>> tensor_types_;
 };
 
 }  // namespace attnjit::harness

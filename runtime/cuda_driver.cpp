@@ -216,6 +216,10 @@ void Driver::copy_to_host(void* destination, CUdeviceptr source, std::size_t byt
 
 void Driver::memset_d8(CUdeviceptr destination, unsigned char value, std::size_t bytes) const {
   check(memset_d8_(destination, value, bytes), "cuMemsetD8");
+  // cuMemsetD8 may return before the device is done, and attnjit's streams do
+  // not wait for the legacy stream it runs on: a kernel launched next could
+  // race it (poisoned outputs overwriting results). Finish it here.
+  check(stream_synchronize_(nullptr), "cuStreamSynchronize(legacy stream)");
 }
 
 CUstream Driver::create_stream() const {

@@ -68,6 +68,7 @@ class Driver {
   void deallocate(CUcontext context, CUdeviceptr pointer) const noexcept;
   void copy_to_device(CUdeviceptr destination, const void* source, std::size_t bytes) const;
   void copy_to_host(void* destination, CUdeviceptr source, std::size_t bytes) const;
+  // Returns once the device memory holds the value.
   void memset_d8(CUdeviceptr destination, unsigned char value, std::size_t bytes) const;
   [[nodiscard]] CUstream create_stream() const;
   void destroy_stream(CUcontext context, CUstream stream) const noexcept;

@@ -11,7 +11,7 @@
 namespace attnjit {
 namespace {
 
-constexpr long long kVectorElements = 8;  // 16-byte cp.async pieces of 16-bit elements
+constexpr std::int64_t kVectorElements = 8;  // 16-byte cp.async pieces of 16-bit elements
 
 // A device address as the pointer the kernel's argument struct holds. The
 // driver API hands addresses out as integers; the kernel reads them as pointers.
@@ -20,10 +20,10 @@ void* device_pointer(CUdeviceptr address) {
   return reinterpret_cast<void*>(address);
 }
 
-void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<long long>& shape) {
+void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::int64_t>& shape) {
   if (t.shape != shape) {
     std::string want;
-    for (const long long s : shape) want += (want.empty() ? "" : ", ") + std::to_string(s);
+    for (const std::int64_t s : shape) want += (want.empty() ? "" : ", ") + std::to_string(s);
     throw InputError(fmt::format("{} must have shape [{}]", name, want));
   }
   if (t.strides.size() != 4 || t.strides[3] != 1) {
@@ -38,13 +38,13 @@ void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<long 
 // TensorArg<Rank> as bytes: the generator declares it as {data, extent[R], stride[R]}.
 std::vector<unsigned char> tensor_arg(const std::string& name, const TensorDecl& decl,
                                       const DeviceTensor& t, const AttentionShape& shape,
-                                      std::map<std::string, long long>& free_sizes) {
+                                      std::map<std::string, std::int64_t>& free_sizes) {
   const std::size_t rank = decl.dims.size();
   if (t.shape.size() != rank || t.strides.size() != rank) {
     throw InputError(fmt::format("tensor '{}' must have {} dimensions", name, rank));
   }
   for (std::size_t d = 0; d < rank; ++d) {
-    long long want = -1;
+    std::int64_t want = -1;
     if (const auto* kind = std::get_if<DimKind>(&decl.dims[d])) {
       switch (*kind) {
         case DimKind::Batch: want = shape.batch; break;
@@ -65,12 +65,12 @@ std::vector<unsigned char> tensor_arg(const std::string& name, const TensorDecl&
           fmt::format("tensor '{}' dimension {} is {}, expected {}", name, d, t.shape[d], want));
     }
   }
-  std::vector<unsigned char> bytes(sizeof(void*) + 2 * rank * sizeof(long long));
+  std::vector<unsigned char> bytes(sizeof(void*) + 2 * rank * sizeof(std::int64_t));
   const void* data = device_pointer(t.data);
   std::memcpy(bytes.data(), &data, sizeof data);
-  std::memcpy(bytes.data() + sizeof data, t.shape.data(), rank * sizeof(long long));
-  std::memcpy(bytes.data() + sizeof data + rank * sizeof(long long), t.strides.data(),
-              rank * sizeof(long long));
+  std::memcpy(bytes.data() + sizeof data, t.shape.data(), rank * sizeof(std::int64_t));
+  std::memcpy(bytes.data() + sizeof data + rank * sizeof(std::int64_t), t.strides.data(),
+              rank * sizeof(std::int64_t));
   return bytes;
 }
 
@@ -108,8 +108,8 @@ void launch_fwd(const Driver& driver, CUfunction function, const Variant& varian
   if (s.q_len > (1LL << 30) || s.kv_len > (1LL << 30) || s.heads > 65535 || s.batch > 65535) {
     throw InputError("shape is beyond the kernel's grid limits");
   }
-  const long long d = variant.head_dim();
-  const long long dv = variant.head_dim_v();
+  const std::int64_t d = variant.head_dim();
+  const std::int64_t dv = variant.head_dim_v();
   check_qkvo("q", problem.q, {s.batch, s.heads, s.q_len, d});
   check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d});
   check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv});
@@ -137,7 +137,7 @@ void launch_fwd(const Driver& driver, CUfunction function, const Variant& varian
 
   std::vector<std::vector<unsigned char>> extra;
   for (const ParamDecl& param : variant.params()) extra.push_back(param_arg(param, problem));
-  std::map<std::string, long long> free_sizes;
+  std::map<std::string, std::int64_t> free_sizes;
   for (const TensorDecl& tensor : variant.tensors()) {
     const auto it = problem.tensors.find(tensor.name);
     if (it == problem.tensors.end()) {

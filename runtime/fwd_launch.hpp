@@ -8,6 +8,7 @@
 #include <attnjit/reference.hpp>
 #include <attnjit/variant.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,8 +18,8 @@ namespace attnjit {
 // A tensor in device memory: extents and element strides, outermost first.
 struct DeviceTensor {
   CUdeviceptr data = 0;
-  std::vector<long long> shape;
-  std::vector<long long> strides;
+  std::vector<std::int64_t> shape;
+  std::vector<std::int64_t> strides;
 };
 
 struct FwdProblem {

@@ -156,20 +156,25 @@ CompileError::CompileError(const std::string& name, const std::string& arch, std
     : Error(fmt::format("NVRTC failed to compile {} for {}:\n{}", name, arch, log)),
       log_(std::move(log)) {}
 
+std::vector<std::string> nvrtc_options(const CompileOptions& options) {
+  // -default-device lets generated helpers omit __device__; --ptxas-options=-v
+  // makes ptxas write the resource report that is parsed below. --no-cache:
+  // where a driver is installed, NVRTC 13 otherwise serves repeated programs
+  // from the driver's on-disk compute cache without running ptxas, so the
+  // report is missing; attnjit caches cubins with their reports itself.
+  std::vector<std::string> out = {"-arch=" + options.arch, "-std=c++17", "-default-device",
+                                  "--ptxas-options=-v", "--no-cache"};
+  out.insert(out.end(), options.extra.begin(), options.extra.end());
+  return out;
+}
+
 CompiledKernel compile_kernel(const KernelSource& source, const CompileOptions& options) {
   require_real_arch(options.arch);
   const Program program(source);
   check(nvrtcAddNameExpression(program.get(), source.kernel_name.c_str()),
         "nvrtcAddNameExpression");
 
-  // -default-device lets generated helpers omit __device__; --ptxas-options=-v
-  // makes ptxas write the resource report that is parsed below. --no-cache:
-  // where a driver is installed, NVRTC 13 otherwise serves repeated programs
-  // from the driver's on-disk compute cache without running ptxas, so the
-  // report is missing; attnjit caches cubins with their reports itself.
-  std::vector<std::string> option_strings = {"-arch=" + options.arch, "-std=c++17",
-                                             "-default-device", "--ptxas-options=-v", "--no-cache"};
-  option_strings.insert(option_strings.end(), options.extra.begin(), options.extra.end());
+  const std::vector<std::string> option_strings = nvrtc_options(options);
   std::vector<const char*> option_pointers;
   option_pointers.reserve(option_strings.size());
   for (const std::string& option : option_strings) option_pointers.push_back(option.c_str());

@@ -55,6 +55,9 @@ class CompileError : public Error {
   std::string log_;
 };
 
+// Every option NVRTC gets for `options`, in order.
+std::vector<std::string> nvrtc_options(const CompileOptions& options);
+
 // Throws CompileError when NVRTC rejects the program, InputError for an arch
 // that is not a real sm_XX architecture, Error for other NVRTC failures.
 CompiledKernel compile_kernel(const KernelSource& source, const CompileOptions& options);

@@ -1,14 +1,17 @@
 #include "tools/compile_command.hpp"
 
-#include "runtime/build_kernels.hpp"
+#include "runtime/kernel_cache.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
 #include "tools/variant_files.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,6 +24,8 @@ struct CompileCommandOptions {
   KernelOptions kernel;
   bool json = false;
   std::string cubin_dir;
+  std::string cache_dir;
+  bool no_cache = false;
 };
 
 void write_cubin(const std::string& dir, const std::string& name, const std::vector<char>& cubin) {
@@ -30,16 +35,43 @@ void write_cubin(const std::string& dir, const std::string& name, const std::vec
   if (!out) throw CliError(kBadInput, fmt::format("cannot write '{}'", path.string()));
 }
 
+struct Outcome {
+  std::shared_ptr<const CachedKernel> kernel;
+  std::string error;
+};
+
+// Each variant's kernel from the cache, on all cores: NVRTC runs in parallel
+// where kernels are missing.
+std::vector<Outcome> build_all(KernelCache& cache, const std::vector<const Variant*>& variants,
+                               codegen::Family family, const std::string& config) {
+  std::vector<Outcome> out(variants.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < variants.size(); i = next++) {
+      try {
+        out[i].kernel = cache.get(*variants[i], family, config);
+      } catch (const std::exception& error) {
+        out[i].error = error.what();
+      }
+    }
+  };
+  const unsigned threads = std::min<unsigned>(std::max(1U, std::thread::hardware_concurrency()),
+                                              static_cast<unsigned>(variants.size()));
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  return out;
+}
+
 int run_compile(const CompileCommandOptions& options) {
   const std::vector<Variant> variants = load_variants(options.files, options.kernel.variant);
   const std::string arch = target_arch(options.kernel.arch).name();
   int status = kSuccess;
   // A variant the family cannot take is reported and skipped; the rest still compile.
   std::vector<const Variant*> compiled;
-  std::vector<std::vector<codegen::Generated>> candidates;
   for (const Variant& variant : variants) {
     try {
-      candidates.push_back(kernel_candidates(variant, options.kernel));
+      (void)kernel_candidates(variant, options.kernel);
     } catch (const CliError& error) {
       std::cerr << "attnjit: " << error.what() << "\n";
       status = error.status();
@@ -47,29 +79,37 @@ int run_compile(const CompileCommandOptions& options) {
     }
     compiled.push_back(&variant);
   }
-  const std::vector<BuildOutcome> outcomes = build_kernels(candidates, arch);
+  const WarningSink warn = [](const std::string& message) {
+    std::cerr << "attnjit: warning: " << message << "\n";
+  };
+  KernelCache cache(arch, options.no_cache ? nullptr : open_cache(options.cache_dir, warn), warn);
+  const std::vector<Outcome> outcomes = build_all(
+      cache, compiled, *codegen::parse_family(options.kernel.family), options.kernel.config);
 
   nlohmann::json listed = nlohmann::json::array();
   std::string table =
-      fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9}\n", "variant", "hash",
-                  "family", "config", "arch", "regs", "smem", "spills", "ms");
+      fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9} {}\n", "variant",
+                  "hash", "family", "config", "arch", "regs", "smem", "spills", "ms", "from");
   for (std::size_t i = 0; i < compiled.size(); ++i) {
     const Variant& variant = *compiled[i];
-    const BuildOutcome& outcome = outcomes[i];
-    if (!outcome.kernel) {
-      std::cerr << outcome.error << "\n";
+    if (!outcomes[i].kernel) {
+      std::cerr << outcomes[i].error << "\n";
       status = kEnvironment;
       continue;
     }
-    const codegen::Generated& generated = outcome.kernel->generated;
-    const CompileReport& report = outcome.kernel->compiled.report;
+    const CachedKernel& kernel = *outcomes[i].kernel;
+    const codegen::Generated& generated = kernel.generated;
+    const CompileReport& report = kernel.compiled.report;
     if (!options.cubin_dir.empty()) {
       std::string name = generated.kernel.file_name;
       write_cubin(options.cubin_dir, name.replace(name.size() - 3, 3, ".cubin"),
-                  outcome.kernel->compiled.cubin);
+                  kernel.compiled.cubin);
     }
     const int smem = report.static_smem_bytes + generated.kernel.smem_bytes;
     const int spills = report.spill_store_bytes + report.spill_load_bytes;
+    // A cached kernel reports what its compile cost when it was built.
+    const double compile_ms =
+        kernel.origin == KernelOrigin::Compiled ? kernel.compile_ms : report.compile_ms;
     listed.push_back({{"variant", variant.name()},
                       {"hash", variant.hash()},
                       {"family", options.kernel.family},
@@ -79,12 +119,13 @@ int run_compile(const CompileCommandOptions& options) {
                       {"smem_bytes", smem},
                       {"spill_bytes", spills},
                       {"stack_bytes", report.stack_bytes},
-                      {"compile_ms", outcome.kernel->total_compile_ms},
-                      {"cubin_bytes", outcome.kernel->compiled.cubin.size()},
-                      {"cached", false}});
-    table += fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9.1f}\n",
-                         variant.name(), variant.hash(), options.kernel.family, generated.config,
-                         arch, report.registers, smem, spills, outcome.kernel->total_compile_ms);
+                      {"compile_ms", compile_ms},
+                      {"cubin_bytes", kernel.compiled.cubin.size()},
+                      {"cached", kernel.origin != KernelOrigin::Compiled}});
+    table +=
+        fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9.1f} {}\n",
+                    variant.name(), variant.hash(), options.kernel.family, generated.config, arch,
+                    report.registers, smem, spills, compile_ms, origin_name(kernel.origin));
   }
   std::cout << (options.json ? listed.dump(2) + "\n" : table);
   return status;
@@ -103,6 +144,10 @@ void add_compile_command(CLI::App& app, std::function<int()>& run) {
       ->add_option("--cubin-dir", options->cubin_dir,
                    "Also write each cubin there, as <variant>_<family>_<arch>.cubin")
       ->check(CLI::ExistingDirectory);
+  command->add_option("--cache-dir", options->cache_dir,
+                      "The kernel cache (default: $ATTNJIT_CACHE_DIR, else ~/.cache/attnjit)");
+  command->add_flag("--no-cache", options->no_cache,
+                    "Neither read nor write the kernel cache: compile everything");
   command->callback([options, &run] { run = [options] { return run_compile(*options); }; });
 }
 

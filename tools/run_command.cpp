@@ -3,12 +3,12 @@
 #include "harness/compare.hpp"
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
-#include "runtime/build_kernels.hpp"
-#include "runtime/fwd_launch.hpp"
+#include "runtime/cuda_driver.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
 #include "tools/shape_option.hpp"
 #include "tools/variant_files.hpp"
+#include <attnjit/engine.hpp>
 #include <attnjit/reference.hpp>
 
 #include <algorithm>
@@ -30,6 +30,8 @@ struct RunOptions {
   bool check = false;
   int iters = 0;
   bool json = false;
+  std::string cache_dir;
+  bool no_cache = false;
 };
 
 ParamValue parse_param(const Variant& variant, std::string_view item) {
@@ -87,33 +89,42 @@ int run_run(const RunOptions& options) {
     throw CliError(kEnvironment, error.what());
   }
   const Context context(*driver, 0);
-  KernelOptions kernel_options = options.kernel;
-  kernel_options.arch = context.arch();
-  const std::vector<BuildOutcome> built =
-      build_kernels({kernel_candidates(variant, kernel_options)}, context.arch());
-  if (!built.front().kernel) throw CliError(kEnvironment, built.front().error);
-  const codegen::Generated& generated = built.front().kernel->generated;
-  const CompiledKernel& compiled = built.front().kernel->compiled;
-  const Module module(context, compiled.cubin);
-  CUfunction function = module.function(compiled.lowered_name);
+  // The engine picks the family; fa2_sm80 is the only one yet.
+  if (options.kernel.family != "fa2_sm80") {
+    throw CliError(kBadInput,
+                   fmt::format("unknown family '{}' (families: fa2_sm80)", options.kernel.family));
+  }
+  EngineOptions engine_options;
+  engine_options.cache_dir = options.cache_dir;
+  engine_options.use_cache = !options.no_cache;
+  Engine engine(engine_options);
+  const Kernel kernel = [&] {
+    try {
+      return options.kernel.config.empty() ? engine.kernel(variant, shape)
+                                           : engine.kernel(variant, options.kernel.config);
+    } catch (const SpecError& error) {
+      throw CliError(kBadInput, error.what());
+    }
+  }();
 
   const harness::HostProblem host = harness::random_problem(variant, shape, problem_options);
   harness::DeviceProblem device(context, variant, host, harness::Layout::BHSD, true);
+  const FwdInputs inputs = device.inputs();
   const Stream stream(context);
   device.poison_outputs();
-  launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
+  kernel.launch(inputs, stream.get());
   stream.synchronize();
 
-  nlohmann::json result = {
-      {"variant", variant.name()},
-      {"hash", variant.hash()},
-      {"shape", options.shape},
-      {"family", kernel_options.family},
-      {"config", generated.config},
-      {"arch", context.arch()},
-      {"registers", compiled.report.registers},
-      {"spill_bytes", compiled.report.spill_store_bytes + compiled.report.spill_load_bytes},
-      {"compile_ms", compiled.report.compile_ms}};
+  nlohmann::json result = {{"variant", variant.name()},
+                           {"hash", variant.hash()},
+                           {"shape", options.shape},
+                           {"family", kernel.family()},
+                           {"config", kernel.config()},
+                           {"arch", engine.arch()},
+                           {"registers", kernel.registers()},
+                           {"spill_bytes", kernel.spill_bytes()},
+                           {"kernel_from", origin_name(kernel.origin())},
+                           {"acquire_ms", kernel.acquire_ms()}};
   int status = kSuccess;
   if (options.check) {
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
@@ -128,14 +139,14 @@ int run_run(const RunOptions& options) {
   }
   if (options.iters > 0) {
     for (int i = 0; i < 3; ++i) {
-      launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
+      kernel.launch(inputs, stream.get());
     }
     std::vector<float> times;
     Event start(context);
     Event stop(context);
     for (int i = 0; i < options.iters; ++i) {
       start.record(stream);
-      launch_fwd(*driver, function, variant, generated.kernel, device.problem(), stream.get());
+      kernel.launch(inputs, stream.get());
       stop.record(stream);
       stop.synchronize();
       times.push_back(stop.elapsed_ms(start));
@@ -154,9 +165,9 @@ int run_run(const RunOptions& options) {
   if (options.json) {
     std::cout << result.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("{} {} {} {} regs={} compile={:.0f}ms", variant.name(), options.shape,
-                             kernel_options.family, generated.config, compiled.report.registers,
-                             compiled.report.compile_ms);
+    std::cout << fmt::format("{} {} {} {} regs={} kernel={} in {:.1f} ms", variant.name(),
+                             options.shape, kernel.family(), kernel.config(), kernel.registers(),
+                             origin_name(kernel.origin()), kernel.acquire_ms());
     if (result.contains("check")) {
       std::cout << fmt::format(" check={} max_err={:.3g}",
                                result["check"]["ok"].get<bool>() ? "ok" : "FAILED",
@@ -188,6 +199,10 @@ void add_run_command(CLI::App& app, std::function<int()>& run) {
   command->add_option("--iters", options->iters, "Time this many launches; print the median")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print one JSON object on stdout");
+  command->add_option("--cache-dir", options->cache_dir,
+                      "The kernel cache (default: $ATTNJIT_CACHE_DIR, else ~/.cache/attnjit)");
+  command->add_flag("--no-cache", options->no_cache,
+                    "Compile without reading or writing the cache");
   command->callback([options, &run] { run = [options] { return run_run(*options); }; });
 }
 

@@ -16,3 +16,5 @@ config.substitutions.append(("FileCheck", config.filecheck))
 # FileCheck's directory also holds `not`, which inverts an exit status.
 config.environment["PATH"] = os.pathsep.join(
     [os.path.dirname(config.filecheck), config.environment.get("PATH", os.environ["PATH"])])
+# Commands that default to the user's kernel cache get a scratch one instead.
+config.environment["ATTNJIT_CACHE_DIR"] = os.path.join(config.test_exec_root, "default-cache")

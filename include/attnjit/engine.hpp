@@ -1,0 +1,131 @@
+// The runtime API: attention kernels for any variant, compiled on demand,
+// kept in an SQLite cache shared by every process, launched on a stream.
+//
+//   attnjit::Engine engine;                       // GPU 0, the default cache
+//   engine.forward(variant, {q, k, v, o}, stream);
+//
+// An engine is thread-safe. Getting a kernel looks in this process's memory,
+// then the cache database, then compiles with NVRTC (and stores the result);
+// concurrent requests for one kernel compile it once. A launch checks shapes
+// and dtypes, then enqueues: no allocation, no host synchronisation, so it can
+// be captured in a CUDA graph.
+#pragma once
+
+#include <attnjit/error.hpp>
+#include <attnjit/reference.hpp>
+#include <attnjit/tensor_view.hpp>
+#include <attnjit/variant.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct CUstream_st;  // CUstream / cudaStream_t
+
+namespace attnjit {
+
+// The tensors and scalars of one forward pass. q [batch, heads, q_len,
+// head_dim], k [batch, kv_heads, kv_len, head_dim], v [batch, kv_heads,
+// kv_len, head_dim_v], o [batch, heads, q_len, head_dim_v]: any strides with a
+// contiguous last dimension (a [batch, seq, heads, dim] tensor is passed as
+// its transposed view). lse, when given, is float [batch, heads, q_len]
+// contiguous and receives the natural-log sum of exponentials of each row.
+struct FwdInputs {
+  TensorView q;
+  TensorView k;
+  TensorView v;
+  TensorView o;
+  std::optional<TensorView> lse;
+  std::map<std::string, ParamValue, std::less<>> params;   // a declared default fills a gap
+  std::map<std::string, TensorView, std::less<>> tensors;  // every declared tensor
+};
+
+struct EngineOptions {
+  int device = 0;
+  // Where the cache database lives; empty: $ATTNJIT_CACHE_DIR, else
+  // $XDG_CACHE_HOME/attnjit, else ~/.cache/attnjit.
+  std::filesystem::path cache_dir;
+  bool use_cache = true;  // false: kernels live in this process's memory only
+  // Where warnings go (a damaged cached kernel, a cache that cannot be
+  // opened or written); empty: standard error.
+  std::function<void(const std::string&)> on_warning;
+};
+
+enum class KernelOrigin : std::uint8_t {
+  Memory,    // this engine had it already
+  Database,  // loaded from the cache database, no compilation
+  Compiled,  // compiled by NVRTC now (and stored)
+};
+
+std::string_view origin_name(KernelOrigin origin);  // "memory", "database", "compiled"
+
+class Engine;
+
+// A loaded kernel for one variant and config. A cheap handle; it keeps what it
+// needs alive, even past its engine.
+class Kernel {
+ public:
+  [[nodiscard]] const std::string& variant_name() const;
+  [[nodiscard]] const std::string& family() const;
+  [[nodiscard]] const std::string& config() const;  // "bm=128,bn=64,warps=4"
+  [[nodiscard]] KernelOrigin origin() const;
+  // Wall time the engine took to hand it out: lookup, compile, module load.
+  [[nodiscard]] double acquire_ms() const;
+  [[nodiscard]] int registers() const;
+  [[nodiscard]] int spill_bytes() const;
+
+  // Checks `inputs` against the variant (shapes, dtypes, params, tensors;
+  // InputError naming the first problem) and enqueues the kernel on `stream`.
+  void launch(const FwdInputs& inputs, CUstream_st* stream) const;
+
+  struct Loaded;
+
+ private:
+  friend class Engine;
+  Kernel(std::shared_ptr<const Loaded> loaded, KernelOrigin origin, double acquire_ms);
+  std::shared_ptr<const Loaded> loaded_;
+  KernelOrigin origin_;
+  double acquire_ms_;
+};
+
+class Engine {
+ public:
+  // Opens the device's primary context (the one the CUDA runtime uses) and the
+  // cache. Throws Error when there is no usable GPU. A cache that cannot be
+  // opened is a warning: the engine then keeps kernels in memory.
+  explicit Engine(EngineOptions options = {});
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  Engine(Engine&& other) noexcept;
+  Engine& operator=(Engine&& other) noexcept;
+  ~Engine();
+
+  [[nodiscard]] const std::string& arch() const;  // "sm_90a"
+  [[nodiscard]] const std::string& gpu() const;   // the device's name
+
+  // The kernel for `variant` on problems of `shape`: the tuned config of the
+  // nearest stored shape when the tuner left one, else the family's default
+  // (the fastest candidate that does not spill). Compiles when needed.
+  // Throws SpecError for a variant no kernel family can run, Error when NVRTC fails.
+  [[nodiscard]] Kernel kernel(const Variant& variant, const AttentionShape& shape);
+  // The kernel at an explicit config, e.g. "bm=64,bn=64,warps=4".
+  [[nodiscard]] Kernel kernel(const Variant& variant, const std::string& config);
+
+  // kernel(variant, shape of inputs).launch(inputs, stream).
+  void forward(const Variant& variant, const FwdInputs& inputs, CUstream_st* stream);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The attention shape `inputs` describe (from q and k); throws InputError when
+// they are not 4-dimensional.
+AttentionShape shape_of(const FwdInputs& inputs);
+
+}  // namespace attnjit

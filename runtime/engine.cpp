@@ -1,0 +1,194 @@
+#include "runtime/cuda_driver.hpp"
+#include "runtime/fwd_inputs.hpp"
+#include "runtime/kernel_cache.hpp"
+#include "runtime/shape_bucket.hpp"
+#include <attnjit/engine.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace attnjit {
+namespace {
+
+// The one family so far; the Hopper family will be chosen here by arch.
+constexpr codegen::Family kFamily = codegen::Family::Fa2Sm80;
+
+struct Gpu {
+  explicit Gpu(int ordinal) : context(driver, ordinal) {}
+  Driver driver;
+  Context context;
+};
+
+WarningSink warning_sink(const std::function<void(const std::string&)>& given) {
+  if (given) return given;
+  return [](const std::string& message) { std::cerr << "attnjit: warning: " << message << "\n"; };
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+}  // namespace
+
+std::string_view origin_name(KernelOrigin origin) {
+  switch (origin) {
+    case KernelOrigin::Memory: return "memory";
+    case KernelOrigin::Database: return "database";
+    case KernelOrigin::Compiled: return "compiled";
+  }
+  return "?";
+}
+
+struct Kernel::Loaded {
+  Loaded(std::shared_ptr<const Gpu> gpu_in, std::shared_ptr<const CachedKernel> cached_in,
+         Variant variant_in)
+      : gpu(std::move(gpu_in)),
+        cached(std::move(cached_in)),
+        variant(std::move(variant_in)),
+        module(gpu->context, cached->compiled.cubin),
+        function(module.function(cached->compiled.lowered_name)) {}
+
+  std::shared_ptr<const Gpu> gpu;  // outlives the module, which unloads in its context
+  std::shared_ptr<const CachedKernel> cached;
+  Variant variant;
+  Module module;
+  CUfunction function;
+};
+
+Kernel::Kernel(std::shared_ptr<const Loaded> loaded, KernelOrigin origin, double acquire_ms)
+    : loaded_(std::move(loaded)), origin_(origin), acquire_ms_(acquire_ms) {}
+
+const std::string& Kernel::variant_name() const { return loaded_->variant.name(); }
+const std::string& Kernel::family() const { return loaded_->cached->key.family; }
+const std::string& Kernel::config() const { return loaded_->cached->key.config; }
+KernelOrigin Kernel::origin() const { return origin_; }
+double Kernel::acquire_ms() const { return acquire_ms_; }
+int Kernel::registers() const { return loaded_->cached->compiled.report.registers; }
+
+int Kernel::spill_bytes() const {
+  const CompileReport& report = loaded_->cached->compiled.report;
+  return report.spill_store_bytes + report.spill_load_bytes;
+}
+
+void Kernel::launch(const FwdInputs& inputs, CUstream_st* stream) const {
+  const Loaded& loaded = *loaded_;
+  const FwdProblem problem = fwd_problem(loaded.variant, inputs, loaded.gpu->context.ordinal());
+  // Modules belong to a context; the caller's thread may have none current.
+  loaded.gpu->context.make_current();
+  launch_fwd(loaded.gpu->driver, loaded.function, loaded.variant, loaded.cached->generated.kernel,
+             problem, stream);
+}
+
+struct Engine::Impl {
+  explicit Impl(EngineOptions options_in)
+      : options(std::move(options_in)),
+        warn(warning_sink(options.on_warning)),
+        gpu(std::make_shared<Gpu>(options.device)),
+        gpu_name(gpu->context.name()),
+        store(options.use_cache ? open_cache(options.cache_dir, warn) : nullptr),
+        cache(gpu->context.arch(), store, warn) {}
+
+  std::shared_ptr<const Kernel::Loaded> load(const Variant& variant, const std::string& config,
+                                             KernelOrigin& origin);
+  std::string tuned_config(const Variant& variant, const AttentionShape& shape);
+
+  EngineOptions options;
+  WarningSink warn;
+  std::shared_ptr<Gpu> gpu;
+  std::string gpu_name;
+  std::shared_ptr<db::KernelStore> store;
+  KernelCache cache;
+
+  std::mutex mutex;
+  // (variant hash, requested config: empty for the default) -> loaded kernel
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const Kernel::Loaded>> by_config;
+  std::map<std::pair<std::string, db::ShapeBucket>, std::shared_ptr<const Kernel::Loaded>> by_shape;
+};
+
+std::shared_ptr<const Kernel::Loaded> Engine::Impl::load(const Variant& variant,
+                                                         const std::string& config,
+                                                         KernelOrigin& origin) {
+  {
+    const std::lock_guard lock(mutex);
+    if (const auto it = by_config.find({variant.hash(), config}); it != by_config.end()) {
+      origin = KernelOrigin::Memory;
+      return it->second;
+    }
+  }
+  std::shared_ptr<const CachedKernel> cached = cache.get(variant, kFamily, config);
+  std::shared_ptr<const Kernel::Loaded> loaded;
+  gpu->context.make_current();
+  try {
+    loaded = std::make_shared<const Kernel::Loaded>(gpu, cached, variant);
+  } catch (const CudaError& error) {
+    if (cached->origin != KernelOrigin::Database) throw;
+    // It passed its checksum, yet the driver refuses it: never launch it, build afresh.
+    warn(fmt::format("the driver refused cached kernel {} {} ({}); rebuilding it", variant.name(),
+                     cached->key.config, error.what()));
+    cache.discard(cached->key);
+    cached = cache.get(variant, kFamily, config);
+    loaded = std::make_shared<const Kernel::Loaded>(gpu, cached, variant);
+  }
+  origin = cached->origin;
+  const std::lock_guard lock(mutex);
+  // Another thread may have loaded it meanwhile; keep the first.
+  return by_config.emplace(std::pair{variant.hash(), config}, loaded).first->second;
+}
+
+std::string Engine::Impl::tuned_config(const Variant& variant, const AttentionShape& shape) {
+  if (!store) return {};
+  try {
+    const db::TuningKey key{variant.hash(), std::string(codegen::family_name(kFamily)), gpu_name,
+                            cache.toolchain(), shape_bucket(shape)};
+    if (const std::optional<db::TuningRecord> record = store->nearest_tuning(key)) {
+      return record->config;
+    }
+  } catch (const db::DbError& error) {
+    warn(fmt::format("cannot read tuning records: {}", error.what()));
+  }
+  return {};
+}
+
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+Engine::~Engine() = default;
+
+const std::string& Engine::arch() const { return impl_->cache.arch(); }
+const std::string& Engine::gpu() const { return impl_->gpu_name; }
+
+Kernel Engine::kernel(const Variant& variant, const AttentionShape& shape) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::pair key{variant.hash(), shape_bucket(shape)};
+  {
+    const std::lock_guard lock(impl_->mutex);
+    if (const auto it = impl_->by_shape.find(key); it != impl_->by_shape.end()) {
+      return {it->second, KernelOrigin::Memory, ms_since(start)};
+    }
+  }
+  KernelOrigin origin = KernelOrigin::Memory;
+  std::shared_ptr<const Kernel::Loaded> loaded =
+      impl_->load(variant, impl_->tuned_config(variant, shape), origin);
+  {
+    const std::lock_guard lock(impl_->mutex);
+    impl_->by_shape.emplace(key, loaded);
+  }
+  return {std::move(loaded), origin, ms_since(start)};
+}
+
+Kernel Engine::kernel(const Variant& variant, const std::string& config) {
+  const auto start = std::chrono::steady_clock::now();
+  KernelOrigin origin = KernelOrigin::Memory;
+  std::shared_ptr<const Kernel::Loaded> loaded = impl_->load(variant, config, origin);
+  return {std::move(loaded), origin, ms_since(start)};
+}
+
+void Engine::forward(const Variant& variant, const FwdInputs& inputs, CUstream_st* stream) {
+  kernel(variant, shape_of(inputs)).launch(inputs, stream);
+}
+
+}  // namespace attnjit
