@@ -41,4 +41,28 @@ std::vector<Generated> generate_candidates(const Variant& variant, Family family
   return out;
 }
 
+std::vector<std::string> search_space(const Variant& variant, Family family, const Arch& arch) {
+  std::vector<std::string> out;
+  switch (family) {
+    case Family::Fa2Sm80:
+      for (const Fa2Config& config : fa2_search_space(variant, arch)) {
+        out.push_back(config.to_string());
+      }
+      break;
+  }
+  return out;
+}
+
+std::vector<std::string> default_configs(const Variant& variant, Family family, const Arch& arch) {
+  std::vector<std::string> out;
+  switch (family) {
+    case Family::Fa2Sm80:
+      for (const Fa2Config& config : fa2_default_candidates(variant, arch)) {
+        out.push_back(config.to_string());
+      }
+      break;
+  }
+  return out;
+}
+
 }  // namespace attnjit::codegen

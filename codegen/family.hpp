@@ -35,4 +35,12 @@ Generated generate(const Variant& variant, Family family, std::string_view confi
 std::vector<Generated> generate_candidates(const Variant& variant, Family family,
                                            std::string_view config, const Arch& arch);
 
+// Every config the tuner may try for the variant on `arch`, as K=V,... text:
+// the product of the family's knobs, less what breaks its constraints.
+std::vector<std::string> search_space(const Variant& variant, Family family, const Arch& arch);
+
+// The family's default candidates, fastest first (what generate_candidates
+// compiles when no config is given).
+std::vector<std::string> default_configs(const Variant& variant, Family family, const Arch& arch);
+
 }  // namespace attnjit::codegen

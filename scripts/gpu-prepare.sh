@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/build.sh >&2
 rm -rf .device && mkdir -p .device
-for binary in build/default/tools/attnjit build/default/tests/gpu_tests build/default/tests/runtime_tests; do
+for binary in build/default/tools/attnjit build/default/tests/gpu_tests build/default/tests/runtime_tests \
+  build/default/examples/api/engine_demo; do
   strip -o ".device/$(basename "$binary")" "$binary"
 done
 cp ../shared/bench/peers.py .device/

@@ -1,46 +1,90 @@
 #!/usr/bin/env bash
 # On the GPU machine, over the binaries scripts/gpu-prepare.sh gathered:
-#   tests  the GPU tests (every example against the CPU reference) and runtime tests
-#   bench  attnjit's kernels on the shapes of ../shared/bench/peers.py
+#   tests  the GPU tests (every example against the CPU reference), the runtime
+#          tests, the API example, and cold against warm start of the cache
+#   tune   `attnjit tune` on 3 variants x 3 shapes; the cache (kernels and
+#          tuning records) is left in $OUT/cache
+#   bench  attnjit's kernels on the shapes of ../shared/bench/peers.py: default
+#          configs, and tuned ones from .device/cache (or $OUT/cache)
 #   peers  peers.py itself (SDPA backends, FlexAttention), in the same run
-#   all    all three, then one table of attnjit against the peers
-# Logs and JSON go to $OUT (or ./gpu-out).
+#   all    tests, tune, bench and peers, then one table of attnjit against the peers
+# Several may be given, e.g. `tests tune`. Logs and JSON go to $OUT (or ./gpu-out).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-what="${1:-all}"
+what=" ${*:-all} "
+[ "$what" = " all " ] && what=" tests tune bench peers "
 out="${OUT:-gpu-out}"
 mkdir -p "$out"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+want() { [[ "$what" == *" $1 "* ]]; }
 
-if [ "$what" = tests ] || [ "$what" = all ]; then
+# The variants and shapes tuned, and benchmarked tuned against default.
+tuned_cases=(
+  "causal_d128 b=16,h=16,sq=1024" "causal_d128 b=4,h=16,sq=4096" "causal_d128 b=1,h=16,sq=16384"
+  "dense_d64 b=16,h=32,sq=1024" "dense_d64 b=4,h=32,sq=4096" "dense_d64 b=1,h=32,sq=16384"
+  "sliding1024 b=4,h=16,sq=4096" "sliding1024 b=2,h=16,sq=8192" "sliding1024 b=1,h=16,sq=16384"
+)
+
+if want tests; then
   .device/runtime_tests --gtest_brief=1 2>&1 | tee "$out/runtime_tests.log" | tail -3 || status=1
   .device/gpu_tests --gtest_brief=1 2>&1 | tee "$out/gpu_tests.log" | tail -40 || status=1
+  # Cold and warm start: two processes over one fresh cache.
+  fresh=$(mktemp -d)
+  for i in cold warm; do
+    .device/engine_demo --cache-dir "$fresh/demo" || status=1
+    .device/attnjit run examples/causal.attn --shape b=1,h=8,sq=1000 --check --cache-dir "$fresh/run" ||
+      status=1
+  done 2>&1 | tee "$out/warm_start.log"
 fi
 
-if [ "$what" = bench ] || [ "$what" = all ]; then
+if want tune; then
+  for case in "${tuned_cases[@]}"; do
+    set -- $case
+    .device/attnjit tune bench/peer_variants.attn --variant "$1" --shape "$2" --budget 40 \
+      --cache-dir "$out/cache" --json >"$out/tune_$1_${2//[=,]/_}.json" 2>>"$out/tune.log" || status=1
+  done
+  python3 - "$out" <<'PY' | tee "$out/tune_table.txt"
+import glob, json, sys
+rows = [r for f in sorted(glob.glob(sys.argv[1] + "/tune_*.json")) for r in json.load(open(f))]
+print(f"{'variant':<13} {'shape':<17} {'best config':<21} {'ms':>8} {'TF/s':>6} {'default config':<21} {'ms':>8} {'gain':>6} {'ok/all':>7} {'s':>5}")
+for r in rows:
+    ok = sum(c["outcome"] == "measured" for c in r["candidates"])
+    print(f"{r['variant']:<13} {r['shape']:<17} {r['best_config']:<21} {r['best_ms']:>8.4f} {r['best_tflops']:>6.1f} "
+          f"{r['default_config']:<21} {r['default_ms']:>8.4f} {r['speedup']:>5.2f}x {ok:>3}/{len(r['candidates']):<3} {r['tuning_seconds']:>5.1f}")
+PY
+fi
+
+if want bench; then
   : >"$out/attnjit.jsonl"
-  run() {  # variant shape [attnjit run options...]
-    .device/attnjit run bench/peer_variants.attn --variant "$1" --shape "$2" --iters 30 --json "${@:3}" |
-      python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >>"$out/attnjit.jsonl" ||
-      { echo "bench: $1 $2 failed" >&2; status=1; }
+  run() {  # label variant shape [attnjit run options...]
+    .device/attnjit run bench/peer_variants.attn --variant "$2" --shape "$3" --iters 30 --json "${@:4}" |
+      python3 -c 'import json,sys; r=json.load(sys.stdin); r["label"]=sys.argv[1]; print(json.dumps(r))' "$1" \
+        >>"$out/attnjit.jsonl" || { echo "bench: $2 $3 failed" >&2; status=1; }
   }
   for d in 64 128; do
     for kind in dense causal; do
       for s in 1024 4096 16384; do
-        run "${kind}_d$d" "b=$((16384 / s)),h=$((2048 / d)),sq=$s"
-        # 32 rows per warp: faster, though it spills at some head sizes (the tuner's call).
-        run "${kind}_d$d" "b=$((16384 / s)),h=$((2048 / d)),sq=$s" --config "bm=128,bn=$((8192 / d)),warps=4"
+        run default "${kind}_d$d" "b=$((16384 / s)),h=$((2048 / d)),sq=$s" --no-cache
       done
     done
   done
   for v in dense_d128 causal_d128 sliding1024 document_causal prefixlm2048 causal_alibi causal_softcap; do
-    run "$v" "b=2,h=16,sq=8192"
+    run default "$v" "b=2,h=16,sq=8192" --no-cache
   done
+  tuned_cache=".device/cache"
+  [ -d "$tuned_cache" ] || tuned_cache="$out/cache"
+  if [ -d "$tuned_cache" ]; then
+    for case in "${tuned_cases[@]}"; do
+      set -- $case
+      run tuned "$1" "$2" --cache-dir "$tuned_cache"
+      [[ "$1" == sliding1024 ]] && run default "$1" "$2" --no-cache
+    done
+  fi
 fi
 
-if [ "$what" = peers ] || [ "$what" = all ]; then
+if want peers; then
   OUT="$out" PYTHONUNBUFFERED=1 python3 .device/peers.py >"$out/peers.log" 2>&1 || status=1
 fi
 

@@ -6,6 +6,7 @@
 #include "tools/compile_command.hpp"
 #include "tools/exit_status.hpp"
 #include "tools/run_command.hpp"
+#include "tools/tune_command.hpp"
 #include <attnjit/error.hpp>
 
 #include <exception>
@@ -25,6 +26,7 @@ int run_cli(int argc, char** argv) {
   add_codegen_command(app, run);
   add_compile_command(app, run);
   add_run_command(app, run);
+  add_tune_command(app, run);
   add_cache_command(app, run);
   try {
     app.parse(argc, argv);

@@ -18,3 +18,6 @@ config.environment["PATH"] = os.pathsep.join(
     [os.path.dirname(config.filecheck), config.environment.get("PATH", os.environ["PATH"])])
 # Commands that default to the user's kernel cache get a scratch one instead.
 config.environment["ATTNJIT_CACHE_DIR"] = os.path.join(config.test_exec_root, "default-cache")
+# Tests of what happens without a GPU run only where there is none.
+if not os.path.exists("/dev/nvidiactl"):
+    config.available_features.add("no-gpu")
