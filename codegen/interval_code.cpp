@@ -15,13 +15,14 @@ constexpr std::string_view kUnknownFloat = "<float>";
 
 class Emitter {
  public:
-  explicit Emitter(std::string_view indent) : indent_(indent) {}
+  Emitter(const Variant& variant, std::string_view indent) : variant_(variant), indent_(indent) {}
 
   std::string emit(const ir::ExprPtr& expr) {
     if (expr->type() == Type::Float) return std::string(kUnknownFloat);
     return bind(expr->type(), value(expr));
   }
   [[nodiscard]] const std::string& code() const { return code_; }
+  void append(const std::string& line) { code_ += line; }
 
  private:
   std::string bind(Type type, const std::string& value) {
@@ -114,9 +115,24 @@ class Emitter {
                          if_true, if_false);
     }
     if (const auto* n = std::get_if<ir::Call>(&node)) return call(*n, type);
-    return unknown(type);  // tensor reads
+    return read(std::get<ir::TensorRead>(node), type);
   }
 
+  // The elements the indices reach over the tile, read when they are few.
+  std::string read(const ir::TensorRead& node, Type type) {
+    std::string indices;
+    for (const ir::ExprPtr& index : node.indices) {
+      indices += (indices.empty() ? "" : ", ") + emit(index);
+    }
+    const TensorDecl* tensor = variant_.find_tensor(node.name);
+    if (type == Type::Bool) {
+      return fmt::format("aj::iv_read_bool(p.{}, {{{}}})", field_name(node.name), indices);
+    }
+    return fmt::format("aj::iv_read<aj::{}>(p.{}, {{{}}})", tensor_tag(tensor->element),
+                       field_name(node.name), indices);
+  }
+
+  const Variant& variant_;
   std::string indent_;
   std::string code_;
   int next_ = 0;
@@ -124,10 +140,34 @@ class Emitter {
 
 }  // namespace
 
-std::string interval_code(const ir::ExprPtr& mask, std::string_view indent) {
-  Emitter emitter(indent);
-  const std::string result = emitter.emit(mask);
-  return emitter.code() + fmt::format("{}return aj::classify_bool({});\n", indent, result);
+std::string interval_code(const ir::ExprPtr& mask, const Variant& variant,
+                          std::string_view indent) {
+  // The top-level conjuncts one by one, leaving as soon as one is false over
+  // the whole tile: the rest (tensor scans, say) is not worth computing then.
+  std::vector<ir::ExprPtr> conjuncts;
+  std::vector<ir::ExprPtr> pending{mask};
+  while (!pending.empty()) {
+    const ir::ExprPtr expr = pending.back();
+    pending.pop_back();
+    const auto* both = expr->as<ir::Binary>();
+    if (both != nullptr && both->op == BinaryOp::And) {
+      pending.push_back(both->rhs);
+      pending.push_back(both->lhs);
+    } else {
+      conjuncts.push_back(expr);
+    }
+  }
+  Emitter emitter(variant, indent);
+  std::string code;
+  std::string all;
+  for (const ir::ExprPtr& conjunct : conjuncts) {
+    const std::string value = emitter.emit(conjunct);
+    all = all.empty() ? value : fmt::format("aj::iv_and({}, {})", all, value);
+    if (&conjunct != &conjuncts.back()) {
+      emitter.append(fmt::format("{}if (!{}.can_true) return aj::kEmpty;\n", indent, value));
+    }
+  }
+  return emitter.code() + fmt::format("{}return aj::classify_bool({});\n", indent, all);
 }
 
 }  // namespace attnjit::codegen

@@ -70,7 +70,7 @@ std::string variant_struct(const Variant& variant) {
       fmt::arg("params", params), fmt::arg("has_mask", has_mask),
       fmt::arg("identity", identity_score(variant)), fmt::arg("mask", device_expr(mask, variant)),
       fmt::arg("score", device_expr(variant.score(), variant)),
-      fmt::arg("classify", interval_code(mask, "    ")));
+      fmt::arg("classify", interval_code(mask, variant, "    ")));
 }
 
 GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, const Arch& arch) {

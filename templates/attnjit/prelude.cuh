@@ -127,16 +127,21 @@ AJ_HD float convert<BF16>(unsigned short stored) {
   return bf16_bits_to_float(stored);
 }
 
-template <class T, int Rank, class... Ix>
-AJ_HD typename T::Value read(const TensorArg<Rank>& tensor, Ix... indices) {
-  static_assert(sizeof...(Ix) == Rank, "one index per dimension");
-  const long long index[Rank] = {(long long)indices...};
+template <class T, int Rank>
+AJ_HD typename T::Value read_at(const TensorArg<Rank>& tensor, const long long (&index)[Rank]) {
   long long offset = 0;
   for (int d = 0; d < Rank; ++d) {
     if (index[d] < 0 || index[d] >= tensor.extent[d]) return typename T::Value(0);
     offset += index[d] * tensor.stride[d];
   }
   return convert<T>(((const typename T::Stored*)tensor.data)[offset]);
+}
+
+template <class T, int Rank, class... Ix>
+AJ_HD typename T::Value read(const TensorArg<Rank>& tensor, Ix... indices) {
+  static_assert(sizeof...(Ix) == Rank, "one index per dimension");
+  const long long index[Rank] = {(long long)indices...};
+  return read_at<T>(tensor, index);
 }
 
 // --- interval arithmetic for tile classification ------------------------------
@@ -269,6 +274,75 @@ struct Tile {
   Index at;  // b, h, hkv and the sizes; q and k unused
   long long q0, q1, k0, k1;
 };
+
+// A tensor read over a tile: where its indices reach few elements (a
+// document id over a tile's rows, say), every one of them is read and the
+// least and greatest bound the value. Data then decides what interval
+// arithmetic alone cannot: two tiles of different documents never meet.
+constexpr long long kIvReadScan = 256;
+
+// Calls visit(value) for each element the index intervals reach that falls
+// to this thread, false without a call when they reach more than kIvReadScan
+// or are unbounded. On the GPU the 32 lanes of a warp share the elements (the
+// classifier runs uniformly on every thread), and the callers combine lanes.
+template <class T, int Rank, class Visit>
+AJ_HD bool iv_scan(const TensorArg<Rank>& tensor, const IvI (&index)[Rank], Visit visit) {
+  long long first[Rank], width[Rank], count = 1;
+  for (int d = 0; d < Rank; ++d) {
+    if (!iv_finite(index[d])) return false;
+    first[d] = (long long)index[d].lo;
+    width[d] = (long long)index[d].hi - first[d] + 1;
+    if (width[d] <= 0) return false;
+    count *= width[d];
+    if (count > kIvReadScan) return false;
+  }
+#ifdef __CUDACC_RTC__
+  const long long start = threadIdx.x % 32, step = 32;
+#else
+  const long long start = 0, step = 1;
+#endif
+  for (long long n = start; n < count; n += step) {
+    long long at[Rank], rest = n;
+    for (int d = Rank - 1; d >= 0; --d) {
+      at[d] = first[d] + rest % width[d];
+      rest /= width[d];
+    }
+    visit(read_at<T>(tensor, at));
+  }
+  return true;
+}
+
+template <class T, int Rank>
+AJ_HD IvI iv_read(const TensorArg<Rank>& tensor, const IvI (&index)[Rank]) {
+  double lo = inf(), hi = -inf();
+  const bool scanned = iv_scan<T>(tensor, index, [&](long long v) {
+    lo = dmin(lo, (double)v);
+    hi = dmax(hi, (double)v);
+  });
+  if (!scanned) return iv_unknown();
+#ifdef __CUDACC_RTC__
+  for (int offset = 16; offset > 0; offset /= 2) {
+    lo = dmin(lo, __shfl_xor_sync(0xffffffffU, lo, offset));
+    hi = dmax(hi, __shfl_xor_sync(0xffffffffU, hi, offset));
+  }
+#endif
+  return iv_norm(lo, hi);
+}
+
+template <int Rank>
+AJ_HD IvB iv_read_bool(const TensorArg<Rank>& tensor, const IvI (&index)[Rank]) {
+  IvB out{false, false};
+  const bool scanned = iv_scan<Bool>(tensor, index, [&](bool v) {
+    out.can_true = out.can_true || v;
+    out.can_false = out.can_false || !v;
+  });
+  if (!scanned) return iv_bool_unknown();
+#ifdef __CUDACC_RTC__
+  out.can_true = __any_sync(0xffffffffU, out.can_true);
+  out.can_false = __any_sync(0xffffffffU, out.can_false);
+#endif
+  return out;
+}
 
 AJ_HD TileClass classify_bool(IvB m) {
   return !m.can_false ? kFull : !m.can_true ? kEmpty : kPartial;
