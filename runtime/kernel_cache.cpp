@@ -4,7 +4,10 @@
 #include "runtime/kernel_job.hpp"
 #include "runtime/toolchain.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -88,6 +91,28 @@ std::shared_ptr<const CachedKernel> KernelCache::get(const Variant& variant, cod
     }
     earlier_ms += kernel->compile_ms;
   }
+}
+
+std::vector<KernelCache::Outcome> KernelCache::get_all(const std::vector<const Variant*>& variants,
+                                                       codegen::Family family,
+                                                       std::string_view config) {
+  std::vector<Outcome> out(variants.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < variants.size(); i = next++) {
+      try {
+        out[i].kernel = get(*variants[i], family, config);
+      } catch (const std::exception& error) {
+        out[i].error = error.what();
+      }
+    }
+  };
+  const auto threads = static_cast<unsigned>(
+      std::min<std::size_t>(std::max(1U, std::thread::hardware_concurrency()), variants.size()));
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  return out;
 }
 
 std::shared_ptr<const CachedKernel> KernelCache::obtain(const Variant& variant,

@@ -53,6 +53,15 @@ class KernelCache {
   std::shared_ptr<const CachedKernel> get(const Variant& variant, codegen::Family family,
                                           std::string_view config);
 
+  struct Outcome {
+    std::shared_ptr<const CachedKernel> kernel;
+    std::string error;  // the failure's message when kernel is null
+  };
+  // get() for every variant, on every core: NVRTC runs in parallel where
+  // kernels are missing. A variant that fails holds its message.
+  std::vector<Outcome> get_all(const std::vector<const Variant*>& variants, codegen::Family family,
+                               std::string_view config);
+
   // Forgets a kernel (memory and database), e.g. one the driver refused to
   // load; the next request rebuilds it.
   void discard(const db::KernelKey& key);

@@ -6,12 +6,10 @@
 #include "tools/variant_files.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -35,34 +33,6 @@ void write_cubin(const std::string& dir, const std::string& name, const std::vec
   if (!out) throw CliError(kBadInput, fmt::format("cannot write '{}'", path.string()));
 }
 
-struct Outcome {
-  std::shared_ptr<const CachedKernel> kernel;
-  std::string error;
-};
-
-// Each variant's kernel from the cache, on all cores: NVRTC runs in parallel
-// where kernels are missing.
-std::vector<Outcome> build_all(KernelCache& cache, const std::vector<const Variant*>& variants,
-                               codegen::Family family, const std::string& config) {
-  std::vector<Outcome> out(variants.size());
-  std::atomic<std::size_t> next{0};
-  const auto work = [&] {
-    for (std::size_t i = next++; i < variants.size(); i = next++) {
-      try {
-        out[i].kernel = cache.get(*variants[i], family, config);
-      } catch (const std::exception& error) {
-        out[i].error = error.what();
-      }
-    }
-  };
-  const unsigned threads = std::min<unsigned>(std::max(1U, std::thread::hardware_concurrency()),
-                                              static_cast<unsigned>(variants.size()));
-  std::vector<std::jthread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  return out;
-}
-
 int run_compile(const CompileCommandOptions& options) {
   const std::vector<Variant> variants = load_variants(options.files, options.kernel.variant);
   const std::string arch = target_arch(options.kernel.arch).name();
@@ -83,8 +53,8 @@ int run_compile(const CompileCommandOptions& options) {
     std::cerr << "attnjit: warning: " << message << "\n";
   };
   KernelCache cache(arch, options.no_cache ? nullptr : open_cache(options.cache_dir, warn), warn);
-  const std::vector<Outcome> outcomes = build_all(
-      cache, compiled, *codegen::parse_family(options.kernel.family), options.kernel.config);
+  const std::vector<KernelCache::Outcome> outcomes =
+      cache.get_all(compiled, *codegen::parse_family(options.kernel.family), options.kernel.config);
 
   nlohmann::json listed = nlohmann::json::array();
   std::string table =

@@ -1,9 +1,9 @@
 // Every fp16/bf16 example's default through NVRTC for sm_80 and sm_90a: the
 // candidate the runtime keeps compiles, fits the register file and the arch's
-// shared memory, and does not spill. No GPU needed; all jobs go to compile_kernels at once, which
-// uses every core.
+// shared memory, and does not spill. No GPU needed; the kernel cache compiles
+// the variants on every core.
 #include "codegen/family.hpp"
-#include "runtime/build_kernels.hpp"
+#include "runtime/kernel_cache.hpp"
 #include <attnjit/language.hpp>
 
 #include <algorithm>
@@ -38,45 +38,32 @@ std::vector<Variant> examples() {
 }
 
 TEST(DefaultConfigs, CompileWithoutSpills) {
-  struct Job {
-    std::string variant;
-    Arch arch;
-  };
-  std::vector<Job> jobs;
-  std::vector<std::vector<Generated>> candidates;
-  for (const Variant& variant : examples()) {
-    if (variant.dtype() != DType::F16 && variant.dtype() != DType::BF16) continue;
-    for (const std::string_view name : {"sm_80", "sm_90a"}) {
-      const Arch arch = *parse_arch(name);
-      candidates.push_back(generate_candidates(variant, Family::Fa2Sm80, "", arch));
-      jobs.push_back({variant.name(), arch});
-    }
+  const std::vector<Variant> all = examples();
+  std::vector<const Variant*> variants;
+  for (const Variant& variant : all) {
+    if (variant.dtype() == DType::F16 || variant.dtype() == DType::BF16)
+      variants.push_back(&variant);
   }
-  ASSERT_GE(jobs.size(), 2U * 11U);
-  // One arch per build_kernels call: both halves still use every core.
+  ASSERT_GE(variants.size(), 11U);
   for (const std::string_view name : {"sm_80", "sm_90a"}) {
-    std::vector<std::vector<Generated>> these;
-    std::vector<const Job*> mine;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].arch.name() != name) continue;
-      these.push_back(candidates[i]);
-      mine.push_back(&jobs[i]);
-    }
-    const std::vector<BuildOutcome> outcomes = build_kernels(these, std::string(name));
-    ASSERT_EQ(outcomes.size(), mine.size());
-    for (std::size_t i = 0; i < mine.size(); ++i) {
-      const Job& job = *mine[i];
-      SCOPED_TRACE(job.variant + " " + job.arch.name());
+    const Arch arch = *parse_arch(name);
+    KernelCache cache(std::string(name), nullptr,
+                      [](const std::string& warning) { ADD_FAILURE() << warning; });
+    const std::vector<KernelCache::Outcome> outcomes = cache.get_all(variants, Family::Fa2Sm80, "");
+    ASSERT_EQ(outcomes.size(), variants.size());
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+      SCOPED_TRACE(variants[i]->name() + " " + std::string(name));
       ASSERT_TRUE(outcomes[i].kernel) << outcomes[i].error;
-      const CompileReport& report = outcomes[i].kernel->compiled.report;
-      SCOPED_TRACE(outcomes[i].kernel->generated.config);
+      const CachedKernel& kernel = *outcomes[i].kernel;
+      const CompileReport& report = kernel.compiled.report;
+      SCOPED_TRACE(kernel.generated.config);
       EXPECT_EQ(report.spill_store_bytes, 0) << report.log;
       EXPECT_EQ(report.spill_load_bytes, 0) << report.log;
       EXPECT_GT(report.registers, 0);
       EXPECT_LE(report.registers, 255);
-      EXPECT_LE(report.static_smem_bytes + outcomes[i].kernel->generated.kernel.smem_bytes,
-                job.arch.max_smem_per_block());
-      EXPECT_FALSE(outcomes[i].kernel->compiled.cubin.empty());
+      EXPECT_LE(report.static_smem_bytes + kernel.generated.kernel.smem_bytes,
+                arch.max_smem_per_block());
+      EXPECT_FALSE(kernel.compiled.cubin.empty());
     }
   }
 }
