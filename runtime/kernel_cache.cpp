@@ -1,6 +1,7 @@
 #include "runtime/kernel_cache.hpp"
 
 #include "db/cache_location.hpp"
+#include "runtime/compile_lock.hpp"
 #include "runtime/kernel_job.hpp"
 #include "runtime/toolchain.hpp"
 
@@ -43,6 +44,13 @@ std::string stored_kernel_problem(const db::StoredKernel& stored, const db::Kern
     return "it was built from other source than this attnjit generates";
   }
   return {};
+}
+
+// One lock file per kernel key, named by a hash of the key.
+std::string lock_name(const db::KernelKey& key) {
+  const std::string text = fmt::format("{}\n{}\n{}\n{}\n{}", key.variant_hash, key.family,
+                                       key.config, key.arch, key.toolchain);
+  return db::checksum_hex(text.data(), text.size()).substr(0, 32) + ".lock";
 }
 
 }  // namespace
@@ -151,6 +159,14 @@ std::shared_ptr<const CachedKernel> KernelCache::load_or_compile(const Variant& 
   const KernelSource job = kernel_job(candidate.kernel);
   const std::string hash = source_hash(job);
   if (auto loaded = load(candidate, key, hash)) return *loaded;
+  // Another process may be compiling this very kernel: wait for it, then look again.
+  std::optional<CompileLock> guard;
+  if (store_ && store_->file() != ":memory:") {
+    guard = CompileLock::acquire(store_->file().parent_path() / "locks" / lock_name(key));
+    if (guard) {
+      if (auto loaded = load(candidate, key, hash)) return *loaded;
+    }
+  }
   CompiledKernel compiled = compile_kernel(job, CompileOptions{arch_, {}});
   const double compile_ms = compiled.report.compile_ms;
   auto kernel = std::make_shared<CachedKernel>(CachedKernel{std::move(candidate),
