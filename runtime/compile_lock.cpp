@@ -10,6 +10,10 @@
 
 namespace attnjit {
 
+std::filesystem::path compile_lock_dir(const std::filesystem::path& cache_dir) {
+  return cache_dir / "locks";
+}
+
 std::optional<CompileLock> CompileLock::acquire(const std::filesystem::path& path) {
   std::error_code error;
   std::filesystem::create_directories(path.parent_path(), error);

@@ -8,6 +8,9 @@
 
 namespace attnjit {
 
+// Where a cache directory keeps its lock files (one per kernel key).
+std::filesystem::path compile_lock_dir(const std::filesystem::path& cache_dir);
+
 class CompileLock {
  public:
   // Blocks until no other process holds the lock at `path` (created with its

@@ -162,7 +162,7 @@ std::shared_ptr<const CachedKernel> KernelCache::load_or_compile(const Variant& 
   // Another process may be compiling this very kernel: wait for it, then look again.
   std::optional<CompileLock> guard;
   if (store_ && store_->file() != ":memory:") {
-    guard = CompileLock::acquire(store_->file().parent_path() / "locks" / lock_name(key));
+    guard = CompileLock::acquire(compile_lock_dir(store_->file().parent_path()) / lock_name(key));
     if (guard) {
       if (auto loaded = load(candidate, key, hash)) return *loaded;
     }

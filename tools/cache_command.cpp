@@ -2,6 +2,7 @@
 
 #include "db/cache_location.hpp"
 #include "db/kernel_store.hpp"
+#include "runtime/compile_lock.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/sizes_and_times.hpp"
 
@@ -234,6 +235,9 @@ int run_prune(const CacheOptions& options) {
 
 int run_clear(const CacheOptions& options) {
   const std::int64_t removed = open_for_writing(options).clear();
+  // The compile locks go too; one still held only lets a second process compile again.
+  std::error_code ignored;
+  std::filesystem::remove_all(compile_lock_dir(directory(options)), ignored);
   std::cout << fmt::format("removed {}\n", counted(removed, "kernel"));
   return kSuccess;
 }
