@@ -123,4 +123,13 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   return problem;
 }
 
+double attention_flops(const Variant& variant, const HostProblem& problem) {
+  const AttentionShape& s = problem.shape;
+  const std::int64_t pairs = variant.mask().empty()
+                                 ? s.q_len * s.kv_len
+                                 : unmasked_pairs(variant, problem.reference_inputs(), 0, 0);
+  return 4.0 * static_cast<double>(s.batch * s.heads) * static_cast<double>(pairs) *
+         variant.head_dim();
+}
+
 }  // namespace attnjit::harness

@@ -32,6 +32,10 @@ struct ProblemOptions {
   std::map<std::string, ParamValue, std::less<>> params;  // given values win over drawn ones
 };
 
+// FLOPs of one forward pass as ../shared/bench/peers.py counts them:
+// 4 * batch * heads * head_dim * (unmasked pairs of batch entry 0, head 0).
+double attention_flops(const Variant& variant, const HostProblem& problem);
+
 HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
                            const ProblemOptions& options);
 

@@ -154,11 +154,7 @@ int run_run(const RunOptions& options) {
     const auto middle = static_cast<std::ptrdiff_t>(times.size() / 2);
     std::nth_element(times.begin(), times.begin() + middle, times.end());
     const double ms = times[times.size() / 2];
-    const std::int64_t pairs = variant.mask().empty()
-                                   ? shape.q_len * shape.kv_len
-                                   : unmasked_pairs(variant, host.reference_inputs(), 0, 0);
-    const double flops = 4.0 * static_cast<double>(shape.batch * shape.heads) *
-                         static_cast<double>(pairs) * variant.head_dim();
+    const double flops = harness::attention_flops(variant, host);
     result["ms"] = ms;
     result["tflops"] = flops / (ms * 1e-3) / 1e12;
   }

@@ -31,15 +31,6 @@ Variant parse_one(const std::string& text) {
   return std::move(parsed.variants.front());
 }
 
-double flops_of(const Variant& variant, const harness::HostProblem& host) {
-  const AttentionShape& s = host.shape;
-  const std::int64_t pairs = variant.mask().empty()
-                                 ? s.q_len * s.kv_len
-                                 : unmasked_pairs(variant, host.reference_inputs(), 0, 0);
-  return 4.0 * static_cast<double>(s.batch * s.heads) * static_cast<double>(pairs) *
-         variant.head_dim();
-}
-
 // One variant and shape on the GPU, with what every candidate is held to.
 class Session {
  public:
@@ -54,7 +45,7 @@ class Session {
         rows_(
             sample_rows(request.shape, static_cast<std::size_t>(request.check_rows), request.seed)),
         reference_(reference_rows(variant_, host_.reference_inputs(), rows_)),
-        flops_(flops_of(variant_, host_)) {}
+        flops_(harness::attention_flops(variant_, host_)) {}
 
   [[nodiscard]] double flops() const { return flops_; }
 
