@@ -21,3 +21,27 @@ config.environment["ATTNJIT_CACHE_DIR"] = os.path.join(config.test_exec_root, "d
 # Tests of what happens without a GPU run only where there is none.
 if not os.path.exists("/dev/nvidiactl"):
     config.available_features.add("no-gpu")
+
+
+# cuobjdump reads a cubin's SASS without a GPU: the one on PATH, else the CUDA toolkit's, else
+# the one scripts/setup.sh installs into .tools/bin. `cuobjdump -sass` runs nvdisasm, which it
+# finds beside its own (resolved) binary or on PATH; a cuobjdump without one is no use here.
+# Tests that read SASS say `REQUIRES: cuobjdump` and run `%cuobjdump`.
+def find_cuobjdump():
+    import shutil
+    path = config.environment["PATH"]
+    candidates = [shutil.which("cuobjdump", path=path), "/usr/local/cuda/bin/cuobjdump",
+                  os.path.join(config.local_tools_bin, "cuobjdump")]
+    for candidate in candidates:
+        if not candidate or not os.access(candidate, os.X_OK):
+            continue
+        beside = os.path.join(os.path.dirname(os.path.realpath(candidate)), "nvdisasm")
+        if os.access(beside, os.X_OK) or shutil.which("nvdisasm", path=path):
+            return candidate
+    return None
+
+
+cuobjdump = find_cuobjdump()
+if cuobjdump:
+    config.substitutions.append(("%cuobjdump", cuobjdump))
+    config.available_features.add("cuobjdump")
