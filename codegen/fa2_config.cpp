@@ -1,9 +1,10 @@
 #include "codegen/fa2_config.hpp"
 
+#include "codegen/config_text.hpp"
+#include "codegen/io_rules.hpp"
 #include <attnjit/error.hpp>
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
@@ -14,21 +15,7 @@ std::string Fa2Config::to_string() const {
 }
 
 Fa2Config parse_fa2_config(std::string_view text, Fa2Config base) {
-  while (!text.empty()) {
-    const std::size_t comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    const std::size_t eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      throw SpecError(fmt::format("config item '{}' is not KEY=VALUE", item));
-    }
-    const std::string_view key = item.substr(0, eq);
-    const std::string_view value = item.substr(eq + 1);
-    int number = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-    if (ec != std::errc() || end != value.data() + value.size()) {
-      throw SpecError(fmt::format("config value '{}' of '{}' is not an integer", value, key));
-    }
+  for (const auto& [key, number] : config_items(text)) {
     if (key == "bm") {
       base.block_m = number;
     } else if (key == "bn") {
@@ -55,14 +42,7 @@ std::vector<std::string> fa2_violations(const Variant& variant, const Fa2Config&
   std::vector<std::string> out;
   if (arch.sm() < 80)
     out.push_back(fmt::format("fa2_sm80 needs sm_80 or newer, not {}", arch.name()));
-  if (variant.dtype() != DType::F16 && variant.dtype() != DType::BF16) {
-    out.push_back(
-        fmt::format("fa2_sm80 takes fp16 or bf16 inputs, not {}", dtype_name(variant.dtype())));
-  }
-  if (variant.out_dtype() != DType::F16 && variant.out_dtype() != DType::BF16) {
-    out.push_back(
-        fmt::format("fa2_sm80 writes fp16 or bf16, not {}", dtype_name(variant.out_dtype())));
-  }
+  for (std::string& rule : sixteen_bit_io(variant, "fa2_sm80")) out.push_back(std::move(rule));
   if (variant.head_dim() % 16 != 0 || variant.head_dim_v() % 16 != 0) {
     out.push_back(fmt::format("fa2_sm80 needs head dims that are multiples of 16, not {} and {}",
                               variant.head_dim(), variant.head_dim_v()));

@@ -1,20 +1,29 @@
 #include "codegen/family.hpp"
 
+#include "codegen/fa3_kernel.hpp"
+
 namespace attnjit::codegen {
 
 std::string_view family_name(Family family) {
   switch (family) {
     case Family::Fa2Sm80: return "fa2_sm80";
+    case Family::Fa3Sm90: return "fa3_sm90";
   }
   return "?";
 }
 
 std::optional<Family> parse_family(std::string_view name) {
   if (name == "fa2_sm80") return Family::Fa2Sm80;
+  if (name == "fa3_sm90") return Family::Fa3Sm90;
   return std::nullopt;
 }
 
-std::vector<std::string_view> family_names() { return {"fa2_sm80"}; }
+std::vector<std::string_view> family_names() { return {"fa2_sm80", "fa3_sm90"}; }
+
+Family preferred_family(const Variant& variant, const Arch& arch) {
+  const Fa3Config hopper = fa3_default_candidates(variant, arch).front();
+  return fa3_violations(variant, hopper, arch).empty() ? Family::Fa3Sm90 : Family::Fa2Sm80;
+}
 
 Generated generate(const Variant& variant, Family family, std::string_view config,
                    const Arch& arch) {
@@ -23,20 +32,38 @@ Generated generate(const Variant& variant, Family family, std::string_view confi
       const Fa2Config chosen = parse_fa2_config(config, fa2_default_config(variant, arch));
       return {fa2_kernel(variant, chosen, arch), chosen.to_string()};
     }
+    case Family::Fa3Sm90: {
+      const Fa3Config chosen =
+          parse_fa3_config(config, fa3_default_candidates(variant, arch).front());
+      return {fa3_kernel(variant, chosen, arch), chosen.to_string()};
+    }
   }
   return {};
+}
+
+std::vector<std::string> default_configs(const Variant& variant, Family family, const Arch& arch) {
+  std::vector<std::string> out;
+  switch (family) {
+    case Family::Fa2Sm80:
+      for (const Fa2Config& config : fa2_default_candidates(variant, arch)) {
+        out.push_back(config.to_string());
+      }
+      break;
+    case Family::Fa3Sm90:
+      for (const Fa3Config& config : fa3_default_candidates(variant, arch)) {
+        out.push_back(config.to_string());
+      }
+      break;
+  }
+  return out;
 }
 
 std::vector<Generated> generate_candidates(const Variant& variant, Family family,
                                            std::string_view config, const Arch& arch) {
   if (!config.empty()) return {generate(variant, family, config, arch)};
   std::vector<Generated> out;
-  switch (family) {
-    case Family::Fa2Sm80:
-      for (const Fa2Config& candidate : fa2_default_candidates(variant, arch)) {
-        out.push_back({fa2_kernel(variant, candidate, arch), candidate.to_string()});
-      }
-      break;
+  for (const std::string& candidate : default_configs(variant, family, arch)) {
+    out.push_back(generate(variant, family, candidate, arch));
   }
   return out;
 }
@@ -49,15 +76,8 @@ std::vector<std::string> search_space(const Variant& variant, Family family, con
         out.push_back(config.to_string());
       }
       break;
-  }
-  return out;
-}
-
-std::vector<std::string> default_configs(const Variant& variant, Family family, const Arch& arch) {
-  std::vector<std::string> out;
-  switch (family) {
-    case Family::Fa2Sm80:
-      for (const Fa2Config& config : fa2_default_candidates(variant, arch)) {
+    case Family::Fa3Sm90:
+      for (const Fa3Config& config : fa3_search_space(variant, arch)) {
         out.push_back(config.to_string());
       }
       break;

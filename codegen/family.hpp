@@ -13,11 +13,16 @@
 
 namespace attnjit::codegen {
 
-enum class Family : std::uint8_t { Fa2Sm80 };
+enum class Family : std::uint8_t { Fa2Sm80, Fa3Sm90 };
 
 std::string_view family_name(Family family);
 std::optional<Family> parse_family(std::string_view name);
 std::vector<std::string_view> family_names();
+
+// The family to use when none is named: the Hopper family on sm_90a where it
+// can take the variant (head dims that are multiples of 64, 16-bit data),
+// the sm_80 family otherwise.
+Family preferred_family(const Variant& variant, const Arch& arch);
 
 struct Generated {
   GeneratedKernel kernel;

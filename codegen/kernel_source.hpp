@@ -7,6 +7,7 @@
 #include <attnjit/variant.hpp>
 
 #include <string>
+#include <vector>
 
 namespace attnjit::codegen {
 
@@ -20,9 +21,24 @@ struct GeneratedKernel {
   std::string source;     // one translation unit; its includes are the embedded templates
   std::string entry;      // the extern "C" kernel
   int threads = 0;
-  int smem_bytes = 0;  // dynamic shared memory per CTA
-  int block_m = 0;     // query rows per CTA: the grid is ceil(q_len / block_m) x heads x batch
+  int smem_bytes = 0;     // dynamic shared memory per CTA
+  int block_m = 0;        // query rows per CTA: the grid is ceil(q_len / block_m) x heads x batch
+  int block_n = 0;        // keys per K/V tile: the TMA box of K and V
+  bool tma_maps = false;  // takes aj::FwdMaps (TMA maps of Q, K, V) right after aj::FwdArgs
 };
+
+// The variant's kernel arguments after the family's own: params then tensors,
+// each in name order (the order the runtime packs them in), as a parameter
+// list (", const int window, ...") and as the names alone ("window, ...").
+struct VariantArguments {
+  std::string signature;
+  std::string names;
+};
+VariantArguments variant_arguments(const Variant& variant);
+
+// The violations as one SpecError message, or nothing when there are none.
+void throw_violations(const std::vector<std::string>& violations, const std::string& config,
+                      const Variant& variant, const Arch& arch);
 
 // Throws SpecError listing every rule the config breaks for the variant or arch.
 GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, const Arch& arch);

@@ -78,6 +78,7 @@ Driver::Driver() {
   load(event_elapsed_time_, "cuEventElapsedTime");
   load(func_set_attribute_, "cuFuncSetAttribute");
   load(launch_kernel_, "cuLaunchKernel");
+  load(encode_tiled_, "cuTensorMapEncodeTiled");
 
   const CUresult initialised = init_(0);
   // The toolkit's stub libcuda (meant for linking only) stands in for a missing driver.
@@ -270,6 +271,22 @@ void Driver::launch_kernel(CUfunction function, Dim3 grid, Dim3 block, unsigned 
   check(launch_kernel_(function, grid.x, grid.y, grid.z, block.x, block.y, block.z, dynamic_smem,
                        stream, args, nullptr),
         "cuLaunchKernel");
+}
+
+CUtensorMap Driver::encode_tiled_map(CUtensorMapDataType type, CUdeviceptr base,
+                                     const std::vector<cuuint64_t>& dims,
+                                     const std::vector<cuuint64_t>& strides,
+                                     const std::vector<cuuint32_t>& box) const {
+  CUtensorMap map{};
+  const std::vector<cuuint32_t> element_strides(dims.size(), 1);
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): the driver takes the address as a pointer
+  void* address = reinterpret_cast<void*>(base);
+  check(encode_tiled_(&map, type, static_cast<cuuint32_t>(dims.size()), address, dims.data(),
+                      strides.data(), box.data(), element_strides.data(),
+                      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+        "cuTensorMapEncodeTiled");
+  return map;
 }
 
 Context::Context(Driver& driver, int ordinal) : driver_(&driver), ordinal_(ordinal) {

@@ -81,6 +81,13 @@ class Driver {
   void set_max_dynamic_smem(CUfunction function, int bytes) const;
   void launch_kernel(CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,
                      CUstream stream, void** args) const;
+  // A TMA map of a tensor of 16-bit elements in the 128-byte swizzle, zeros
+  // for reads out of bounds. dims and box are innermost first; strides (in
+  // bytes) are those of dims 1.., as cuTensorMapEncodeTiled takes them.
+  [[nodiscard]] CUtensorMap encode_tiled_map(CUtensorMapDataType type, CUdeviceptr base,
+                                             const std::vector<cuuint64_t>& dims,
+                                             const std::vector<cuuint64_t>& strides,
+                                             const std::vector<cuuint32_t>& box) const;
 
  private:
   struct LibraryCloser {
@@ -127,6 +134,7 @@ class Driver {
   decltype(&::cuEventElapsedTime) event_elapsed_time_ = nullptr;
   decltype(&::cuFuncSetAttribute) func_set_attribute_ = nullptr;
   decltype(&::cuLaunchKernel) launch_kernel_ = nullptr;
+  decltype(&::cuTensorMapEncodeTiled) encode_tiled_ = nullptr;
 };
 
 // A device's primary context, retained for the handle's life and made current

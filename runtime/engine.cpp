@@ -13,9 +13,6 @@
 namespace attnjit {
 namespace {
 
-// The one family so far; the Hopper family will be chosen here by arch.
-constexpr codegen::Family kFamily = codegen::Family::Fa2Sm80;
-
 struct Gpu {
   explicit Gpu(int ordinal) : context(driver, ordinal) {}
   Driver driver;
@@ -90,7 +87,18 @@ struct Engine::Impl {
         gpu(std::make_shared<Gpu>(options.device)),
         gpu_name(gpu->context.name()),
         store(options.use_cache ? open_cache(options.cache_dir, warn) : nullptr),
-        cache(gpu->context.arch(), store, warn) {}
+        cache(gpu->context.arch(), store, warn),
+        family(named_family(options.family)) {}
+
+  static std::optional<codegen::Family> named_family(const std::string& name) {
+    if (name.empty()) return std::nullopt;
+    if (auto family = codegen::parse_family(name)) return family;
+    throw SpecError(fmt::format("unknown kernel family '{}'", name));
+  }
+  codegen::Family family_for(const Variant& variant) const {
+    return family ? *family
+                  : codegen::preferred_family(variant, *codegen::parse_arch(cache.arch()));
+  }
 
   std::shared_ptr<const Kernel::Loaded> load(const Variant& variant, const std::string& config,
                                              KernelOrigin& origin);
@@ -102,6 +110,7 @@ struct Engine::Impl {
   std::string gpu_name;
   std::shared_ptr<db::KernelStore> store;
   KernelCache cache;
+  std::optional<codegen::Family> family;  // empty: each variant's preferred family
 
   std::mutex mutex;
   // (variant hash, requested config: empty for the default) -> loaded kernel
@@ -119,7 +128,8 @@ std::shared_ptr<const Kernel::Loaded> Engine::Impl::load(const Variant& variant,
       return it->second;
     }
   }
-  std::shared_ptr<const CachedKernel> cached = cache.get(variant, kFamily, config);
+  const codegen::Family chosen = family_for(variant);
+  std::shared_ptr<const CachedKernel> cached = cache.get(variant, chosen, config);
   std::shared_ptr<const Kernel::Loaded> loaded;
   gpu->context.make_current();
   try {
@@ -130,7 +140,7 @@ std::shared_ptr<const Kernel::Loaded> Engine::Impl::load(const Variant& variant,
     warn(fmt::format("the driver refused cached kernel {} {} ({}); rebuilding it", variant.name(),
                      cached->key.config, error.what()));
     cache.discard(cached->key);
-    cached = cache.get(variant, kFamily, config);
+    cached = cache.get(variant, chosen, config);
     loaded = std::make_shared<const Kernel::Loaded>(gpu, cached, variant);
   }
   origin = cached->origin;
@@ -142,8 +152,8 @@ std::shared_ptr<const Kernel::Loaded> Engine::Impl::load(const Variant& variant,
 std::string Engine::Impl::tuned_config(const Variant& variant, const AttentionShape& shape) {
   if (!store) return {};
   try {
-    const db::TuningKey key{variant.hash(), std::string(codegen::family_name(kFamily)), gpu_name,
-                            cache.toolchain(), shape_bucket(shape)};
+    const db::TuningKey key{variant.hash(), std::string(codegen::family_name(family_for(variant))),
+                            gpu_name, cache.toolchain(), shape_bucket(shape)};
     if (const std::optional<db::TuningRecord> record = store->nearest_tuning(key)) {
       return record->config;
     }

@@ -1,5 +1,6 @@
 #include "runtime/fwd_launch.hpp"
 
+#include "runtime/tma_maps.hpp"
 #include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
 
@@ -149,6 +150,11 @@ void launch_fwd(const Driver& driver, CUfunction function, const Variant& varian
 
   std::vector<void*> pointers;
   pointers.push_back(&args);
+  aj::FwdMaps maps{};
+  if (kernel.tma_maps) {
+    maps = fwd_maps(driver, variant, kernel, problem);
+    pointers.push_back(&maps);
+  }
   for (auto& bytes : extra) pointers.push_back(bytes.data());
   const Dim3 grid{static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m),
                   static_cast<unsigned>(s.heads), static_cast<unsigned>(s.batch)};

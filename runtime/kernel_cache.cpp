@@ -102,14 +102,14 @@ std::shared_ptr<const CachedKernel> KernelCache::get(const Variant& variant, cod
 }
 
 std::vector<KernelCache::Outcome> KernelCache::get_all(const std::vector<const Variant*>& variants,
-                                                       codegen::Family family,
+                                                       const std::vector<codegen::Family>& families,
                                                        std::string_view config) {
   std::vector<Outcome> out(variants.size());
   std::atomic<std::size_t> next{0};
   const auto work = [&] {
     for (std::size_t i = next++; i < variants.size(); i = next++) {
       try {
-        out[i].kernel = get(*variants[i], family, config);
+        out[i].kernel = get(*variants[i], families.at(i), config);
       } catch (const std::exception& error) {
         out[i].error = error.what();
       }

@@ -57,9 +57,10 @@ class KernelCache {
     std::shared_ptr<const CachedKernel> kernel;
     std::string error;  // the failure's message when kernel is null
   };
-  // get() for every variant, on every core: NVRTC runs in parallel where
-  // kernels are missing. A variant that fails holds its message.
-  std::vector<Outcome> get_all(const std::vector<const Variant*>& variants, codegen::Family family,
+  // get() for every variant (in families[i]), on every core: NVRTC runs in
+  // parallel where kernels are missing. A variant that fails holds its message.
+  std::vector<Outcome> get_all(const std::vector<const Variant*>& variants,
+                               const std::vector<codegen::Family>& families,
                                std::string_view config);
 
   // Forgets a kernel (memory and database), e.g. one the driver refused to

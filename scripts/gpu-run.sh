@@ -5,7 +5,8 @@
 #   tune   `attnjit tune` on 3 variants x 3 shapes; the cache (kernels and
 #          tuning records) is left in $OUT/cache
 #   bench  attnjit's kernels on the shapes of ../shared/bench/peers.py: default
-#          configs, and tuned ones from .device/cache (or $OUT/cache)
+#          family and configs (fa3_sm90 on an H100), fa2_sm80 beside them, and
+#          tuned configs from .device/cache (or $OUT/cache)
 #   peers  peers.py itself (SDPA backends, FlexAttention), in the same run
 #   all    tests, tune, bench and peers, then one table of attnjit against the peers
 # Several may be given, e.g. `tests tune`. Logs and JSON go to $OUT (or ./gpu-out).
@@ -67,11 +68,13 @@ if want bench; then
     for kind in dense causal; do
       for s in 1024 4096 16384; do
         run default "${kind}_d$d" "b=$((16384 / s)),h=$((2048 / d)),sq=$s" --no-cache
+        run fa2 "${kind}_d$d" "b=$((16384 / s)),h=$((2048 / d)),sq=$s" --no-cache --family fa2_sm80
       done
     done
   done
   for v in dense_d128 causal_d128 sliding1024 document_causal prefixlm2048 causal_alibi causal_softcap; do
     run default "$v" "b=2,h=16,sq=8192" --no-cache
+    run fa2 "$v" "b=2,h=16,sq=8192" --no-cache --family fa2_sm80
   done
   tuned_cache=".device/cache"
   [ -d "$tuned_cache" ] || tuned_cache="$out/cache"

@@ -39,6 +39,7 @@ int run_compile(const CompileCommandOptions& options) {
   int status = kSuccess;
   // A variant the family cannot take is reported and skipped; the rest still compile.
   std::vector<const Variant*> compiled;
+  std::vector<codegen::Family> families;
   for (const Variant& variant : variants) {
     try {
       (void)kernel_candidates(variant, options.kernel);
@@ -48,13 +49,14 @@ int run_compile(const CompileCommandOptions& options) {
       continue;
     }
     compiled.push_back(&variant);
+    families.push_back(kernel_family(variant, options.kernel.family, *codegen::parse_arch(arch)));
   }
   const WarningSink warn = [](const std::string& message) {
     std::cerr << "attnjit: warning: " << message << "\n";
   };
   KernelCache cache(arch, options.no_cache ? nullptr : open_cache(options.cache_dir, warn), warn);
   const std::vector<KernelCache::Outcome> outcomes =
-      cache.get_all(compiled, *codegen::parse_family(options.kernel.family), options.kernel.config);
+      cache.get_all(compiled, families, options.kernel.config);
 
   nlohmann::json listed = nlohmann::json::array();
   std::string table =
@@ -82,7 +84,7 @@ int run_compile(const CompileCommandOptions& options) {
         kernel.origin == KernelOrigin::Compiled ? kernel.compile_ms : report.compile_ms;
     listed.push_back({{"variant", variant.name()},
                       {"hash", variant.hash()},
-                      {"family", options.kernel.family},
+                      {"family", kernel.key.family},
                       {"config", generated.config},
                       {"arch", arch},
                       {"registers", report.registers},
@@ -92,10 +94,9 @@ int run_compile(const CompileCommandOptions& options) {
                       {"compile_ms", compile_ms},
                       {"cubin_bytes", kernel.compiled.cubin.size()},
                       {"cached", kernel.origin != KernelOrigin::Compiled}});
-    table +=
-        fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9.1f} {}\n",
-                    variant.name(), variant.hash(), options.kernel.family, generated.config, arch,
-                    report.registers, smem, spills, compile_ms, origin_name(kernel.origin));
+    table += fmt::format("{:<20} {:<16} {:<9} {:<22} {:<7} {:>5} {:>7} {:>6} {:>9.1f} {}\n",
+                         variant.name(), variant.hash(), kernel.key.family, generated.config, arch,
+                         report.registers, smem, spills, compile_ms, origin_name(kernel.origin));
   }
   std::cout << (options.json ? listed.dump(2) + "\n" : table);
   return status;

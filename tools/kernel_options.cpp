@@ -10,23 +10,34 @@ namespace attnjit::cli {
 
 void add_kernel_options(CLI::App& command, KernelOptions& options) {
   command.add_option("--variant", options.variant, "The variant to use, by name");
-  command.add_option("--family", options.family, "Kernel family (fa2_sm80)");
-  command.add_option("--config", options.config, "Config overrides, K=V,... (bm, bn, warps)");
+  command.add_option("--family", options.family,
+                     "Kernel family: auto (the default: fa3_sm90 on sm_90a where it applies, "
+                     "else fa2_sm80), fa2_sm80 or fa3_sm90");
+  command.add_option(
+      "--config", options.config,
+      "Config overrides, K=V,... (fa2_sm80: bm, bn, warps; fa3_sm90: bm, bn, stages)");
   command.add_option("--arch", options.arch, "Target arch, e.g. sm_80 or sm_90a (default: GPU 0)");
+}
+
+codegen::Family kernel_family(const Variant& variant, const std::string& name,
+                              const codegen::Arch& arch) {
+  if (name == "auto") return codegen::preferred_family(variant, arch);
+  const auto family = codegen::parse_family(name);
+  if (!family) {
+    throw CliError(kBadInput,
+                   fmt::format("unknown family '{}' (families: auto, fa2_sm80, fa3_sm90)", name));
+  }
+  return *family;
 }
 
 namespace {
 
 template <class Generate>
-auto generate_for(const KernelOptions& options, Generate generate) {
-  const auto family = codegen::parse_family(options.family);
-  if (!family) {
-    throw CliError(kBadInput,
-                   fmt::format("unknown family '{}' (families: fa2_sm80)", options.family));
-  }
+auto generate_for(const Variant& variant, const KernelOptions& options, Generate generate) {
   const codegen::Arch arch = target_arch(options.arch);
+  const codegen::Family family = kernel_family(variant, options.family, arch);
   try {
-    return generate(*family, arch);
+    return generate(family, arch);
   } catch (const SpecError& error) {
     throw CliError(kBadInput, error.what());
   }
@@ -35,14 +46,14 @@ auto generate_for(const KernelOptions& options, Generate generate) {
 }  // namespace
 
 codegen::Generated generate_kernel(const Variant& variant, const KernelOptions& options) {
-  return generate_for(options, [&](codegen::Family family, const codegen::Arch& arch) {
+  return generate_for(variant, options, [&](codegen::Family family, const codegen::Arch& arch) {
     return codegen::generate(variant, family, options.config, arch);
   });
 }
 
 std::vector<codegen::Generated> kernel_candidates(const Variant& variant,
                                                   const KernelOptions& options) {
-  return generate_for(options, [&](codegen::Family family, const codegen::Arch& arch) {
+  return generate_for(variant, options, [&](codegen::Family family, const codegen::Arch& arch) {
     return codegen::generate_candidates(variant, family, options.config, arch);
   });
 }

@@ -14,12 +14,17 @@ namespace attnjit::cli {
 
 struct KernelOptions {
   std::optional<std::string> variant;
-  std::string family = "fa2_sm80";
+  std::string family = "auto";
   std::string config;
   std::optional<std::string> arch;
 };
 
 void add_kernel_options(CLI::App& command, KernelOptions& options);
+
+// The family the options name for the variant on `arch`: "auto" is the
+// preferred one (codegen::preferred_family). Throws CliError for an unknown name.
+codegen::Family kernel_family(const Variant& variant, const std::string& name,
+                              const codegen::Arch& arch);
 
 // Throws CliError: kBadInput for a bad family or config, kEnvironment when no
 // arch is given and no GPU is present.

@@ -89,12 +89,11 @@ int run_run(const RunOptions& options) {
     throw CliError(kEnvironment, error.what());
   }
   const Context context(*driver, 0);
-  // The engine picks the family; fa2_sm80 is the only one yet.
-  if (options.kernel.family != "fa2_sm80") {
-    throw CliError(kBadInput,
-                   fmt::format("unknown family '{}' (families: fa2_sm80)", options.kernel.family));
-  }
   EngineOptions engine_options;
+  if (options.kernel.family != "auto") {
+    engine_options.family = codegen::family_name(
+        kernel_family(variant, options.kernel.family, *codegen::parse_arch(context.arch())));
+  }
   engine_options.cache_dir = options.cache_dir;
   engine_options.use_cache = !options.no_cache;
   Engine engine(engine_options);

@@ -23,7 +23,7 @@ struct TuneCommandOptions {
   std::vector<std::string> files;
   std::vector<std::string> shapes;
   std::optional<std::string> variant;
-  std::string family = "fa2_sm80";
+  std::string family = "auto";
   int budget = 60;
   std::string strategy = "exhaustive";
   std::uint64_t seed = 1;
@@ -103,6 +103,7 @@ nlohmann::json to_json(const tuner::TuneResult& result, const std::string& shape
           {"shape", shape},
           {"gpu", result.gpu},
           {"arch", result.arch},
+          {"family", result.family},
           {"best_config", result.best ? result.best->config : ""},
           {"best_ms", best_ms},
           {"best_tflops", best_ms > 0 ? result.flops / (best_ms * 1e-3) / 1e12 : 0},
@@ -120,11 +121,6 @@ int run_tune(const TuneCommandOptions& options) {
     throw CliError(kBadInput,
                    fmt::format("unknown strategy '{}' (exhaustive, random)", options.strategy));
   }
-  const auto family = codegen::parse_family(options.family);
-  if (!family) {
-    throw CliError(kBadInput,
-                   fmt::format("unknown family '{}' (families: fa2_sm80)", options.family));
-  }
   std::vector<std::pair<std::string, AttentionShape>> shapes;
   for (const std::string& text : options.shapes) shapes.emplace_back(text, parse_shape(text));
   const std::vector<Variant> variants = load_variants(options.files, options.variant);
@@ -137,7 +133,14 @@ int run_tune(const TuneCommandOptions& options) {
   tuner::Tuner tuner(worker, options.no_cache ? nullptr : open_cache(options.cache_dir, warn), warn,
                      scratch.path());
   tuner::TuneOptions tune_options;
-  tune_options.family = *family;
+  if (options.family != "auto") {
+    tune_options.family = codegen::parse_family(options.family);
+    if (!tune_options.family) {
+      throw CliError(
+          kBadInput,
+          fmt::format("unknown family '{}' (families: auto, fa2_sm80, fa3_sm90)", options.family));
+    }
+  }
   tune_options.strategy = *strategy;
   tune_options.budget = std::chrono::seconds(options.budget);
   tune_options.seed = options.seed;
@@ -179,7 +182,8 @@ void add_tune_command(CLI::App& app, std::function<int()>& run) {
   command->add_option("--shape", options->shapes, "b=2,h=16,hkv=4,sq=8192,sk=8192 (repeatable)")
       ->required();
   command->add_option("--variant", options->variant, "Tune only this variant");
-  command->add_option("--family", options->family, "Kernel family (fa2_sm80)");
+  command->add_option("--family", options->family,
+                      "Kernel family: auto (the default), fa2_sm80 or fa3_sm90");
   command->add_option("--budget", options->budget, "Seconds per variant and shape (default 60)")
       ->check(CLI::PositiveNumber);
   command->add_option("--strategy", options->strategy,

@@ -61,6 +61,8 @@ class Session {
     kernel.threads = request.threads;
     kernel.smem_bytes = request.dynamic_smem;
     kernel.block_m = request.block_m;
+    kernel.block_n = request.block_n;
+    kernel.tma_maps = request.tma_maps;
     const auto launch = [&] {
       launch_fwd(context.driver(), function, variant_, kernel, device_.problem(), stream_.get());
     };

@@ -43,6 +43,8 @@ struct MeasureRequest {
   int threads = 0;
   int dynamic_smem = 0;
   int block_m = 0;
+  int block_n = 0;
+  bool tma_maps = false;
   int warmup = 3;
   int repetitions = 20;
 };
@@ -58,7 +60,7 @@ struct MeasureReply {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SetupRequest, variant_text, shape, seed, check_rows)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SetupReply, ok, no_gpu, error, gpu, arch, flops)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MeasureRequest, config, cubin_path, entry, threads, dynamic_smem,
-                                   block_m, warmup, repetitions)
+                                   block_m, block_n, tma_maps, warmup, repetitions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MeasureReply, ok, error, median_ms, min_ms, max_abs_error)
 
 }  // namespace attnjit::tuner

@@ -134,9 +134,12 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
   TuneResult result{variant.name(), shape, setup.gpu, setup.arch, setup.flops, {}, {}, {}, 0, 0,
                     false};
   KernelCache cache(setup.arch, store_, warn_);
-  result.default_config = cache.get(variant, options.family, "")->key.config;
+  const codegen::Family family =
+      options.family ? *options.family : codegen::preferred_family(variant, *arch);
+  result.family = std::string(codegen::family_name(family));
+  result.default_config = cache.get(variant, family, "")->key.config;
   std::vector<std::string> plan =
-      plan_configs(variant, options.family, *arch, options.strategy, options.seed);
+      plan_configs(variant, family, *arch, options.strategy, options.seed);
   std::erase(plan, result.default_config);
   plan.insert(plan.begin(), result.default_config);
 
@@ -156,7 +159,7 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
   };
 
   std::filesystem::create_directories(scratch_dir_);
-  CompilePool pool(cache, variant, options.family, plan);
+  CompilePool pool(cache, variant, family, plan);
   while (std::optional<Compiled> compiled = pool.next()) {
     ++progress.compiled;
     CandidateResult candidate{compiled->config, Outcome::Failed, 0, 0, 0, compiled->error};
@@ -188,8 +191,7 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
 
   if (result.best && store_) {
     const db::TuningRecord record{
-        {variant.hash(), std::string(codegen::family_name(options.family)), setup.gpu,
-         cache.toolchain(), shape_bucket(shape)},
+        {variant.hash(), result.family, setup.gpu, cache.toolchain(), shape_bucket(shape)},
         result.best->config,
         result.best->median_ms,
         result.default_ms,
@@ -215,7 +217,8 @@ MeasureReply Tuner::measure(const CachedKernel& kernel, const TuneOptions& optio
   MeasureReply measured =
       worker_->measure({kernel.key.config, cubin.string(), kernel.compiled.lowered_name,
                         kernel.generated.kernel.threads, kernel.generated.kernel.smem_bytes,
-                        kernel.generated.kernel.block_m, 3, options.repetitions},
+                        kernel.generated.kernel.block_m, kernel.generated.kernel.block_n,
+                        kernel.generated.kernel.tma_maps, 3, options.repetitions},
                        options.measure_timeout);
   std::error_code ignored;  // a leftover scratch file is harmless
   std::filesystem::remove(cubin, ignored);

@@ -24,7 +24,8 @@
 namespace attnjit::tuner {
 
 struct TuneOptions {
-  codegen::Family family = codegen::Family::Fa2Sm80;
+  // Empty: the preferred family for the variant on the measuring GPU.
+  std::optional<codegen::Family> family;
   Strategy strategy = Strategy::Exhaustive;
   // Wall time for one variant and shape; the default config is measured
   // whatever the budget, the rest while it lasts.
@@ -66,6 +67,7 @@ struct TuneResult {
   double default_ms = 0;  // 0 when the default itself failed
   double seconds = 0;
   bool stored = false;
+  std::string family;  // the family tuned
 };
 
 struct Progress {

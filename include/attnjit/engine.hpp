@@ -51,6 +51,9 @@ struct EngineOptions {
   // $XDG_CACHE_HOME/attnjit, else ~/.cache/attnjit.
   std::filesystem::path cache_dir;
   bool use_cache = true;  // false: kernels live in this process's memory only
+  // The kernel family, e.g. "fa2_sm80" or "fa3_sm90"; empty: the best one the
+  // GPU and each variant allow (the Hopper family on an H100 where it applies).
+  std::string family;
   // Where warnings go (a damaged cached kernel, a cache that cannot be
   // opened or written); empty: standard error.
   std::function<void(const std::string&)> on_warning;

@@ -26,6 +26,20 @@ struct FwdArgs {
   float scale_log2;  // scale * log2(e), for the exp2-based softmax
 };
 
+// A TMA tensor map (CUtensorMap): built by the host driver, read by the
+// copy engine from a __grid_constant__ kernel parameter.
+struct alignas(64) TmaMap {
+  unsigned long long opaque[16];
+};
+
+// What the Hopper family takes besides FwdArgs: Q, K and V as TMA maps of
+// 4-D tensors [batch, heads, rows, head_dim], boxes of 64 columns.
+struct FwdMaps {
+  TmaMap q;
+  TmaMap k;
+  TmaMap v;
+};
+
 // A run-time tensor of the variant, read bounds-safely by the generated code.
 template <int Rank>
 struct TensorArg {

@@ -14,20 +14,11 @@
 // kHeadDimV, kBf16 (else fp16), kOutBf16 and kPositiveScale (the variant's scale is > 0).
 #pragma once
 
-#include "attnjit/prelude.cuh"
+#include "attnjit/fragment.cuh"
+#include "attnjit/tile_walk.cuh"
 
 namespace aj {
 namespace sm80 {
-
-using u16 = unsigned short;
-using u32 = unsigned int;
-
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
-
-__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000u); }
-
-__device__ __forceinline__ u32 smem_addr(const void* p) { return (u32)__cvta_generic_to_shared(p); }
 
 // 16 bytes global -> shared, zero-filled when `valid` is false.
 __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
@@ -67,24 +58,6 @@ __device__ __forceinline__ void mma_16816(float (&d)[4], const u32 (&a)[4], u32 
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
   }
-}
-
-// Two floats to one register of two 16-bit values, `lo` in the low half.
-template <bool Bf16>
-__device__ __forceinline__ u32 pack(float lo, float hi) {
-  u32 out;
-  if constexpr (Bf16) {
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(out) : "f"(hi), "f"(lo));
-  } else {
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(out) : "f"(hi), "f"(lo));
-  }
-  return out;
-}
-
-__device__ __forceinline__ float exp2_approx(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
 }
 
 // Rows of `Cols` 16-bit values, global -> shared in 16-byte pieces; rows at or
@@ -162,51 +135,19 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   const int hkv = h / (a.heads / a.kv_heads);
   const int q_len = a.q_len, kv_len = a.kv_len;
 
-  Index ix;
-  ix.b = b;
-  ix.h = h;
-  ix.hkv = hkv;
-  ix.batch = a.batch;
-  ix.heads = a.heads;
-  ix.kv_heads = a.kv_heads;
-  ix.q_len = q_len;
-  ix.kv_len = kv_len;
-  ix.q = 0;
-  ix.k = 0;
+  Index ix = fwd_index(a, b, h, hkv);
 
   const u16* q_ptr = static_cast<const u16*>(a.q) + b * a.q_stride[0] + h * a.q_stride[1];
   const u16* k_ptr = static_cast<const u16*>(a.k) + b * a.k_stride[0] + hkv * a.k_stride[1];
   const u16* v_ptr = static_cast<const u16*>(a.v) + b * a.v_stride[0] + hkv * a.v_stride[1];
   u16* o_ptr = static_cast<u16*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
 
-  const int n_tiles = (kv_len + BN - 1) / BN;
   const long long q_last = (m0 + BM < q_len ? m0 + BM : q_len) - 1;
-  // Uniform across the CTA: every thread classifies the same tile alike.
-  auto classify = [&](int n) -> TileClass {
-    if constexpr (!V::kHasMask) {
-      return kFull;
-    } else {
-      Tile tile;
-      tile.at = ix;
-      tile.q0 = m0;
-      tile.q1 = q_last;
-      tile.k0 = (long long)n * BN;
-      tile.k1 = ((long long)n * BN + BN < kv_len ? (long long)n * BN + BN : kv_len) - 1;
-      return V::classify(p, tile);
-    }
-  };
-  // The next tile at or after n that is not empty, and its class.
-  TileClass found_class = kFull;
-  auto next_tile = [&](int n) {
-    for (; n < n_tiles; ++n) {
-      found_class = classify(n);
-      if (found_class != kEmpty) break;
-    }
-    return n;
-  };
+  TileWalk<V, BN> walk(p, ix, m0, q_last);
+  const int n_tiles = walk.n_tiles;
 
   load_tile<BM, S::kD, S::kThreads>(sQ, S::kQStride, q_ptr, a.q_stride[2], m0, q_len);
-  int n = next_tile(0);
+  int n = walk.next(0);
   if (n < n_tiles) {
     load_tile<BN, S::kD, S::kThreads>(sK, S::kKStride, k_ptr, a.k_stride[2], n * BN, kv_len);
   }
@@ -237,7 +178,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   const u32 v_frag =
       smem_addr(sV + (lane % 8 + ((lane / 8) % 2) * 8) * S::kVStride + (lane / 16) * 8);
   while (n < n_tiles) {
-    const TileClass tile_class = found_class;
+    const TileClass tile_class = walk.found;
     const int n0 = n * BN;
     cp_async_wait_all();
     __syncthreads();  // K[n] landed; every warp is done with V of the last tile
@@ -273,82 +214,21 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
       }
     }
 
-    // Scores in the log2 domain. The identity score with a positive scale stays
-    // raw here: the scale is folded into one FFMA in the exponent below.
-    if constexpr (!(V::kIdentityScore && C::kPositiveScale)) {
+    const long long q_warp = m0 + warp_row0;
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) {
-            float& x = acc_s[mt][nt][i];
-            if constexpr (V::kIdentityScore) {
-              x *= a.scale_log2;
-            } else {
-              ix.q = m0 + warp_row0 + mt * 16 + g + (i / 2) * 8;
-              ix.k = n0 + nt * 8 + 2 * t + (i % 2);
-              x = V::score(p, ix, x * a.scale) * kLog2e;
-            }
-          }
-        }
-      }
+    for (int mt = 0; mt < MT; ++mt) {
+      apply_score<V, C::kPositiveScale>(acc_s[mt], p, ix, a.scale, a.scale_log2, q_warp + mt * 16,
+                                        n0, g, t);
     }
     // The mask, only where the tile needs it: a branch around the whole loop,
     // uniform across the CTA, so full tiles pay nothing for it.
     if (tile_class == kPartial || n0 + BN > kv_len) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-          for (int i = 0; i < 4; ++i) {
-            ix.q = m0 + warp_row0 + mt * 16 + g + (i / 2) * 8;
-            ix.k = n0 + nt * 8 + 2 * t + (i % 2);
-            bool keep = ix.k < kv_len;
-            if constexpr (V::kHasMask) keep = keep && V::mask(p, ix);
-            if (!keep) acc_s[mt][nt][i] = neg_inf();
-          }
-        }
-      }
+      for (int mt = 0; mt < MT; ++mt) apply_mask<V>(acc_s[mt], p, ix, q_warp + mt * 16, n0, g, t);
     }
-
-    // Online softmax: new running max per row (a row spans the 4 threads of a quad).
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        float tile_max = neg_inf();
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) {
-          tile_max = fmaxf(tile_max, fmaxf(acc_s[mt][nt][2 * r], acc_s[mt][nt][2 * r + 1]));
-        }
-        tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-        tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-        tile_max *= kFactor;
-        const float old_max = row_max[mt][r];
-        const float new_max = fmaxf(old_max, tile_max);
-        row_max[mt][r] = new_max;
-        // A row with nothing unmasked yet keeps base 0, so -inf - -inf never appears.
-        const float base = new_max == neg_inf() ? 0.0f : new_max;
-        const float rescale = old_max == neg_inf() ? 1.0f : exp2_approx(old_max - base);
-        float sum = 0.0f;
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-          for (int c = 0; c < 2; ++c) {
-            float& x = acc_s[mt][nt][2 * r + c];
-            x = exp2_approx(fmaf(x, kFactor, -base));
-            sum += x;
-          }
-        }
-        row_sum[mt][r] = row_sum[mt][r] * rescale + sum;
-#pragma unroll
-        for (int dt = 0; dt < DT; ++dt) {
-          acc_o[mt][dt][2 * r] *= rescale;
-          acc_o[mt][dt][2 * r + 1] *= rescale;
-        }
-      }
+      online_softmax(acc_s[mt], acc_o[mt], row_max[mt], row_sum[mt], kFactor);
     }
 
     // P in 16 bits, packed now: the float scores die here, which frees half
@@ -357,15 +237,10 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        pa[kk][mt][0] = pack<kBf16>(acc_s[mt][2 * kk][0], acc_s[mt][2 * kk][1]);
-        pa[kk][mt][1] = pack<kBf16>(acc_s[mt][2 * kk][2], acc_s[mt][2 * kk][3]);
-        pa[kk][mt][2] = pack<kBf16>(acc_s[mt][2 * kk + 1][0], acc_s[mt][2 * kk + 1][1]);
-        pa[kk][mt][3] = pack<kBf16>(acc_s[mt][2 * kk + 1][2], acc_s[mt][2 * kk + 1][3]);
-      }
+      for (int mt = 0; mt < MT; ++mt) pack_a<kBf16>(pa[kk][mt], acc_s[mt], kk);
     }
 
-    const int next = next_tile(n + 1);
+    const int next = walk.next(n + 1);
     cp_async_wait_all();
     __syncthreads();  // V[n] landed; every warp is done reading K[n]
     if (next < n_tiles) {
@@ -399,9 +274,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      float sum = row_sum[mt][r];
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      const float sum = quad_sum(row_sum[mt][r]);
       const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
       const int row = warp_row0 + mt * 16 + g + r * 8;
 #pragma unroll
@@ -411,8 +284,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
         *reinterpret_cast<u32*>(sQ + row * S::kQStride + dt * 8 + 2 * t) = packed;
       }
       if (a.lse != nullptr && t == 0 && m0 + row < q_len) {
-        const float lse = sum > 0.0f ? (row_max[mt][r] + log2f(sum)) * kLn2 : neg_inf();
-        a.lse[((long long)b * a.heads + h) * q_len + m0 + row] = lse;
+        a.lse[((long long)b * a.heads + h) * q_len + m0 + row] = row_lse(row_max[mt][r], sum);
       }
     }
   }

@@ -35,8 +35,12 @@ AJ_HD long long mul(long long a, long long b) {
 AJ_HD long long neg(long long a) { return sub(0, a); }
 // 64-bit division is a long instruction sequence on the GPU; kept out of line
 // so that a mask evaluated for every element of an unrolled tile stays small
-// and quick to compile.
-#ifdef __CUDACC_RTC__
+// and quick to compile. Not where warpgroups trade registers (AJ_INLINE_DIVISION,
+// the Hopper family): a call makes ptxas ignore setmaxnreg.
+#if defined(__CUDACC_RTC__) && defined(AJ_INLINE_DIVISION)
+__device__ __forceinline__ long long div_nonzero(long long a, long long b) { return a / b; }
+__device__ __forceinline__ long long mod_nonzero(long long a, long long b) { return a % b; }
+#elif defined(__CUDACC_RTC__)
 __device__ __noinline__ long long div_nonzero(long long a, long long b) { return a / b; }
 __device__ __noinline__ long long mod_nonzero(long long a, long long b) { return a % b; }
 #else

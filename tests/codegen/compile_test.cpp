@@ -49,7 +49,8 @@ TEST(DefaultConfigs, CompileWithoutSpills) {
     const Arch arch = *parse_arch(name);
     KernelCache cache(std::string(name), nullptr,
                       [](const std::string& warning) { ADD_FAILURE() << warning; });
-    const std::vector<KernelCache::Outcome> outcomes = cache.get_all(variants, Family::Fa2Sm80, "");
+    const std::vector<KernelCache::Outcome> outcomes =
+        cache.get_all(variants, std::vector(variants.size(), Family::Fa2Sm80), "");
     ASSERT_EQ(outcomes.size(), variants.size());
     for (std::size_t i = 0; i < variants.size(); ++i) {
       SCOPED_TRACE(variants[i]->name() + " " + std::string(name));

@@ -68,12 +68,11 @@ const std::vector<Case> kCases = {
 
 class Fwd : public ::testing::TestWithParam<std::string> {};
 
-void check_config(const Variant& variant, const std::string& config) {
+void check_config(const Variant& variant, codegen::Family family, const std::string& config) {
   Gpu& g = *gpu();
   const auto arch = codegen::parse_arch(g.context.arch());
   ASSERT_TRUE(arch);
-  const codegen::Generated generated =
-      codegen::generate(variant, codegen::Family::Fa2Sm80, config, *arch);
+  const codegen::Generated generated = codegen::generate(variant, family, config, *arch);
   const CompiledKernel compiled =
       compile_kernel(kernel_job(generated.kernel), CompileOptions{arch->name(), {}});
   const Module module(g.context, compiled.cubin);
@@ -88,9 +87,9 @@ void check_config(const Variant& variant, const std::string& config) {
     stream.synchronize();
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
     const auto& s = c.shape;
-    const std::string where =
-        fmt::format("{} {} b={} h={} hkv={} sq={} sk={}", variant.name(), generated.config, s.batch,
-                    s.heads, s.kv_heads, s.q_len, s.kv_len);
+    const std::string where = fmt::format("{} {} {} b={} h={} hkv={} sq={} sk={}", variant.name(),
+                                          codegen::family_name(family), generated.config, s.batch,
+                                          s.heads, s.kv_heads, s.q_len, s.kv_len);
     const harness::Comparison out =
         harness::compare(device.output(), want.out, variant.out_dtype(), "O");
     EXPECT_TRUE(out.ok()) << where << ": " << out.bad << " of " << out.checked << " wrong; first "
@@ -108,7 +107,32 @@ TEST_P(Fwd, MatchesTheReference) {
     for (const std::string config :
          {"", "bm=64,bn=32,warps=4", "bm=128,bn=64,warps=8", "bm=128,bn=128,warps=8"}) {
       SCOPED_TRACE(config);
-      check_config(variant, config);
+      check_config(variant, codegen::Family::Fa2Sm80, config);
+    }
+  }
+}
+
+// The Hopper family at its defaults and at configs that vary every knob:
+// one and three consumer warpgroups, odd key tiles, deeper pipelines.
+TEST_P(Fwd, HopperMatchesTheReference) {
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  const auto arch = codegen::parse_arch(gpu()->context.arch());
+  ASSERT_TRUE(arch);
+  for (const Variant& variant : example_variants()) {
+    if (variant.name() != GetParam()) continue;
+    if (codegen::preferred_family(variant, *arch) != codegen::Family::Fa3Sm90) {
+      GTEST_SKIP() << "fa3_sm90 does not apply to " << variant.name() << " on " << arch->name();
+    }
+    for (const std::string config : {"", "bm=64,bn=64,stages=2", "bm=192,bn=64,stages=3",
+                                     "bm=128,bn=80,stages=2", "bm=64,bn=176,stages=1"}) {
+      try {
+        (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
+      } catch (const SpecError&) {
+        continue;  // does not fit this variant's head dims
+      }
+      SCOPED_TRACE(config);
+      check_config(variant, codegen::Family::Fa3Sm90, config);
     }
   }
 }

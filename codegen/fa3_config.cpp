@@ -1,0 +1,151 @@
+#include "codegen/fa3_config.hpp"
+
+#include "codegen/config_text.hpp"
+#include "codegen/io_rules.hpp"
+#include <attnjit/error.hpp>
+
+#include <algorithm>
+#include <type_traits>
+#include <variant>
+
+#include <fmt/format.h>
+
+namespace attnjit::codegen {
+
+namespace {
+
+// Whether interval code for `expr` needs more than a few registers: tensor
+// reads (scans of document ids, say) and 64-bit divisions do.
+bool heavy_intervals(const ir::ExprPtr& expr) {
+  if (expr == nullptr) return false;
+  return std::visit(
+      [](const auto& node) {
+        using T = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<T, ir::TensorRead>) {
+          return true;
+        } else if constexpr (std::is_same_v<T, ir::Binary>) {
+          return node.op == ir::BinaryOp::Div || node.op == ir::BinaryOp::Mod ||
+                 heavy_intervals(node.lhs) || heavy_intervals(node.rhs);
+        } else if constexpr (std::is_same_v<T, ir::Unary>) {
+          return heavy_intervals(node.operand);
+        } else if constexpr (std::is_same_v<T, ir::Select>) {
+          return heavy_intervals(node.cond) || heavy_intervals(node.if_true) ||
+                 heavy_intervals(node.if_false);
+        } else if constexpr (std::is_same_v<T, ir::Call>) {
+          return std::any_of(node.args.begin(), node.args.end(), heavy_intervals);
+        } else if constexpr (std::is_same_v<T, ir::IntToFloat>) {
+          return heavy_intervals(node.operand);
+        } else {
+          return false;
+        }
+      },
+      expr->node());
+}
+
+}  // namespace
+
+RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config) {
+  // One CTA per SM has 65536 registers; counts are multiples of 8 (setmaxnreg's
+  // rule). The producer classifies the tiles too: the bare minimum of 24
+  // registers serves simple masks; a heavy classifier would spill in it.
+  if (config.consumers() < 2) return {};
+  const int producer = heavy_intervals(variant.mask_expr()) ? 64 : 24;
+  const int per_consumer = (65536 - 128 * producer) / (128 * config.consumers());
+  return {producer, std::min(240, per_consumer / 8 * 8)};
+}
+
+std::string Fa3Config::to_string() const {
+  return fmt::format("bm={},bn={},stages={}", block_m, block_n, stages);
+}
+
+Fa3Config parse_fa3_config(std::string_view text, Fa3Config base) {
+  for (const auto& [key, number] : config_items(text)) {
+    if (key == "bm") {
+      base.block_m = number;
+    } else if (key == "bn") {
+      base.block_n = number;
+    } else if (key == "stages") {
+      base.stages = number;
+    } else {
+      throw SpecError(
+          fmt::format("unknown config key '{}' for family fa3_sm90 (keys: bm, bn, stages)", key));
+    }
+  }
+  return base;
+}
+
+int fa3_smem_bytes(const Variant& variant, const Fa3Config& config) {
+  const int d = variant.head_dim();
+  const int dv = variant.head_dim_v();
+  const int q_bytes = config.block_m * std::max(d, dv) * 2;
+  const int kv_bytes = config.block_n * (d + dv) * 2;
+  return 1024 + q_bytes + config.stages * kv_bytes + (1 + 3 * config.stages) * 8;
+}
+
+std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config& config,
+                                        const Arch& arch) {
+  std::vector<std::string> out;
+  if (arch.sm() != 90 || !arch.arch_specific) {
+    out.push_back(fmt::format("fa3_sm90 needs sm_90a (wgmma, setmaxnreg), not {}", arch.name()));
+  }
+  for (std::string& rule : sixteen_bit_io(variant, "fa3_sm90")) out.push_back(std::move(rule));
+  const int d = variant.head_dim();
+  const int dv = variant.head_dim_v();
+  if (d % 64 != 0 || dv % 64 != 0 || d > 256 || dv > 256) {
+    out.push_back(fmt::format(
+        "fa3_sm90 needs head dims that are multiples of 64 up to 256, not {} and {}", d, dv));
+  }
+  if (config.block_m != 64 && config.block_m != 128 && config.block_m != 192) {
+    out.push_back(fmt::format("bm={} must be 64, 128 or 192 (64 rows per consumer warpgroup)",
+                              config.block_m));
+  }
+  if (config.block_n < 16 || config.block_n > 256 || config.block_n % 16 != 0) {
+    out.push_back(fmt::format("bn={} must be a multiple of 16 in 16..256", config.block_n));
+  }
+  if (config.stages < 1 || config.stages > 4) {
+    out.push_back(fmt::format("stages={} must be in 1..4", config.stages));
+  }
+  const int smem = fa3_smem_bytes(variant, config);
+  if (smem > arch.max_smem_per_block()) {
+    out.push_back(fmt::format("needs {} bytes of shared memory, {} allows {}", smem, arch.name(),
+                              arch.max_smem_per_block()));
+  }
+  return out;
+}
+
+std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch& arch) {
+  // FlashAttention-3's tile sizes per head dim: two consumer warpgroups, and
+  // the key tile the registers allow beside the O accumulator.
+  const int d = std::max(variant.head_dim(), variant.head_dim_v());
+  std::vector<Fa3Config> tried;
+  if (d <= 64) {
+    tried = {{192, 128, 2}, {128, 128, 2}};
+  } else if (d <= 128) {
+    tried = {{128, 128, 2}, {128, 64, 2}};
+  } else {
+    tried = {{128, 64, 2}, {128, 32, 2}};
+  }
+  tried.push_back({64, 64, 2});
+  std::vector<Fa3Config> out;
+  for (const Fa3Config& config : tried) {
+    const bool seen = std::find(out.begin(), out.end(), config) != out.end();
+    if (!seen && fa3_violations(variant, config, arch).empty()) out.push_back(config);
+  }
+  if (out.empty()) out.push_back(tried.back());
+  return out;
+}
+
+std::vector<Fa3Config> fa3_search_space(const Variant& variant, const Arch& arch) {
+  std::vector<Fa3Config> out;
+  for (const int bm : {64, 128, 192}) {
+    for (const int bn : {64, 96, 128, 160, 176, 192}) {
+      for (const int stages : {2, 3}) {
+        const Fa3Config config{bm, bn, stages};
+        if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace attnjit::codegen

@@ -1,0 +1,16 @@
+// The TMA maps a Hopper kernel reads Q, K and V through, built for one launch.
+#pragma once
+
+#include "codegen/kernel_source.hpp"
+#include "runtime/cuda_driver.hpp"
+#include "runtime/fwd_launch.hpp"
+#include "templates/attnjit/fwd_args.h"
+
+namespace attnjit {
+
+// Throws InputError when a tensor breaks TMA's rules (every stride a multiple
+// of 16 bytes), CudaError when the driver refuses a map.
+aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
+                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem);
+
+}  // namespace attnjit

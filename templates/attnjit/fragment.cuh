@@ -1,0 +1,156 @@
+// What both forward families share at the level of one warp's 16 score rows
+// in the tensor-core accumulator layout (mma.sync m16n8 and wgmma m64nN both
+// give each lane rows g and g+8, columns 2t and 2t+1 of every n8 tile):
+// the variant's score and mask, and the online-softmax update.
+#pragma once
+
+#include "attnjit/prelude.cuh"
+
+namespace aj {
+
+using u16 = unsigned short;
+using u32 = unsigned int;
+using u64 = unsigned long long;
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000u); }
+
+__device__ __forceinline__ u32 smem_addr(const void* p) { return (u32)__cvta_generic_to_shared(p); }
+
+// Two floats to one register of two 16-bit values, `lo` in the low half.
+template <bool Bf16>
+__device__ __forceinline__ u32 pack(float lo, float hi) {
+  u32 out;
+  if constexpr (Bf16) {
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(out) : "f"(hi), "f"(lo));
+  } else {
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(out) : "f"(hi), "f"(lo));
+  }
+  return out;
+}
+
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// The scores of 16 rows x (NT * 8) keys: s[nt][i] is row q0 + g + 8 * (i / 2),
+// key k0 + 8 * nt + 2 * t + i % 2. In the log2 domain afterwards, except for
+// the identity score with a positive scale, which stays raw: its scale is
+// folded into one FFMA in the exponent (online_softmax's `factor`).
+template <class V, bool PositiveScale, int NT>
+__device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V::Params& p,
+                                            Index& ix, float scale, float scale_log2, long long q0,
+                                            long long k0, int g, int t) {
+  if constexpr (!(V::kIdentityScore && PositiveScale)) {
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        float& x = s[nt][i];
+        if constexpr (V::kIdentityScore) {
+          x *= scale_log2;
+        } else {
+          ix.q = q0 + g + (i / 2) * 8;
+          ix.k = k0 + nt * 8 + 2 * t + (i % 2);
+          x = V::score(p, ix, x * scale) * kLog2e;
+        }
+      }
+    }
+  }
+}
+
+// Masked-out elements and keys at or past kv_len become -inf. The mask is
+// evaluated in a loop that is not unrolled, 32 elements to a word of bits:
+// one copy of the variant's mask code per word rather than one per element
+// keeps a large mask (divisions, tensor reads) quick to compile and out of
+// the registers the accumulators need. Only the bits are applied unrolled.
+template <class V, int NT>
+__device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::Params& p,
+                                           Index& ix, long long q0, long long k0, int g, int t) {
+  constexpr int kElements = NT * 4;
+#pragma unroll
+  for (int w = 0; w < (kElements + 31) / 32; ++w) {
+    u32 keep_bits = 0;
+#pragma unroll 1
+    for (int j = 0; j < 32 && w * 32 + j < kElements; ++j) {
+      const int e = w * 32 + j;
+      ix.q = q0 + g + ((e % 4) / 2) * 8;
+      ix.k = k0 + (e / 4) * 8 + 2 * t + (e % 2);
+      bool keep = ix.k < ix.kv_len;
+      if constexpr (V::kHasMask) keep = keep && V::mask(p, ix);
+      keep_bits |= (u32)keep << j;
+    }
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+      const int e = w * 32 + j;
+      if (e < kElements && ((keep_bits >> j) & 1u) == 0) s[e / 4][e % 4] = neg_inf();
+    }
+  }
+}
+
+// One online-softmax step for the lane's two rows: new running max (a row
+// spans the 4 lanes of a quad), scores to probabilities, running sums, and
+// the output accumulator rescaled. `factor` turns a score into a log2 logit.
+template <int NT, int DT>
+__device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&o)[DT][4],
+                                               float (&row_max)[2], float (&row_sum)[2],
+                                               float factor) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float tile_max = neg_inf();
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+      tile_max = fmaxf(tile_max, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+    }
+    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+    tile_max *= factor;
+    const float old_max = row_max[r];
+    const float new_max = fmaxf(old_max, tile_max);
+    row_max[r] = new_max;
+    // A row with nothing unmasked yet keeps base 0, so -inf - -inf never appears.
+    const float base = new_max == neg_inf() ? 0.0f : new_max;
+    const float rescale = old_max == neg_inf() ? 1.0f : exp2_approx(old_max - base);
+    float sum = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+      for (int c = 0; c < 2; ++c) {
+        float& x = s[nt][2 * r + c];
+        x = exp2_approx(fmaf(x, factor, -base));
+        sum += x;
+      }
+    }
+    row_sum[r] = row_sum[r] * rescale + sum;
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt) {
+      o[dt][2 * r] *= rescale;
+      o[dt][2 * r + 1] *= rescale;
+    }
+  }
+}
+
+// Probabilities of keys 16kk..16kk+15 as the A operand of a k16 MMA step (the
+// m16n8 accumulator layout is the A layout), packed to 16 bits.
+template <bool Bf16, int NT>
+__device__ __forceinline__ void pack_a(u32 (&a)[4], const float (&s)[NT][4], int kk) {
+  a[0] = pack<Bf16>(s[2 * kk][0], s[2 * kk][1]);
+  a[1] = pack<Bf16>(s[2 * kk][2], s[2 * kk][3]);
+  a[2] = pack<Bf16>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+  a[3] = pack<Bf16>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+}
+
+// The row sum over the quad; the natural-log LSE of a row, -inf when empty.
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+__device__ __forceinline__ float row_lse(float row_max, float sum) {
+  return sum > 0.0f ? (row_max + log2f(sum)) * kLn2 : neg_inf();
+}
+
+}  // namespace aj

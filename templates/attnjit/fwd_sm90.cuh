@@ -1,0 +1,306 @@
+// The Hopper (sm_90a) forward kernel family, FlashAttention-3 style: one CTA
+// per block of BM query rows of one (batch, head), as warpgroups of 128
+// threads. Warpgroup 0 produces: one warp walks the key tiles and has the
+// tensor memory accelerator (TMA) copy Q once and K and V tiles into a ring of
+// shared-memory stages, each completing on an mbarrier. Warpgroups 1.. consume:
+// each owns 64 query rows, computes S = Q K^T and O += P V with warpgroup MMA
+// (wgmma; Q, K and V from shared memory, P from registers) and the online
+// softmax in registers, then frees the stage. Producer and consumers trade
+// registers with setmaxnreg.
+//
+// Shared-memory tiles are in the 128-byte swizzled layout that both TMA and
+// wgmma read: a tile of R rows and W 16-bit columns is W/64 blocks of R rows
+// of 128 bytes, 16-byte chunk c of row r stored at chunk c ^ (r % 8).
+//
+// The variant plugs in as for the sm_80 family (fwd_sm80.cuh). The config C
+// has kBlockM (64 per consumer warpgroup), kBlockN, kStages, kHeadDim,
+// kHeadDimV (multiples of 64), kBf16, kOutBf16, kPositiveScale, kConsumers and
+// the register split kProducerRegs / kConsumerRegs (0: no setmaxnreg); the
+// generator adds struct Mma with the wgmma instructions of the config's shapes:
+//   C::Mma::qk(float (&s)[kBlockN / 8][4], u64 q_desc, u64 k_desc, int accumulate)
+//   C::Mma::pv(float (&o)[kHeadDimV / 8][4], const u32 (&p)[4], u64 v_desc)
+#pragma once
+
+#define AJ_INLINE_DIVISION
+#include "attnjit/fragment.cuh"
+#include "attnjit/tile_walk.cuh"
+
+namespace aj {
+namespace sm90 {
+
+// --- mbarriers ------------------------------------------------------------
+__device__ __forceinline__ void mbar_init(u64* bar, u32 count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count));
+}
+// Arrives and announces `bytes` of TMA traffic that completes the phase.
+__device__ __forceinline__ void mbar_expect_tx(u64* bar, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)),
+               "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(u64* bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_addr(bar)) : "memory");
+}
+// Returns once the phase of parity `parity` has completed. A fresh barrier
+// counts its phase before the first as completed, so waiting for parity 1 on
+// it returns at once: how the producer finds every stage free at the start.
+__device__ __forceinline__ void mbar_wait(u64* bar, u32 parity) {
+  asm volatile(
+      "{\n"
+      ".reg .pred done;\n"
+      "WAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n"
+      "}\n" ::"r"(smem_addr(bar)),
+      "r"(parity)
+      : "memory");
+}
+
+// --- TMA --------------------------------------------------------------------
+// A box of the 4-D tensor [batch, heads, rows, cols] at (col, row, head, batch)
+// into shared memory; rows past the tensor's end arrive as zeros.
+__device__ __forceinline__ void tma_load(void* dst, const TmaMap& map, u64* bar, int col, int row,
+                                         int head, int batch) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(smem_addr(dst)),
+      "l"(reinterpret_cast<u64>(&map)), "r"(col), "r"(row), "r"(head), "r"(batch),
+      "r"(smem_addr(bar))
+      : "memory");
+}
+
+// --- wgmma --------------------------------------------------------------------
+// A shared-memory matrix descriptor for the 128-byte swizzle: start address,
+// leading byte offset (between 64-column blocks of an N-major operand) and
+// stride byte offset (between groups of 8 rows), in 16-byte units.
+__device__ __forceinline__ u64 smem_desc(const void* p, u32 leading_bytes) {
+  return (u64)((smem_addr(p) & 0x3ffff) >> 4) | ((u64)(leading_bytes >> 4) << 16) |
+         ((u64)(1024 >> 4) << 32) | (1ull << 62);
+}
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int Pending>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(Pending) : "memory");
+}
+// Keeps the compiler from moving accesses of accumulators across the
+// asynchronous MMAs that own them.
+template <int N>
+__device__ __forceinline__ void fence_operands(float (&x)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) asm volatile("" : "+f"(x[i][j])::"memory");
+  }
+}
+
+template <int Regs>
+__device__ __forceinline__ void regs_dec() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(Regs));
+}
+template <int Regs>
+__device__ __forceinline__ void regs_inc() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(Regs));
+}
+
+// Named barrier over one consumer warpgroup (id 0 is __syncthreads').
+__device__ __forceinline__ void warpgroup_sync(int id) {
+  asm volatile("bar.sync %0, 128;\n" ::"r"(id) : "memory");
+}
+
+template <class C>
+struct Shape {
+  static constexpr int kBM = C::kBlockM, kBN = C::kBlockN, kStages = C::kStages;
+  static constexpr int kD = C::kHeadDim, kDV = C::kHeadDimV;
+  static constexpr int kQCols = kD > kDV ? kD : kDV;  // O is staged where Q was
+  static constexpr int kQBytes = kBM * kQCols * 2;
+  static constexpr int kKBytes = kBN * kD * 2;
+  static constexpr int kVBytes = kBN * kDV * 2;
+  static constexpr int kTileBytes = kQBytes + kStages * (kKBytes + kVBytes);
+  // 1024 bytes of slack to align the tiles to the swizzle's 1024-byte period.
+  static constexpr int kSmemBytes = 1024 + kTileBytes + (1 + 3 * kStages) * 8;
+  static constexpr int kThreads = 128 * (C::kConsumers + 1);
+  static_assert(kBM == 64 * C::kConsumers, "each consumer warpgroup takes 64 rows");
+  static_assert(kD % 64 == 0 && kDV % 64 == 0, "whole 128-byte swizzle blocks");
+  static_assert(kBN % 16 == 0 && kBN <= 256 && kDV <= 256, "wgmma n and k steps");
+};
+
+// Byte offset of element (row, col) of a swizzled tile of `rows` rows.
+__device__ __forceinline__ int swizzled(int rows, int row, int col) {
+  return (col / 64) * rows * 128 + row * 128 + ((((col % 64) / 8) ^ (row % 8)) * 16) +
+         (col % 8) * 2;
+}
+
+template <class V, class C>
+__device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
+                                        const typename V::Params& p) {
+  using S = Shape<C>;
+  constexpr bool kBf16 = C::kBf16;
+  constexpr int BM = S::kBM, BN = S::kBN, kStages = S::kStages;
+  constexpr int NT = BN / 8, DT = S::kDV / 8;
+
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+  unsigned char* sQ = smem;
+  unsigned char* sK = sQ + S::kQBytes;
+  unsigned char* sV = sK + kStages * S::kKBytes;
+  u64* bar_q = reinterpret_cast<u64*>(sV + kStages * S::kVBytes);
+  u64* full_k = bar_q + 1;
+  u64* full_v = full_k + kStages;
+  u64* empty = full_v + kStages;
+
+  const int warpgroup = threadIdx.x / 128;
+  const int warp = threadIdx.x / 32 % 4, lane = threadIdx.x % 32;
+  const int b = blockIdx.z, h = blockIdx.y;
+  // The last query blocks first: under causal-like masks they carry the most keys.
+  const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
+  const int hkv = h / (a.heads / a.kv_heads);
+  const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
+  TileWalk<V, BN> walk(p, fwd_index(a, b, h, hkv), m0, q_last);
+
+  if (threadIdx.x == 0) {
+    mbar_init(bar_q, 1);
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(&full_k[s], 1);
+      mbar_init(&full_v[s], 1);
+      mbar_init(&empty[s], 4 * C::kConsumers);  // lane 0 of every consumer warp
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (warpgroup == 0) {
+    if constexpr (C::kProducerRegs > 0) regs_dec<C::kProducerRegs>();
+    if (warp != 0) return;
+    if (lane == 0) {
+      mbar_expect_tx(bar_q, BM * S::kD * 2);
+      for (int c = 0; c < S::kD / 64; ++c)
+        tma_load(sQ + c * BM * 128, maps.q, bar_q, c * 64, m0, h, b);
+    }
+    int stage = 0;
+    u32 phase = 0;
+    for (int n = walk.next(0); n < walk.n_tiles; n = walk.next(n + 1)) {
+      mbar_wait(&empty[stage], phase ^ 1);
+      if (lane == 0) {
+        mbar_expect_tx(&full_k[stage], S::kKBytes);
+        for (int c = 0; c < S::kD / 64; ++c) {
+          tma_load(sK + stage * S::kKBytes + c * BN * 128, maps.k, &full_k[stage], c * 64, n * BN,
+                   hkv, b);
+        }
+        mbar_expect_tx(&full_v[stage], S::kVBytes);
+        for (int c = 0; c < S::kDV / 64; ++c) {
+          tma_load(sV + stage * S::kVBytes + c * BN * 128, maps.v, &full_v[stage], c * 64, n * BN,
+                   hkv, b);
+        }
+      }
+      __syncwarp();
+      if (++stage == kStages) {
+        stage = 0;
+        phase ^= 1;
+      }
+    }
+    return;
+  }
+
+  if constexpr (C::kConsumerRegs > 0) regs_inc<C::kConsumerRegs>();
+  const int consumer = warpgroup - 1;
+  const int g = lane / 4, t = lane % 4;
+  const int warp_row0 = consumer * 64 + warp * 16;  // this warp's 16 rows within the CTA
+  const long long q_warp = m0 + warp_row0;
+  const float kFactor = V::kIdentityScore && C::kPositiveScale ? a.scale_log2 : 1.0f;
+  Index ix = walk.ix;
+
+  float row_max[2] = {neg_inf(), neg_inf()}, row_sum[2] = {0.0f, 0.0f};
+  float acc_o[DT][4];
+#pragma unroll
+  for (int dt = 0; dt < DT; ++dt) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) acc_o[dt][i] = 0.0f;
+  }
+
+  const u64 q_desc = smem_desc(sQ + consumer * 64 * 128, 0);
+  mbar_wait(bar_q, 0);
+  int stage = 0;
+  u32 phase = 0;
+  for (int n = walk.next(0); n < walk.n_tiles; n = walk.next(n + 1)) {
+    const TileClass tile_class = walk.found;
+    const int n0 = n * BN;
+
+    // S = Q K^T: D/16 k-steps; within a 64-column block a step moves 32 bytes.
+    float acc_s[NT][4];
+    const u64 k_desc = smem_desc(sK + stage * S::kKBytes, 0);
+    mbar_wait(&full_k[stage], phase);
+    fence_operands(acc_s);
+    wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < S::kD / 16; ++ks) {
+      C::Mma::qk(acc_s, q_desc + (((ks / 4) * BM * 128 + (ks % 4) * 32) >> 4),
+                 k_desc + (((ks / 4) * BN * 128 + (ks % 4) * 32) >> 4), ks > 0);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_operands(acc_s);
+
+    apply_score<V, C::kPositiveScale>(acc_s, p, ix, a.scale, a.scale_log2, q_warp, n0, g, t);
+    if (tile_class == kPartial || n0 + BN > a.kv_len) apply_mask<V>(acc_s, p, ix, q_warp, n0, g, t);
+    online_softmax(acc_s, acc_o, row_max, row_sum, kFactor);
+
+    // O += P V: BN/16 k-steps of 16 keys, 16 rows of 128 bytes each.
+    const u64 v_desc = smem_desc(sV + stage * S::kVBytes, BN * 128);
+    u32 pa[BN / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) pack_a<kBf16>(pa[kk], acc_s, kk);
+    mbar_wait(&full_v[stage], phase);
+    fence_operands(acc_o);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) C::Mma::pv(acc_o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_operands(acc_o);
+
+    __syncwarp();
+    if (lane == 0) mbar_arrive(&empty[stage]);
+    if (++stage == kStages) {
+      stage = 0;
+      phase ^= 1;
+    }
+  }
+
+  // Epilogue: normalise, stage O in this warpgroup's own rows of the Q tile
+  // (same swizzle, so the quads' stores spread over the banks), then write
+  // whole 16-byte pieces of rows.
+  u16* o_ptr = static_cast<u16*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const float sum = quad_sum(row_sum[r]);
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    const int row = warp_row0 + g + r * 8;
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt) {
+      const float lo = acc_o[dt][2 * r] * inv, hi = acc_o[dt][2 * r + 1] * inv;
+      const u32 packed = C::kOutBf16 ? pack<true>(lo, hi) : pack<false>(lo, hi);
+      *reinterpret_cast<u32*>(sQ + swizzled(BM, row, dt * 8 + 2 * t)) = packed;
+    }
+    if (a.lse != nullptr && t == 0 && m0 + row < a.q_len) {
+      a.lse[((long long)b * a.heads + h) * a.q_len + m0 + row] = row_lse(row_max[r], sum);
+    }
+  }
+  warpgroup_sync(1 + consumer);
+  constexpr int kChunksPerRow = S::kDV / 8;
+  for (int c = threadIdx.x % 128; c < 64 * kChunksPerRow; c += 128) {
+    const int row = consumer * 64 + c / kChunksPerRow;
+    const int col = (c % kChunksPerRow) * 8;
+    if (m0 + row < a.q_len) {
+      *reinterpret_cast<uint4*>(o_ptr + (long long)(m0 + row) * a.o_stride[2] + col) =
+          *reinterpret_cast<const uint4*>(sQ + swizzled(BM, row, col));
+    }
+  }
+}
+
+}  // namespace sm90
+}  // namespace aj

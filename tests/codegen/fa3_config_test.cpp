@@ -1,0 +1,110 @@
+// The fa3_sm90 (Hopper) family's config: parsing, the rules a config must
+// keep, the register split, the defaults, the search space and which family
+// the runtime prefers.
+#include "codegen/fa3_config.hpp"
+
+#include "codegen/fa3_kernel.hpp"
+#include "codegen/family.hpp"
+#include "tests/language/test_util.hpp"
+#include <attnjit/error.hpp>
+#include <attnjit/language.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace attnjit::codegen {
+namespace {
+
+using testing::parse_one;
+
+Arch arch(std::string_view name) { return parse_arch(name).value(); }
+
+bool mentions(const std::vector<std::string>& violations, std::string_view text) {
+  return std::any_of(violations.begin(), violations.end(),
+                     [&](const std::string& v) { return v.find(text) != std::string::npos; });
+}
+
+TEST(Fa3Config, ParsesItsOwnKeys) {
+  const Fa3Config base{128, 128, 2};
+  EXPECT_EQ(parse_fa3_config("", base), base);
+  EXPECT_EQ(parse_fa3_config("bm=64,stages=3", base), (Fa3Config{64, 128, 3}));
+  EXPECT_EQ(parse_fa3_config(Fa3Config{192, 80, 1}.to_string(), base), (Fa3Config{192, 80, 1}));
+  EXPECT_THROW(parse_fa3_config("warps=4", base), SpecError);
+  EXPECT_THROW(parse_fa3_config("bm=x", base), SpecError);
+}
+
+TEST(Fa3Config, RulesNameWhatIsWrong) {
+  const Variant d128 = parse_one("variant a { dtype bf16; head_dim 128; mask causal; }");
+  EXPECT_TRUE(fa3_violations(d128, {128, 128, 2}, arch("sm_90a")).empty());
+  EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 2}, arch("sm_90")), "needs sm_90a"));
+  EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 2}, arch("sm_80")), "needs sm_90a"));
+  EXPECT_TRUE(mentions(fa3_violations(d128, {96, 128, 2}, arch("sm_90a")), "bm=96"));
+  EXPECT_TRUE(mentions(fa3_violations(d128, {128, 72, 2}, arch("sm_90a")), "bn=72"));
+  EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 5}, arch("sm_90a")), "stages=5"));
+  EXPECT_TRUE(mentions(fa3_violations(d128, {192, 256, 4}, arch("sm_90a")), "shared memory"));
+  const Variant d96 = parse_one("variant b { dtype fp16; head_dim 96; }");
+  EXPECT_TRUE(mentions(fa3_violations(d96, {128, 128, 2}, arch("sm_90a")), "multiples of 64"));
+  const Variant f8 = parse_one("variant c { dtype fp8_e4m3; head_dim 128; }");
+  EXPECT_TRUE(mentions(fa3_violations(f8, {128, 128, 2}, arch("sm_90a")), "fp16 or bf16"));
+}
+
+TEST(Fa3Config, RegisterSplitFitsTheFile) {
+  const Variant plain = parse_one("variant a { dtype bf16; head_dim 128; mask causal; }");
+  const Variant heavy =
+      parse_one("variant b { dtype bf16; head_dim 128; param c: i32 = 64; mask q / c == k / c; }");
+  for (const Variant* variant : {&plain, &heavy}) {
+    for (const int bm : {64, 128, 192}) {
+      const Fa3Config config{bm, 128, 2};
+      const RegisterSplit split = fa3_register_split(*variant, config);
+      if (config.consumers() == 1) {
+        EXPECT_EQ(split.producer, 0);
+        continue;
+      }
+      EXPECT_EQ(split.producer % 8, 0);
+      EXPECT_EQ(split.consumer % 8, 0);
+      EXPECT_LE(split.consumer, 240);
+      EXPECT_LE(128 * split.producer + 128 * config.consumers() * split.consumer, 65536);
+    }
+  }
+  // A classifier with divisions gets the producer more than the minimum.
+  EXPECT_GT(fa3_register_split(heavy, {128, 128, 2}).producer,
+            fa3_register_split(plain, {128, 128, 2}).producer);
+}
+
+TEST(Fa3Config, DefaultsAndSearchSpaceAreValid) {
+  for (const char* text : {"variant a { dtype bf16; head_dim 64; }",
+                           "variant b { dtype fp16; head_dim 128; mask causal; }",
+                           "variant c { dtype bf16; head_dim 256; mask causal; }",
+                           "variant d { dtype bf16; head_dim 192; head_dim_v 128; }"}) {
+    const Variant variant = parse_one(text);
+    for (const Fa3Config& config : fa3_default_candidates(variant, arch("sm_90a"))) {
+      EXPECT_TRUE(fa3_violations(variant, config, arch("sm_90a")).empty()) << config.to_string();
+    }
+    const std::vector<Fa3Config> space = fa3_search_space(variant, arch("sm_90a"));
+    EXPECT_FALSE(space.empty()) << variant.name();
+    for (const Fa3Config& config : space) {
+      EXPECT_TRUE(fa3_violations(variant, config, arch("sm_90a")).empty()) << config.to_string();
+    }
+    const GeneratedKernel kernel = fa3_kernel(
+        variant, fa3_default_candidates(variant, arch("sm_90a")).front(), arch("sm_90a"));
+    EXPECT_TRUE(kernel.tma_maps);
+    EXPECT_EQ(kernel.threads % 128, 0);
+    EXPECT_LE(kernel.smem_bytes, arch("sm_90a").max_smem_per_block());
+  }
+}
+
+TEST(Fa3Config, PreferredOnlyWhereItApplies) {
+  const Variant d128 = parse_one("variant a { dtype bf16; head_dim 128; mask causal; }");
+  const Variant d96 = parse_one("variant b { dtype bf16; head_dim 96; }");
+  EXPECT_EQ(preferred_family(d128, arch("sm_90a")), Family::Fa3Sm90);
+  EXPECT_EQ(preferred_family(d128, arch("sm_90")), Family::Fa2Sm80);
+  EXPECT_EQ(preferred_family(d128, arch("sm_80")), Family::Fa2Sm80);
+  EXPECT_EQ(preferred_family(d96, arch("sm_90a")), Family::Fa2Sm80);
+  EXPECT_THROW(generate(d96, Family::Fa3Sm90, "", arch("sm_90a")), SpecError);
+}
+
+}  // namespace
+}  // namespace attnjit::codegen
