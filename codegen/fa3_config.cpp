@@ -121,9 +121,9 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   if (d <= 64) {
     tried = {{192, 128, 2}, {128, 128, 2}};
   } else if (d <= 128) {
-    tried = {{128, 128, 2}, {128, 64, 2}};
+    tried = {{128, 128, 2}, {128, 96, 2}, {128, 64, 2}};
   } else {
-    tried = {{128, 64, 2}, {128, 32, 2}};
+    tried = {{128, 64, 2}, {128, 48, 2}, {128, 32, 2}};
   }
   tried.push_back({64, 64, 2});
   std::vector<Fa3Config> out;

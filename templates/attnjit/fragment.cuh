@@ -93,12 +93,14 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
 }
 
 // One online-softmax step for the lane's two rows: new running max (a row
-// spans the 4 lanes of a quad), scores to probabilities, running sums, and
-// the output accumulator rescaled. `factor` turns a score into a log2 logit.
-template <int NT, int DT>
-__device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&o)[DT][4],
-                                               float (&row_max)[2], float (&row_sum)[2],
-                                               float factor) {
+// spans the 4 lanes of a quad), scores to probabilities and running sums.
+// `factor` turns a score into a log2 logit. Leaves in `rescale` what the
+// output accumulator's rows must be multiplied by (rescale_rows), which a
+// pipelined kernel does later, once the products still using them are done.
+template <int NT>
+__device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_max)[2],
+                                               float (&row_sum)[2], float factor,
+                                               float (&rescale)[2]) {
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     float tile_max = neg_inf();
@@ -114,7 +116,7 @@ __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&o)[DT]
     row_max[r] = new_max;
     // A row with nothing unmasked yet keeps base 0, so -inf - -inf never appears.
     const float base = new_max == neg_inf() ? 0.0f : new_max;
-    const float rescale = old_max == neg_inf() ? 1.0f : exp2_approx(old_max - base);
+    rescale[r] = old_max == neg_inf() ? 1.0f : exp2_approx(old_max - base);
     float sum = 0.0f;
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
@@ -125,12 +127,16 @@ __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&o)[DT]
         sum += x;
       }
     }
-    row_sum[r] = row_sum[r] * rescale + sum;
+    row_sum[r] = row_sum[r] * rescale[r] + sum;
+  }
+}
+
+template <int DT>
+__device__ __forceinline__ void rescale_rows(float (&o)[DT][4], const float (&rescale)[2]) {
 #pragma unroll
-    for (int dt = 0; dt < DT; ++dt) {
-      o[dt][2 * r] *= rescale;
-      o[dt][2 * r + 1] *= rescale;
-    }
+  for (int dt = 0; dt < DT; ++dt) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) o[dt][i] *= rescale[i / 2];
   }
 }
 

@@ -228,7 +228,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
     }
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-      online_softmax(acc_s[mt], acc_o[mt], row_max[mt], row_sum[mt], kFactor);
+      float rescale[2];
+      online_softmax(acc_s[mt], row_max[mt], row_sum[mt], kFactor, rescale);
+      rescale_rows(acc_o[mt], rescale);
     }
 
     // P in 16 bits, packed now: the float scores die here, which frees half

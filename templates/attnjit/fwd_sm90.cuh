@@ -247,7 +247,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
 
     apply_score<V, C::kPositiveScale>(acc_s, p, ix, a.scale, a.scale_log2, q_warp, n0, g, t);
     if (tile_class == kPartial || n0 + BN > a.kv_len) apply_mask<V>(acc_s, p, ix, q_warp, n0, g, t);
-    online_softmax(acc_s, acc_o, row_max, row_sum, kFactor);
+    float rescale[2];
+    online_softmax(acc_s, row_max, row_sum, kFactor, rescale);
+    rescale_rows(acc_o, rescale);
 
     // O += P V: BN/16 k-steps of 16 keys, 16 rows of 128 bytes each.
     const u64 v_desc = smem_desc(sV + stage * S::kVBytes, BN * 128);

@@ -31,7 +31,7 @@ TEST(Fa3Config, ParsesItsOwnKeys) {
   const Fa3Config base{128, 128, 2};
   EXPECT_EQ(parse_fa3_config("", base), base);
   EXPECT_EQ(parse_fa3_config("bm=64,stages=3", base), (Fa3Config{64, 128, 3}));
-  EXPECT_EQ(parse_fa3_config(Fa3Config{192, 80, 1}.to_string(), base), (Fa3Config{192, 80, 1}));
+  EXPECT_EQ(parse_fa3_config(Fa3Config{192, 80, 3}.to_string(), base), (Fa3Config{192, 80, 3}));
   EXPECT_THROW(parse_fa3_config("warps=4", base), SpecError);
   EXPECT_THROW(parse_fa3_config("bm=x", base), SpecError);
 }
@@ -44,6 +44,7 @@ TEST(Fa3Config, RulesNameWhatIsWrong) {
   EXPECT_TRUE(mentions(fa3_violations(d128, {96, 128, 2}, arch("sm_90a")), "bm=96"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {128, 72, 2}, arch("sm_90a")), "bn=72"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 5}, arch("sm_90a")), "stages=5"));
+  EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 0}, arch("sm_90a")), "stages=0"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {192, 256, 4}, arch("sm_90a")), "shared memory"));
   const Variant d96 = parse_one("variant b { dtype fp16; head_dim 96; }");
   EXPECT_TRUE(mentions(fa3_violations(d96, {128, 128, 2}, arch("sm_90a")), "multiples of 64"));
