@@ -41,21 +41,23 @@ Generated generate(const Variant& variant, Family family, std::string_view confi
   return {};
 }
 
-std::vector<std::string> default_configs(const Variant& variant, Family family, const Arch& arch) {
+namespace {
+
+template <class Config>
+std::vector<std::string> config_texts(const std::vector<Config>& configs) {
   std::vector<std::string> out;
-  switch (family) {
-    case Family::Fa2Sm80:
-      for (const Fa2Config& config : fa2_default_candidates(variant, arch)) {
-        out.push_back(config.to_string());
-      }
-      break;
-    case Family::Fa3Sm90:
-      for (const Fa3Config& config : fa3_default_candidates(variant, arch)) {
-        out.push_back(config.to_string());
-      }
-      break;
-  }
+  for (const Config& config : configs) out.push_back(config.to_string());
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> default_configs(const Variant& variant, Family family, const Arch& arch) {
+  switch (family) {
+    case Family::Fa2Sm80: return config_texts(fa2_default_candidates(variant, arch));
+    case Family::Fa3Sm90: return config_texts(fa3_default_candidates(variant, arch));
+  }
+  return {};
 }
 
 std::vector<Generated> generate_candidates(const Variant& variant, Family family,
@@ -69,20 +71,11 @@ std::vector<Generated> generate_candidates(const Variant& variant, Family family
 }
 
 std::vector<std::string> search_space(const Variant& variant, Family family, const Arch& arch) {
-  std::vector<std::string> out;
   switch (family) {
-    case Family::Fa2Sm80:
-      for (const Fa2Config& config : fa2_search_space(variant, arch)) {
-        out.push_back(config.to_string());
-      }
-      break;
-    case Family::Fa3Sm90:
-      for (const Fa3Config& config : fa3_search_space(variant, arch)) {
-        out.push_back(config.to_string());
-      }
-      break;
+    case Family::Fa2Sm80: return config_texts(fa2_search_space(variant, arch));
+    case Family::Fa3Sm90: return config_texts(fa3_search_space(variant, arch));
   }
-  return out;
+  return {};
 }
 
 }  // namespace attnjit::codegen
