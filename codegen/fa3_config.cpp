@@ -44,13 +44,22 @@ bool heavy_intervals(const ir::ExprPtr& expr) {
 
 }  // namespace
 
+int fa3_launch_registers(const Fa3Config& config) {
+  // __launch_bounds__(threads, 1): ptxas fits one CTA in the 65536 registers,
+  // in units of 8 per thread.
+  return 65536 / config.threads() / 8 * 8;
+}
+
 RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config) {
-  // One CTA per SM has 65536 registers; counts are multiples of 8 (setmaxnreg's
-  // rule). The producer classifies the tiles too: the bare minimum of 24
-  // registers serves simple masks; a heavy classifier would spill in it.
+  // setmaxnreg moves registers only within what the CTA got at launch: a
+  // consumer's .inc waits, forever, for registers that no .dec has freed.
+  // Counts are multiples of 8 (setmaxnreg's rule). The producer classifies
+  // the tiles too: the bare minimum of 24 registers serves simple masks; a
+  // heavy classifier would spill in it.
   if (config.consumers() < 2) return {};
+  const int pool = config.threads() * fa3_launch_registers(config);
   const int producer = heavy_intervals(variant.mask_expr()) ? 64 : 24;
-  const int per_consumer = (65536 - 128 * producer) / (128 * config.consumers());
+  const int per_consumer = (pool - 128 * producer) / (128 * config.consumers());
   return {producer, std::min(240, per_consumer / 8 * 8)};
 }
 
@@ -79,7 +88,10 @@ int fa3_smem_bytes(const Variant& variant, const Fa3Config& config) {
   const int dv = variant.head_dim_v();
   const int q_bytes = config.block_m * std::max(d, dv) * 2;
   const int kv_bytes = config.block_n * (d + dv) * 2;
-  return 1024 + q_bytes + config.stages * kv_bytes + (1 + 3 * config.stages) * 8;
+  // Barriers (8 bytes: Q, and full K, full V, empty K, empty V per stage)
+  // and the tile token per stage (4 bytes), as fwd_sm90.cuh lays them out.
+  return 1024 + q_bytes + config.stages * kv_bytes + (1 + 4 * config.stages) * 8 +
+         config.stages * 4;
 }
 
 std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config& config,
@@ -102,8 +114,9 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
   if (config.block_n < 16 || config.block_n > 256 || config.block_n % 16 != 0) {
     out.push_back(fmt::format("bn={} must be a multiple of 16 in 16..256", config.block_n));
   }
-  if (config.stages < 1 || config.stages > 4) {
-    out.push_back(fmt::format("stages={} must be in 1..4", config.stages));
+  if (config.stages < 2 || config.stages > 4) {
+    // A consumer issues tile n+1's QK^T before it frees tile n's stage.
+    out.push_back(fmt::format("stages={} must be in 2..4", config.stages));
   }
   const int smem = fa3_smem_bytes(variant, config);
   if (smem > arch.max_smem_per_block()) {

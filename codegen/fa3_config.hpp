@@ -27,7 +27,12 @@ struct Fa3Config {
 struct RegisterSplit {
   int producer = 0;
   int consumer = 0;
+  bool operator==(const RegisterSplit& other) const {
+    return producer == other.producer && consumer == other.consumer;
+  }
 };
+// Registers per thread at launch, which bound what the split can hand out.
+int fa3_launch_registers(const Fa3Config& config);
 RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config);
 
 // Parses "K=V,..." over the keys bm, bn, stages, starting from `base`.

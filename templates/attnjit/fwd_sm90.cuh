@@ -2,10 +2,16 @@
 // per block of BM query rows of one (batch, head), as warpgroups of 128
 // threads. Warpgroup 0 produces: one warp walks the key tiles and has the
 // tensor memory accelerator (TMA) copy Q once and K and V tiles into a ring of
-// shared-memory stages, each completing on an mbarrier. Warpgroups 1.. consume:
-// each owns 64 query rows, computes S = Q K^T and O += P V with warpgroup MMA
-// (wgmma; Q, K and V from shared memory, P from registers) and the online
-// softmax in registers, then frees the stage. Producer and consumers trade
+// shared-memory stages, each completing on an mbarrier; it leaves the tile's
+// index and class beside the stage, so only it runs the classifier.
+// Warpgroups 1.. consume: each owns 64 query rows, computes S = Q K^T and
+// O += P V with warpgroup MMA (wgmma; Q, K and V from shared memory, P from
+// registers) and the online softmax in registers; it frees a stage's K once
+// its QK^T is done and V once its PV is, each on its own mbarrier.
+// As FlashAttention-3 does, a consumer issues the products of tile n+1's
+// QK^T and tile n's PV together and runs tile n+1's softmax while PV runs,
+// and the consumers take turns at issuing (ping-pong on named barriers), so
+// one's softmax runs under another's products. Producer and consumers trade
 // registers with setmaxnreg.
 //
 // Shared-memory tiles are in the 128-byte swizzled layout that both TMA and
@@ -107,10 +113,36 @@ __device__ __forceinline__ void regs_inc() {
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(Regs));
 }
 
-// Named barrier over one consumer warpgroup (id 0 is __syncthreads').
+// Named barriers: 1..3 over one consumer warpgroup (0 is __syncthreads'),
+// 4..6 for the consumers' turns at issuing products (Turns).
 __device__ __forceinline__ void warpgroup_sync(int id) {
   asm volatile("bar.sync %0, 128;\n" ::"r"(id) : "memory");
 }
+
+// Round-robin turns of the consumer warpgroups: a warpgroup waits for its
+// turn, issues its products, and passes the turn to the next one. Every
+// consumer takes the same number of turns (they walk the same tiles); the
+// last skips its final pass so that no arrival outlives the kernel.
+template <int Consumers>
+struct Turns {
+  int self;
+  __device__ __forceinline__ void first() const {
+    if (Consumers > 1 && self == Consumers - 1) arrive(0);
+  }
+  __device__ __forceinline__ void wait() const {
+    if (Consumers > 1) asm volatile("bar.sync %0, 256;\n" ::"r"(4 + self) : "memory");
+  }
+  __device__ __forceinline__ void pass(bool last) const {
+    if (Consumers > 1 && !(last && self == Consumers - 1)) arrive((self + 1) % Consumers);
+  }
+  __device__ __forceinline__ static void arrive(int to) {
+    asm volatile("bar.arrive %0, 256;\n" ::"r"(4 + to) : "memory");
+  }
+};
+
+// What the producer leaves beside a stage: its tile and class, or the end.
+__device__ __forceinline__ int tile_token(int n, TileClass c) { return n * 4 + (int)c; }
+constexpr int kNoMoreTiles = -1;
 
 template <class C>
 struct Shape {
@@ -122,11 +154,12 @@ struct Shape {
   static constexpr int kVBytes = kBN * kDV * 2;
   static constexpr int kTileBytes = kQBytes + kStages * (kKBytes + kVBytes);
   // 1024 bytes of slack to align the tiles to the swizzle's 1024-byte period.
-  static constexpr int kSmemBytes = 1024 + kTileBytes + (1 + 3 * kStages) * 8;
+  static constexpr int kSmemBytes = 1024 + kTileBytes + (1 + 4 * kStages) * 8 + kStages * 4;
   static constexpr int kThreads = 128 * (C::kConsumers + 1);
   static_assert(kBM == 64 * C::kConsumers, "each consumer warpgroup takes 64 rows");
   static_assert(kD % 64 == 0 && kDV % 64 == 0, "whole 128-byte swizzle blocks");
   static_assert(kBN % 16 == 0 && kBN <= 256 && kDV <= 256, "wgmma n and k steps");
+  static_assert(kStages >= 2, "tile n+1's QK^T is issued while tile n's stage is held");
 };
 
 // Byte offset of element (row, col) of a swizzled tile of `rows` rows.
@@ -151,7 +184,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   u64* bar_q = reinterpret_cast<u64*>(sV + kStages * S::kVBytes);
   u64* full_k = bar_q + 1;
   u64* full_v = full_k + kStages;
-  u64* empty = full_v + kStages;
+  u64* empty_k = full_v + kStages;
+  u64* empty_v = empty_k + kStages;
+  int* tile_of = reinterpret_cast<int*>(empty_v + kStages);
 
   const int warpgroup = threadIdx.x / 128;
   const int warp = threadIdx.x / 32 % 4, lane = threadIdx.x % 32;
@@ -159,15 +194,14 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   // The last query blocks first: under causal-like masks they carry the most keys.
   const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
   const int hkv = h / (a.heads / a.kv_heads);
-  const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
-  TileWalk<V, BN> walk(p, fwd_index(a, b, h, hkv), m0, q_last);
 
   if (threadIdx.x == 0) {
     mbar_init(bar_q, 1);
     for (int s = 0; s < kStages; ++s) {
       mbar_init(&full_k[s], 1);
       mbar_init(&full_v[s], 1);
-      mbar_init(&empty[s], 4 * C::kConsumers);  // lane 0 of every consumer warp
+      mbar_init(&empty_k[s], 4 * C::kConsumers);  // lane 0 of every consumer warp
+      mbar_init(&empty_v[s], 4 * C::kConsumers);
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -181,16 +215,22 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       for (int c = 0; c < S::kD / 64; ++c)
         tma_load(sQ + c * BM * 128, maps.q, bar_q, c * 64, m0, h, b);
     }
+    const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
+    TileWalk<V, BN> walk(p, fwd_index(a, b, h, hkv), m0, q_last);
     int stage = 0;
     u32 phase = 0;
     for (int n = walk.next(0); n < walk.n_tiles; n = walk.next(n + 1)) {
-      mbar_wait(&empty[stage], phase ^ 1);
+      mbar_wait(&empty_k[stage], phase ^ 1);
       if (lane == 0) {
+        tile_of[stage] = tile_token(n, walk.found);
         mbar_expect_tx(&full_k[stage], S::kKBytes);
         for (int c = 0; c < S::kD / 64; ++c) {
           tma_load(sK + stage * S::kKBytes + c * BN * 128, maps.k, &full_k[stage], c * 64, n * BN,
                    hkv, b);
         }
+      }
+      mbar_wait(&empty_v[stage], phase ^ 1);
+      if (lane == 0) {
         mbar_expect_tx(&full_v[stage], S::kVBytes);
         for (int c = 0; c < S::kDV / 64; ++c) {
           tma_load(sV + stage * S::kVBytes + c * BN * 128, maps.v, &full_v[stage], c * 64, n * BN,
@@ -203,6 +243,12 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
         phase ^= 1;
       }
     }
+    // The end, announced through the next stage's barrier (no bytes to wait for).
+    mbar_wait(&empty_k[stage], phase ^ 1);
+    if (lane == 0) {
+      tile_of[stage] = kNoMoreTiles;
+      mbar_arrive(&full_k[stage]);
+    }
     return;
   }
 
@@ -212,7 +258,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   const int warp_row0 = consumer * 64 + warp * 16;  // this warp's 16 rows within the CTA
   const long long q_warp = m0 + warp_row0;
   const float kFactor = V::kIdentityScore && C::kPositiveScale ? a.scale_log2 : 1.0f;
-  Index ix = walk.ix;
+  Index ix = fwd_index(a, b, h, hkv);
+  const Turns<C::kConsumers> turns{consumer};
 
   float row_max[2] = {neg_inf(), neg_inf()}, row_sum[2] = {0.0f, 0.0f};
   float acc_o[DT][4];
@@ -221,56 +268,108 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
 #pragma unroll
     for (int i = 0; i < 4; ++i) acc_o[dt][i] = 0.0f;
   }
+  float acc_s[NT][4];
+  u32 pa[BN / 16][4];
+  float rescale[2];
 
   const u64 q_desc = smem_desc(sQ + consumer * 64 * 128, 0);
-  mbar_wait(bar_q, 0);
-  int stage = 0;
-  u32 phase = 0;
-  for (int n = walk.next(0); n < walk.n_tiles; n = walk.next(n + 1)) {
-    const TileClass tile_class = walk.found;
-    const int n0 = n * BN;
-
-    // S = Q K^T: D/16 k-steps; within a 64-column block a step moves 32 bytes.
-    float acc_s[NT][4];
+  // S = Q K^T: D/16 k-steps; within a 64-column block a step moves 32 bytes.
+  auto issue_qk = [&](int stage) {
     const u64 k_desc = smem_desc(sK + stage * S::kKBytes, 0);
-    mbar_wait(&full_k[stage], phase);
-    fence_operands(acc_s);
-    wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < S::kD / 16; ++ks) {
       C::Mma::qk(acc_s, q_desc + (((ks / 4) * BM * 128 + (ks % 4) * 32) >> 4),
                  k_desc + (((ks / 4) * BN * 128 + (ks % 4) * 32) >> 4), ks > 0);
     }
     wgmma_commit();
-    wgmma_wait<0>();
-    fence_operands(acc_s);
-
-    apply_score<V, C::kPositiveScale>(acc_s, p, ix, a.scale, a.scale_log2, q_warp, n0, g, t);
-    if (tile_class == kPartial || n0 + BN > a.kv_len) apply_mask<V>(acc_s, p, ix, q_warp, n0, g, t);
-    float rescale[2];
-    online_softmax(acc_s, row_max, row_sum, kFactor, rescale);
-    rescale_rows(acc_o, rescale);
-
-    // O += P V: BN/16 k-steps of 16 keys, 16 rows of 128 bytes each.
+  };
+  // O += P V: BN/16 k-steps of 16 keys, 16 rows of 128 bytes each.
+  auto issue_pv = [&](int stage) {
     const u64 v_desc = smem_desc(sV + stage * S::kVBytes, BN * 128);
-    u32 pa[BN / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) pack_a<kBf16>(pa[kk], acc_s, kk);
-    mbar_wait(&full_v[stage], phase);
-    fence_operands(acc_o);
-    wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) C::Mma::pv(acc_o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
     wgmma_commit();
-    wgmma_wait<0>();
-    fence_operands(acc_o);
-
+  };
+  // Score, mask and online softmax of the tile in acc_s.
+  auto softmax = [&](int token) {
+    const int n0 = (token / 4) * BN;
+    apply_score<V, C::kPositiveScale>(acc_s, p, ix, a.scale, a.scale_log2, q_warp, n0, g, t);
+    if (token % 4 == kPartial || n0 + BN > a.kv_len) {
+      apply_mask<V>(acc_s, p, ix, q_warp, n0, g, t);
+    }
+    online_softmax(acc_s, row_max, row_sum, kFactor, rescale);
+  };
+  // Lane 0 of each warp frees K or V of a stage for the producer.
+  auto release = [&](u64* empty, int stage) {
     __syncwarp();
     if (lane == 0) mbar_arrive(&empty[stage]);
-    if (++stage == kStages) {
-      stage = 0;
-      phase ^= 1;
+  };
+  auto pack_p = [&] {
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) pack_a<kBf16>(pa[kk], acc_s, kk);
+  };
+
+  // Tile n+1's QK^T and tile n's PV are issued together, so the loop runs
+  // over pairs and the last PV follows it. No branch may come between a
+  // wgmma fence and its products (ptxas serialises wgmma when one does).
+  mbar_wait(bar_q, 0);
+  int stage = 0;
+  u32 phase = 0;
+  mbar_wait(&full_k[0], 0);
+  const int first_token = tile_of[0];
+  if (first_token != kNoMoreTiles) {
+    turns.first();
+    turns.wait();
+    fence_operands(acc_s);
+    wgmma_fence();
+    issue_qk(0);
+    turns.pass(false);
+    wgmma_wait<0>();
+    fence_operands(acc_s);
+    release(empty_k, 0);
+    softmax(first_token);
+    pack_p();
+    int next_stage = 1;
+    u32 next_phase = 0;
+    mbar_wait(&full_k[next_stage], next_phase);
+    int next_token = tile_of[next_stage];
+    mbar_wait(&full_v[stage], phase);
+    while (next_token != kNoMoreTiles) {
+      turns.wait();
+      fence_operands(acc_s);
+      fence_operands(acc_o);
+      wgmma_fence();
+      issue_qk(next_stage);
+      issue_pv(stage);
+      turns.pass(false);
+      wgmma_wait<1>();
+      fence_operands(acc_s);
+      softmax(next_token);
+      // Waiting for the next V here, a loop, also keeps ptxas from hoisting
+      // the wait for PV above the softmax, which would end the overlap.
+      mbar_wait(&full_v[next_stage], next_phase);
+      release(empty_k, next_stage);
+      wgmma_wait<0>();
+      fence_operands(acc_o);
+      release(empty_v, stage);
+      rescale_rows(acc_o, rescale);
+      pack_p();
+      stage = next_stage;
+      phase = next_phase;
+      if (++next_stage == kStages) {
+        next_stage = 0;
+        next_phase ^= 1;
+      }
+      mbar_wait(&full_k[next_stage], next_phase);
+      next_token = tile_of[next_stage];
     }
+    turns.wait();
+    fence_operands(acc_o);
+    wgmma_fence();
+    issue_pv(stage);
+    turns.pass(true);
+    wgmma_wait<0>();
+    fence_operands(acc_o);
   }
 
   // Epilogue: normalise, stage O in this warpgroup's own rows of the Q tile

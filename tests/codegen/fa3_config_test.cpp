@@ -44,7 +44,7 @@ TEST(Fa3Config, RulesNameWhatIsWrong) {
   EXPECT_TRUE(mentions(fa3_violations(d128, {96, 128, 2}, arch("sm_90a")), "bm=96"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {128, 72, 2}, arch("sm_90a")), "bn=72"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 5}, arch("sm_90a")), "stages=5"));
-  EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 0}, arch("sm_90a")), "stages=0"));
+  EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 1}, arch("sm_90a")), "stages=1"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {192, 256, 4}, arch("sm_90a")), "shared memory"));
   const Variant d96 = parse_one("variant b { dtype fp16; head_dim 96; }");
   EXPECT_TRUE(mentions(fa3_violations(d96, {128, 128, 2}, arch("sm_90a")), "multiples of 64"));
@@ -67,9 +67,13 @@ TEST(Fa3Config, RegisterSplitFitsTheFile) {
       EXPECT_EQ(split.producer % 8, 0);
       EXPECT_EQ(split.consumer % 8, 0);
       EXPECT_LE(split.consumer, 240);
-      EXPECT_LE(128 * split.producer + 128 * config.consumers() * split.consumer, 65536);
+      EXPECT_LE(128 * split.producer + 128 * config.consumers() * split.consumer,
+                config.threads() * fa3_launch_registers(config));
     }
   }
+  // FlashAttention-3's splits, which use up the launch allocation exactly.
+  EXPECT_EQ(fa3_register_split(plain, {128, 128, 2}), (RegisterSplit{24, 240}));
+  EXPECT_EQ(fa3_register_split(plain, {192, 128, 2}), (RegisterSplit{24, 160}));
   // A classifier with divisions gets the producer more than the minimum.
   EXPECT_GT(fa3_register_split(heavy, {128, 128, 2}).producer,
             fa3_register_split(plain, {128, 128, 2}).producer);

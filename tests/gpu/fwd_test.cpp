@@ -125,7 +125,7 @@ TEST_P(Fwd, HopperMatchesTheReference) {
       GTEST_SKIP() << "fa3_sm90 does not apply to " << variant.name() << " on " << arch->name();
     }
     for (const std::string config : {"", "bm=64,bn=64,stages=2", "bm=192,bn=64,stages=3",
-                                     "bm=128,bn=80,stages=2", "bm=64,bn=176,stages=1"}) {
+                                     "bm=128,bn=80,stages=2", "bm=64,bn=176,stages=2"}) {
       try {
         (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
       } catch (const SpecError&) {
