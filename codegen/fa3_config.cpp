@@ -1,48 +1,15 @@
 #include "codegen/fa3_config.hpp"
 
 #include "codegen/config_text.hpp"
+#include "codegen/expr_weight.hpp"
 #include "codegen/io_rules.hpp"
 #include <attnjit/error.hpp>
 
 #include <algorithm>
-#include <type_traits>
-#include <variant>
 
 #include <fmt/format.h>
 
 namespace attnjit::codegen {
-
-namespace {
-
-// Whether interval code for `expr` needs more than a few registers: tensor
-// reads (scans of document ids, say) and 64-bit divisions do.
-bool heavy_intervals(const ir::ExprPtr& expr) {
-  if (expr == nullptr) return false;
-  return std::visit(
-      [](const auto& node) {
-        using T = std::decay_t<decltype(node)>;
-        if constexpr (std::is_same_v<T, ir::TensorRead>) {
-          return true;
-        } else if constexpr (std::is_same_v<T, ir::Binary>) {
-          return node.op == ir::BinaryOp::Div || node.op == ir::BinaryOp::Mod ||
-                 heavy_intervals(node.lhs) || heavy_intervals(node.rhs);
-        } else if constexpr (std::is_same_v<T, ir::Unary>) {
-          return heavy_intervals(node.operand);
-        } else if constexpr (std::is_same_v<T, ir::Select>) {
-          return heavy_intervals(node.cond) || heavy_intervals(node.if_true) ||
-                 heavy_intervals(node.if_false);
-        } else if constexpr (std::is_same_v<T, ir::Call>) {
-          return std::any_of(node.args.begin(), node.args.end(), heavy_intervals);
-        } else if constexpr (std::is_same_v<T, ir::IntToFloat>) {
-          return heavy_intervals(node.operand);
-        } else {
-          return false;
-        }
-      },
-      expr->node());
-}
-
-}  // namespace
 
 int fa3_launch_registers(const Fa3Config& config) {
   // __launch_bounds__(threads, 1): ptxas fits one CTA in the 65536 registers,
@@ -58,7 +25,7 @@ RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config
   // heavy classifier would spill in it.
   if (config.consumers() < 2) return {};
   const int pool = config.threads() * fa3_launch_registers(config);
-  const int producer = heavy_intervals(variant.mask_expr()) ? 64 : 24;
+  const int producer = heavy_code(variant.mask_expr()) ? 64 : 24;
   const int per_consumer = (pool - 128 * producer) / (128 * config.consumers());
   return {producer, std::min(240, per_consumer / 8 * 8)};
 }

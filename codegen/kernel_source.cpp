@@ -1,6 +1,7 @@
 #include "codegen/kernel_source.hpp"
 
 #include "codegen/device_expr.hpp"
+#include "codegen/expr_weight.hpp"
 #include "codegen/interval_code.hpp"
 #include <attnjit/error.hpp>
 
@@ -50,6 +51,7 @@ std::string variant_struct(const Variant& variant) {
       "  struct Params {{\n{params}  }};\n"
       "  static constexpr bool kHasMask = {has_mask};\n"
       "  static constexpr bool kIdentityScore = {identity};\n"
+      "  static constexpr bool kCompactMask = {compact_mask};\n"
       "\n"
       "  static AJ_HD bool mask([[maybe_unused]] const Params& p,\n"
       "                         [[maybe_unused]] const aj::Index& ix) {{\n"
@@ -68,7 +70,8 @@ std::string variant_struct(const Variant& variant) {
       "}};\n",
       fmt::arg("name", variant.name()), fmt::arg("hash", variant.hash()),
       fmt::arg("params", params), fmt::arg("has_mask", has_mask),
-      fmt::arg("identity", identity_score(variant)), fmt::arg("mask", device_expr(mask, variant)),
+      fmt::arg("compact_mask", heavy_code(mask)), fmt::arg("identity", identity_score(variant)),
+      fmt::arg("mask", device_expr(mask, variant)),
       fmt::arg("score", device_expr(variant.score(), variant)),
       fmt::arg("classify", interval_code(mask, variant, "    ")));
 }

@@ -63,31 +63,41 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
   }
 }
 
-// Masked-out elements and keys at or past kv_len become -inf. The mask is
-// evaluated in a loop that is not unrolled, 32 elements to a word of bits:
-// one copy of the variant's mask code per word rather than one per element
-// keeps a large mask (divisions, tensor reads) quick to compile and out of
-// the registers the accumulators need. Only the bits are applied unrolled.
+// Masked-out elements and keys at or past kv_len become -inf. A light mask
+// (comparisons of indices) is evaluated unrolled, element by element. A heavy
+// one (V::kCompactMask: tensor reads, divisions) is evaluated in a loop that
+// is not unrolled, 32 elements to a word of bits: one copy of its code per
+// word rather than one per element keeps it quick to compile and out of the
+// registers the accumulators need. Only the bits are applied unrolled.
 template <class V, int NT>
 __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::Params& p,
                                            Index& ix, long long q0, long long k0, int g, int t) {
   constexpr int kElements = NT * 4;
+  auto keep = [&](int e) {
+    ix.q = q0 + g + ((e % 4) / 2) * 8;
+    ix.k = k0 + (e / 4) * 8 + 2 * t + (e % 2);
+    bool kept = ix.k < ix.kv_len;
+    if constexpr (V::kHasMask) kept = kept && V::mask(p, ix);
+    return kept;
+  };
+  if constexpr (!V::kCompactMask) {
 #pragma unroll
-  for (int w = 0; w < (kElements + 31) / 32; ++w) {
-    u32 keep_bits = 0;
-#pragma unroll 1
-    for (int j = 0; j < 32 && w * 32 + j < kElements; ++j) {
-      const int e = w * 32 + j;
-      ix.q = q0 + g + ((e % 4) / 2) * 8;
-      ix.k = k0 + (e / 4) * 8 + 2 * t + (e % 2);
-      bool keep = ix.k < ix.kv_len;
-      if constexpr (V::kHasMask) keep = keep && V::mask(p, ix);
-      keep_bits |= (u32)keep << j;
+    for (int e = 0; e < kElements; ++e) {
+      if (!keep(e)) s[e / 4][e % 4] = neg_inf();
     }
+  } else {
 #pragma unroll
-    for (int j = 0; j < 32; ++j) {
-      const int e = w * 32 + j;
-      if (e < kElements && ((keep_bits >> j) & 1u) == 0) s[e / 4][e % 4] = neg_inf();
+    for (int w = 0; w < (kElements + 31) / 32; ++w) {
+      u32 keep_bits = 0;
+#pragma unroll 1
+      for (int j = 0; j < 32 && w * 32 + j < kElements; ++j) {
+        keep_bits |= (u32)keep(w * 32 + j) << j;
+      }
+#pragma unroll
+      for (int j = 0; j < 32; ++j) {
+        const int e = w * 32 + j;
+        if (e < kElements && ((keep_bits >> j) & 1u) == 0) s[e / 4][e % 4] = neg_inf();
+      }
     }
   }
 }
