@@ -79,6 +79,16 @@ TEST(Fa3Config, RegisterSplitFitsTheFile) {
             fa3_register_split(plain, {128, 128, 2}).producer);
 }
 
+TEST(Fa3Config, DefaultsTakeTheDeepestPipelineThatFits) {
+  const auto first = [](const char* text) {
+    return fa3_default_candidates(parse_one(text), arch("sm_90a")).front();
+  };
+  EXPECT_EQ(first("variant a { dtype bf16; head_dim 64; }"), (Fa3Config{192, 128, 4}));
+  EXPECT_EQ(first("variant b { dtype bf16; head_dim 128; mask causal; }"),
+            (Fa3Config{128, 128, 3}));
+  EXPECT_EQ(first("variant c { dtype bf16; head_dim 256; }"), (Fa3Config{128, 64, 2}));
+}
+
 TEST(Fa3Config, DefaultsAndSearchSpaceAreValid) {
   for (const char* text : {"variant a { dtype bf16; head_dim 64; }",
                            "variant b { dtype fp16; head_dim 128; mask causal; }",
