@@ -11,4 +11,7 @@ namespace attnjit::codegen {
 // divisions make it so. Comparisons and sums of indices do not.
 bool heavy_code(const ir::ExprPtr& expr);
 
+// Whether `expr` reads a tensor anywhere.
+bool reads_tensors(const ir::ExprPtr& expr);
+
 }  // namespace attnjit::codegen

@@ -52,6 +52,7 @@ std::string variant_struct(const Variant& variant) {
       "  static constexpr bool kHasMask = {has_mask};\n"
       "  static constexpr bool kIdentityScore = {identity};\n"
       "  static constexpr bool kCompactMask = {compact_mask};\n"
+      "  static constexpr bool kClassifyPerLane = {per_lane};\n"
       "\n"
       "  static AJ_HD bool mask([[maybe_unused]] const Params& p,\n"
       "                         [[maybe_unused]] const aj::Index& ix) {{\n"
@@ -70,8 +71,8 @@ std::string variant_struct(const Variant& variant) {
       "}};\n",
       fmt::arg("name", variant.name()), fmt::arg("hash", variant.hash()),
       fmt::arg("params", params), fmt::arg("has_mask", has_mask),
-      fmt::arg("compact_mask", heavy_code(mask)), fmt::arg("identity", identity_score(variant)),
-      fmt::arg("mask", device_expr(mask, variant)),
+      fmt::arg("compact_mask", heavy_code(mask)), fmt::arg("per_lane", !reads_tensors(mask)),
+      fmt::arg("identity", identity_score(variant)), fmt::arg("mask", device_expr(mask, variant)),
       fmt::arg("score", device_expr(variant.score(), variant)),
       fmt::arg("classify", interval_code(mask, variant, "    ")));
 }

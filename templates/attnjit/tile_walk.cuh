@@ -46,13 +46,30 @@ struct TileWalk {
   }
 
   // The first tile at or after n that is not empty (n_tiles when none);
-  // its class is left in `found`.
+  // its class is left in `found`. A classifier of pure index arithmetic runs
+  // on 32 tiles at once, a tile per lane, so that the runs of empty tiles
+  // before a window or past a causal diagonal cost a few steps, not one
+  // per tile; one that reads tensors shares the warp's lanes for its reads.
   __device__ __forceinline__ int next(int n) {
-    for (; n < n_tiles; ++n) {
-      found = classify(n);
-      if (found != kEmpty) break;
+    if constexpr (V::kClassifyPerLane) {
+      for (; n < n_tiles; n += 32) {
+        const int mine = n + (int)(threadIdx.x % 32);
+        const TileClass c = mine < n_tiles ? classify(mine) : kEmpty;
+        const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
+        if (live != 0) {
+          const int first = __ffs(live) - 1;
+          found = (TileClass)__shfl_sync(0xffffffffu, (int)c, first);
+          return n + first;
+        }
+      }
+      return n_tiles;
+    } else {
+      for (; n < n_tiles; ++n) {
+        found = classify(n);
+        if (found != kEmpty) break;
+      }
+      return n;
     }
-    return n;
   }
 
   const typename V::Params& p;
