@@ -1,0 +1,43 @@
+// Which masks count as heavy code, and which read tensors: the choices of
+// the bitmask mask loop and of the per-lane tile classifier rest on them.
+#include "codegen/expr_weight.hpp"
+
+#include "tests/language/test_util.hpp"
+#include <attnjit/language.hpp>
+
+#include <gtest/gtest.h>
+
+namespace attnjit::codegen {
+namespace {
+
+using testing::parse_one;
+
+ir::ExprPtr mask_of(const char* mask, const char* decls = "") {
+  return parse_one(std::string("variant v { dtype bf16; head_dim 64; ") + decls + " mask " + mask +
+                   "; }")
+      .mask_expr();
+}
+
+TEST(ExprWeight, IndexComparisonsAreLight) {
+  const ir::ExprPtr mask = mask_of("causal && q - k < 1024");
+  EXPECT_FALSE(heavy_code(mask));
+  EXPECT_FALSE(reads_tensors(mask));
+  EXPECT_FALSE(heavy_code(nullptr));
+}
+
+TEST(ExprWeight, DivisionsAreHeavyWithoutReadingTensors) {
+  const ir::ExprPtr mask = mask_of("q / c == k / c", "param c: i32 = 64;");
+  EXPECT_TRUE(heavy_code(mask));
+  EXPECT_FALSE(reads_tensors(mask));
+  EXPECT_TRUE(heavy_code(mask_of("q % 7 < 3")));
+}
+
+TEST(ExprWeight, TensorReadsAnywhereAreFound) {
+  const ir::ExprPtr mask =
+      mask_of("causal || (k < 8 && doc[k] == doc[q])", "tensor doc: i32[kv_len];");
+  EXPECT_TRUE(heavy_code(mask));
+  EXPECT_TRUE(reads_tensors(mask));
+}
+
+}  // namespace
+}  // namespace attnjit::codegen
