@@ -141,10 +141,9 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
   std::vector<std::string> plan =
       plan_configs(variant, family, *arch, options.strategy, options.seed);
   std::erase(plan, result.default_config);
-  plan.insert(plan.begin(), result.default_config);
 
   Progress progress{
-      plan.size(), 0, 0, std::nullopt, {}, 0, static_cast<double>(options.budget.count())};
+      plan.size() + 1, 0, 0, std::nullopt, {}, 0, static_cast<double>(options.budget.count())};
   const auto report = [&](CandidateResult candidate) {
     if (candidate.outcome == Outcome::Measured &&
         (!result.best || candidate.median_ms < result.best->median_ms)) {
@@ -159,19 +158,19 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
   };
 
   std::filesystem::create_directories(scratch_dir_);
-  CompilePool pool(cache, variant, family, plan);
-  while (std::optional<Compiled> compiled = pool.next()) {
+  // Settles one compiled candidate: pruned, over budget, or measured. The
+  // default is measured whatever the budget, and first, so that every other
+  // candidate has it to be compared with.
+  const auto settle = [&](Compiled compiled, bool over) {
     ++progress.compiled;
-    CandidateResult candidate{compiled->config, Outcome::Failed, 0, 0, 0, compiled->error};
-    const bool is_default = compiled->config == result.default_config;
-    const bool over = seconds_since(start) > static_cast<double>(options.budget.count());
-    if (over) pool.stop();
-    if (!compiled->kernel) {
+    CandidateResult candidate{compiled.config, Outcome::Failed, 0, 0, 0, compiled.error};
+    const bool is_default = compiled.config == result.default_config;
+    if (!compiled.kernel) {
       candidate.outcome = Outcome::CompileFailed;
       report(std::move(candidate));
-      continue;
+      return;
     }
-    const CachedKernel& kernel = *compiled->kernel;
+    const CachedKernel& kernel = *compiled.kernel;
     candidate.registers = kernel.compiled.report.registers;
     candidate.spill_bytes = spill_bytes(kernel);
     if (candidate.spill_bytes > 0) {
@@ -186,6 +185,13 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
       if (is_default && measured.ok) result.default_ms = measured.median_ms;
     }
     report(std::move(candidate));
+  };
+  settle({result.default_config, cache.get(variant, family, result.default_config), {}}, false);
+  CompilePool pool(cache, variant, family, plan);
+  while (std::optional<Compiled> compiled = pool.next()) {
+    const bool over = seconds_since(start) > static_cast<double>(options.budget.count());
+    if (over) pool.stop();
+    settle(std::move(*compiled), over);
   }
   result.seconds = seconds_since(start);
 
