@@ -7,6 +7,8 @@
 // The variant plugs in through a struct V with
 //   V::Params                              run-time params and tensors
 //   V::kHasMask, V::kIdentityScore         what can be skipped
+//   V::kCompactMask                        the mask is heavy: evaluate it in a compact loop
+//   V::kClassifyPerLane                    classify reads no tensors: a tile per lane
 //   V::mask(p, Index)      -> bool         one element
 //   V::score(p, Index, s)  -> float        the score expression of the scaled logit
 //   V::classify(p, Tile)   -> TileClass    a whole tile, by interval arithmetic
