@@ -101,8 +101,13 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   // at head dim 64, at no cost elsewhere.
   const int d = std::max(variant.head_dim(), variant.head_dim_v());
   std::vector<Fa3Config> tiles;
-  if (d <= 64) {
+  // Three consumers get 160 registers each: a score or mask that reads
+  // tensors or divides spills there, so it starts at two.
+  const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
+  if (d <= 64 && !heavy) {
     tiles = {{192, 128}, {128, 128}};
+  } else if (d <= 64) {
+    tiles = {{128, 128}};
   } else if (d <= 128) {
     tiles = {{128, 128}, {128, 96}, {128, 64}};
   } else {

@@ -87,6 +87,9 @@ TEST(Fa3Config, DefaultsTakeTheDeepestPipelineThatFits) {
   EXPECT_EQ(first("variant b { dtype bf16; head_dim 128; mask causal; }"),
             (Fa3Config{128, 128, 3}));
   EXPECT_EQ(first("variant c { dtype bf16; head_dim 256; }"), (Fa3Config{128, 64, 2}));
+  EXPECT_EQ(first("variant d { dtype bf16; head_dim 64; tensor bias: f32[kv_len]; "
+                  "score score + bias[k]; }"),
+            (Fa3Config{128, 128, 4}));
 }
 
 TEST(Fa3Config, DefaultsAndSearchSpaceAreValid) {
