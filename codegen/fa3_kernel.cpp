@@ -37,6 +37,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kOutBf16 = {out_bf16};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
+      "  static constexpr int kSmemBytes = {smem};\n"
       "  using Mma = Wgmma;\n"
       "}};\n"
       "\n"
@@ -52,9 +53,9 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       fmt::arg("producer_regs", split.producer), fmt::arg("consumer_regs", split.consumer),
       fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
       fmt::arg("bf16", bf16), fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
-      fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("threads", kernel.threads),
-      fmt::arg("entry", kernel.entry), fmt::arg("signature", arguments.signature),
-      fmt::arg("names", arguments.names));
+      fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
+      fmt::arg("threads", kernel.threads), fmt::arg("entry", kernel.entry),
+      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names));
   return kernel;
 }
 

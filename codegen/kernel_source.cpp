@@ -117,6 +117,7 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kOutBf16 = {out_bf16};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
+      "  static constexpr int kSmemBytes = {smem};\n"
       "}};\n"
       "\n"
       "extern \"C\" __global__ void __launch_bounds__({threads})\n"
@@ -129,9 +130,9 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
       fmt::arg("bf16", variant.dtype() == DType::BF16),
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
-      fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("threads", kernel.threads),
-      fmt::arg("entry", kernel.entry), fmt::arg("signature", arguments.signature),
-      fmt::arg("names", arguments.names));
+      fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
+      fmt::arg("threads", kernel.threads), fmt::arg("entry", kernel.entry),
+      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names));
   return kernel;
 }
 

@@ -110,7 +110,10 @@ struct Shape {
   static constexpr int kQStride = (kD > kDV ? kD : kDV) + 8;
   static constexpr int kKStride = kD + 8;
   static constexpr int kVStride = kDV + 8;
-  static constexpr int kSmemBytes = 2 * (kBM * kQStride + kBN * kKStride + kBN * kVStride);
+  // The generator sizes the launch's shared memory (C::kSmemBytes); this
+  // layout must be what it sized.
+  static_assert(C::kSmemBytes == 2 * (kBM * kQStride + kBN * kKStride + kBN * kVStride),
+                "shared memory as the generator sized it");
   static_assert(kWarpRows % 16 == 0, "each warp takes whole m16 tiles");
   static_assert(kBN % 16 == 0 && kD % 16 == 0 && kDV % 16 == 0, "k16 steps and n16 pairs");
 };

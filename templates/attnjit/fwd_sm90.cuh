@@ -153,8 +153,12 @@ struct Shape {
   static constexpr int kKBytes = kBN * kD * 2;
   static constexpr int kVBytes = kBN * kDV * 2;
   static constexpr int kTileBytes = kQBytes + kStages * (kKBytes + kVBytes);
-  // 1024 bytes of slack to align the tiles to the swizzle's 1024-byte period.
-  static constexpr int kSmemBytes = 1024 + kTileBytes + (1 + 4 * kStages) * 8 + kStages * 4;
+  // The generator sizes the launch's shared memory (C::kSmemBytes): this
+  // layout, 1024 bytes of slack to align the tiles to the swizzle's period,
+  // then the barriers (Q; full K, full V, empty K, empty V per stage) and a
+  // tile token per stage.
+  static_assert(C::kSmemBytes == 1024 + kTileBytes + (1 + 4 * kStages) * 8 + kStages * 4,
+                "shared memory as the generator sized it");
   static constexpr int kThreads = 128 * (C::kConsumers + 1);
   static_assert(kBM == 64 * C::kConsumers, "each consumer warpgroup takes 64 rows");
   static_assert(kD % 64 == 0 && kDV % 64 == 0, "whole 128-byte swizzle blocks");
