@@ -1,5 +1,7 @@
 #include "codegen/device_expr.hpp"
 
+#include "codegen/int_range.hpp"
+
 #include <limits>
 
 #include <fmt/format.h>
@@ -123,6 +125,13 @@ std::string Printer::print(const ir::ExprPtr& expr) const {
   }
   if (const auto* n = std::get_if<ir::Call>(&node)) return call(*n, expr->type());
   const auto& cast = std::get<ir::IntToFloat>(node);
+  // Most ints converted in scores are index differences (ALiBi's k - q): in
+  // 32 bits they need no register pairs (prelude.cuh, int32_to_float).
+  const std::optional<IntRange> range = int_range(cast.operand, variant_);
+  if (range && range->lo >= std::numeric_limits<std::int32_t>::min() &&
+      range->hi <= std::numeric_limits<std::int32_t>::max()) {
+    return fmt::format("aj::int32_to_float({})", print(cast.operand));
+  }
   return fmt::format("(float)({})", print(cast.operand));
 }
 

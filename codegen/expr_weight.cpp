@@ -24,6 +24,8 @@ bool any_node(const ir::ExprPtr& expr, const Matches& matches) {
           return below(node.cond) || below(node.if_true) || below(node.if_false);
         } else if constexpr (std::is_same_v<T, ir::Call>) {
           return std::any_of(node.args.begin(), node.args.end(), below);
+        } else if constexpr (std::is_same_v<T, ir::TensorRead>) {
+          return std::any_of(node.indices.begin(), node.indices.end(), below);
         } else {
           return false;
         }
@@ -37,12 +39,26 @@ bool is_tensor_read(const ir::Expr& expr) { return expr.as<ir::TensorRead>() != 
 
 bool heavy_code(const ir::ExprPtr& expr) {
   return any_node(expr, [](const ir::Expr& node) {
+    if (const auto* read = node.as<ir::TensorRead>()) {
+      // A gather per element; a read of fixed indices (slope[h]) is one per CTA.
+      return std::any_of(read->indices.begin(), read->indices.end(), [](const ir::ExprPtr& i) {
+        return uses_builtin(i, ir::Builtin::Q) || uses_builtin(i, ir::Builtin::K) ||
+               uses_builtin(i, ir::Builtin::Causal);
+      });
+    }
     const auto* binary = node.as<ir::Binary>();
-    return is_tensor_read(node) || (binary != nullptr && (binary->op == ir::BinaryOp::Div ||
-                                                          binary->op == ir::BinaryOp::Mod));
+    return binary != nullptr &&
+           (binary->op == ir::BinaryOp::Div || binary->op == ir::BinaryOp::Mod);
   });
 }
 
 bool reads_tensors(const ir::ExprPtr& expr) { return any_node(expr, is_tensor_read); }
+
+bool uses_builtin(const ir::ExprPtr& expr, ir::Builtin which) {
+  return any_node(expr, [which](const ir::Expr& node) {
+    const auto* ref = node.as<ir::BuiltinRef>();
+    return ref != nullptr && ref->which == which;
+  });
+}
 
 }  // namespace attnjit::codegen

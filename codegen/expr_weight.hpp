@@ -1,5 +1,5 @@
-// How much code an expression becomes, for choices that trade code size
-// against speed.
+// Questions about an expression that code generation hangs choices on: how
+// much code it becomes (code size against speed), what it reads.
 #pragma once
 
 #include <attnjit/ir.hpp>
@@ -7,11 +7,15 @@
 namespace attnjit::codegen {
 
 // Whether the device code for `expr`, or its interval code, is large and
-// register-hungry: tensor reads (scans of document ids, say) and 64-bit
-// divisions make it so. Comparisons and sums of indices do not.
+// register-hungry: tensor reads at indices that vary per element (document
+// ids, bucket tables) and 64-bit divisions make it so. Comparisons and sums
+// of indices do not, nor reads at fixed indices (a slope per head).
 bool heavy_code(const ir::ExprPtr& expr);
 
 // Whether `expr` reads a tensor anywhere.
 bool reads_tensors(const ir::ExprPtr& expr);
+
+// Whether `expr` names the builtin `which` anywhere, tensor indices included.
+bool uses_builtin(const ir::ExprPtr& expr, ir::Builtin which);
 
 }  // namespace attnjit::codegen

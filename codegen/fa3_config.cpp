@@ -1,5 +1,6 @@
 #include "codegen/fa3_config.hpp"
 
+#include "codegen/class_table.hpp"
 #include "codegen/config_text.hpp"
 #include "codegen/expr_weight.hpp"
 #include "codegen/io_rules.hpp"
@@ -21,11 +22,12 @@ RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config
   // setmaxnreg moves registers only within what the CTA got at launch: a
   // consumer's .inc waits, forever, for registers that no .dec has freed.
   // Counts are multiples of 8 (setmaxnreg's rule). The producer classifies
-  // the tiles too: the bare minimum of 24 registers serves simple masks; a
-  // heavy classifier would spill in it.
+  // the tiles too: the bare minimum of 24 registers serves simple masks and
+  // table lookups; a heavy classifier (divisions) would spill in it.
   if (config.consumers() < 2) return {};
   const int pool = config.threads() * fa3_launch_registers(config);
-  const int producer = heavy_code(variant.mask_expr()) ? 64 : 24;
+  const bool heavy_classifier = heavy_code(variant.mask_expr()) && !class_table(variant);
+  const int producer = heavy_classifier ? 64 : 24;
   const int per_consumer = (pool - 128 * producer) / (128 * config.consumers());
   return {producer, std::min(240, per_consumer / 8 * 8)};
 }

@@ -1,5 +1,6 @@
 #include "codegen/fa3_kernel.hpp"
 
+#include "codegen/class_table.hpp"
 #include "codegen/wgmma_code.hpp"
 
 #include <fmt/format.h>
@@ -44,7 +45,8 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "extern \"C\" __global__ void __launch_bounds__({threads}, 1)\n"
       "{entry}(const aj::FwdArgs args, const __grid_constant__ aj::FwdMaps maps{signature}) {{\n"
       "  aj::sm90::forward<Variant, Config>(args, maps, Variant::Params{{{names}}});\n"
-      "}}\n",
+      "}}\n"
+      "{classify}",
       fmt::arg("config", config.to_string()), fmt::arg("arch", arch.name()),
       fmt::arg("variant", variant_struct(variant)),
       fmt::arg("wgmma", wgmma_struct("Wgmma", config.block_n, variant.head_dim_v(), bf16)),
@@ -55,7 +57,8 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       fmt::arg("bf16", bf16), fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
       fmt::arg("threads", kernel.threads), fmt::arg("entry", kernel.entry),
-      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names));
+      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names),
+      fmt::arg("classify", classify_kernel_source(variant)));
   return kernel;
 }
 

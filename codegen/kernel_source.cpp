@@ -1,5 +1,6 @@
 #include "codegen/kernel_source.hpp"
 
+#include "codegen/class_table.hpp"
 #include "codegen/device_expr.hpp"
 #include "codegen/expr_weight.hpp"
 #include "codegen/interval_code.hpp"
@@ -45,6 +46,7 @@ std::string variant_struct(const Variant& variant) {
     params += fmt::format("    {} {};\n", type, name);
   const bool has_mask = !variant.mask().empty();
   const ir::ExprPtr mask = variant.mask_expr();
+  const std::optional<ClassTable> table = class_table(variant);
   return fmt::format(
       "// variant {name} ({hash})\n"
       "struct Variant {{\n"
@@ -52,7 +54,9 @@ std::string variant_struct(const Variant& variant) {
       "  static constexpr bool kHasMask = {has_mask};\n"
       "  static constexpr bool kIdentityScore = {identity};\n"
       "  static constexpr bool kCompactMask = {compact_mask};\n"
-      "  static constexpr bool kClassifyPerLane = {per_lane};\n"
+      "  static constexpr bool kClassTable = {table};\n"
+      "  static constexpr bool kClassByBatch = {by_batch};\n"
+      "  static constexpr int kClassHeads = {heads};  // 0 none, 1 query heads, 2 KV heads\n"
       "\n"
       "  static AJ_HD bool mask([[maybe_unused]] const Params& p,\n"
       "                         [[maybe_unused]] const aj::Index& ix) {{\n"
@@ -71,7 +75,9 @@ std::string variant_struct(const Variant& variant) {
       "}};\n",
       fmt::arg("name", variant.name()), fmt::arg("hash", variant.hash()),
       fmt::arg("params", params), fmt::arg("has_mask", has_mask),
-      fmt::arg("compact_mask", heavy_code(mask)), fmt::arg("per_lane", !reads_tensors(mask)),
+      fmt::arg("compact_mask", heavy_code(mask)), fmt::arg("table", table.has_value()),
+      fmt::arg("by_batch", table && table->by_batch),
+      fmt::arg("heads", table ? static_cast<int>(table->heads) : 0),
       fmt::arg("identity", identity_score(variant)), fmt::arg("mask", device_expr(mask, variant)),
       fmt::arg("score", device_expr(variant.score(), variant)),
       fmt::arg("classify", interval_code(mask, variant, "    ")));
@@ -123,7 +129,8 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       "extern \"C\" __global__ void __launch_bounds__({threads})\n"
       "{entry}(const aj::FwdArgs args{signature}) {{\n"
       "  aj::sm80::forward<Variant, Config>(args, Variant::Params{{{names}}});\n"
-      "}}\n",
+      "}}\n"
+      "{classify}",
       fmt::arg("config", config.to_string()), fmt::arg("arch", arch.name()),
       fmt::arg("variant", variant_struct(variant)), fmt::arg("bm", config.block_m),
       fmt::arg("bn", config.block_n), fmt::arg("warps", config.warps),
@@ -132,7 +139,8 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
       fmt::arg("threads", kernel.threads), fmt::arg("entry", kernel.entry),
-      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names));
+      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names),
+      fmt::arg("classify", classify_kernel_source(variant)));
   return kernel;
 }
 

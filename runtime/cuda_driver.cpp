@@ -65,6 +65,8 @@ Driver::Driver() {
   load(module_get_function_, "cuModuleGetFunction");
   load(mem_alloc_, "cuMemAlloc");
   load(mem_free_, "cuMemFree");
+  load(mem_alloc_async_, "cuMemAllocAsync");
+  load(mem_free_async_, "cuMemFreeAsync");
   load(memcpy_htod_, "cuMemcpyHtoD");
   load(memcpy_dtoh_, "cuMemcpyDtoH");
   load(memset_d8_, "cuMemsetD8");
@@ -205,6 +207,17 @@ CUdeviceptr Driver::allocate(std::size_t bytes) const {
 
 void Driver::deallocate(CUcontext context, CUdeviceptr pointer) const noexcept {
   release_in(context, [&] { mem_free_(pointer); });
+}
+
+CUdeviceptr Driver::allocate_async(std::size_t bytes, CUstream stream) const {
+  CUdeviceptr pointer = 0;
+  check(mem_alloc_async_(&pointer, bytes, stream), "cuMemAllocAsync");
+  return pointer;
+}
+
+void Driver::deallocate_async(CUdeviceptr pointer, CUstream stream) const noexcept {
+  // Only a destructor frees scratch, and it cannot report a failure.
+  static_cast<void>(mem_free_async_(pointer, stream));
 }
 
 void Driver::copy_to_device(CUdeviceptr destination, const void* source, std::size_t bytes) const {
@@ -371,6 +384,11 @@ Module::~Module() {
 CUfunction Module::function(const std::string& lowered_name) const {
   return context_->driver().module_function(module_, lowered_name);
 }
+
+StreamScratch::StreamScratch(const Driver& driver, std::size_t bytes, CUstream stream)
+    : driver_(driver), stream_(stream), pointer_(driver.allocate_async(bytes, stream)) {}
+
+StreamScratch::~StreamScratch() { driver_.deallocate_async(pointer_, stream_); }
 
 DeviceBuffer::DeviceBuffer(const Context& context, std::size_t bytes)
     // cuMemAlloc rejects zero bytes; an empty buffer is still a valid buffer.

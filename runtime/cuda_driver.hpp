@@ -66,6 +66,9 @@ class Driver {
   [[nodiscard]] CUfunction module_function(CUmodule module, const std::string& name) const;
   [[nodiscard]] CUdeviceptr allocate(std::size_t bytes) const;
   void deallocate(CUcontext context, CUdeviceptr pointer) const noexcept;
+  // Stream-ordered memory of the current context (its default pool).
+  [[nodiscard]] CUdeviceptr allocate_async(std::size_t bytes, CUstream stream) const;
+  void deallocate_async(CUdeviceptr pointer, CUstream stream) const noexcept;
   void copy_to_device(CUdeviceptr destination, const void* source, std::size_t bytes) const;
   void copy_to_host(void* destination, CUdeviceptr source, std::size_t bytes) const;
   // Returns once the device memory holds the value.
@@ -121,6 +124,8 @@ class Driver {
   decltype(&::cuModuleGetFunction) module_get_function_ = nullptr;
   decltype(&::cuMemAlloc) mem_alloc_ = nullptr;
   decltype(&::cuMemFree) mem_free_ = nullptr;
+  decltype(&::cuMemAllocAsync) mem_alloc_async_ = nullptr;
+  decltype(&::cuMemFreeAsync) mem_free_async_ = nullptr;
   decltype(&::cuMemcpyHtoD) memcpy_htod_ = nullptr;
   decltype(&::cuMemcpyDtoH) memcpy_dtoh_ = nullptr;
   decltype(&::cuMemsetD8) memset_d8_ = nullptr;
@@ -206,6 +211,26 @@ class DeviceBuffer {
   const Context* context_;
   CUdeviceptr pointer_ = 0;
   std::size_t size_ = 0;
+};
+
+// Scratch memory for work on one stream: allocated in stream order and freed
+// in stream order after the work enqueued during its life, so that neither
+// end waits for the device. The current context must own the stream.
+class StreamScratch {
+ public:
+  StreamScratch(const Driver& driver, std::size_t bytes, CUstream stream);
+  StreamScratch(const StreamScratch&) = delete;
+  StreamScratch& operator=(const StreamScratch&) = delete;
+  StreamScratch(StreamScratch&&) = delete;
+  StreamScratch& operator=(StreamScratch&&) = delete;
+  ~StreamScratch();
+
+  [[nodiscard]] CUdeviceptr ptr() const { return pointer_; }
+
+ private:
+  const Driver& driver_;
+  CUstream stream_;
+  CUdeviceptr pointer_;
 };
 
 // A stream that does not synchronise with the legacy default stream.

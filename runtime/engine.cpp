@@ -47,13 +47,13 @@ struct Kernel::Loaded {
         cached(std::move(cached_in)),
         variant(std::move(variant_in)),
         module(gpu->context, cached->compiled.cubin),
-        function(module.function(cached->compiled.lowered_name)) {}
+        functions(fwd_functions(module, cached->compiled.lowered_name, variant)) {}
 
   std::shared_ptr<const Gpu> gpu;  // outlives the module, which unloads in its context
   std::shared_ptr<const CachedKernel> cached;
   Variant variant;
   Module module;
-  CUfunction function;
+  FwdFunctions functions;
 };
 
 Kernel::Kernel(std::shared_ptr<const Loaded> loaded, KernelOrigin origin, double acquire_ms)
@@ -76,7 +76,7 @@ void Kernel::launch(const FwdInputs& inputs, CUstream_st* stream) const {
   const FwdProblem problem = fwd_problem(loaded.variant, inputs, loaded.gpu->context.ordinal());
   // Modules belong to a context; the caller's thread may have none current.
   loaded.gpu->context.make_current();
-  launch_fwd(loaded.gpu->driver, loaded.function, loaded.variant, loaded.cached->generated.kernel,
+  launch_fwd(loaded.gpu->driver, loaded.functions, loaded.variant, loaded.cached->generated.kernel,
              problem, stream);
 }
 

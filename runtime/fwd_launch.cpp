@@ -1,11 +1,14 @@
 #include "runtime/fwd_launch.hpp"
 
+#include "codegen/class_table.hpp"
+#include "codegen/int_range.hpp"
 #include "runtime/tma_maps.hpp"
 #include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -98,7 +101,16 @@ std::vector<unsigned char> param_arg(const ParamDecl& decl, const FwdProblem& pr
 
 }  // namespace
 
-void launch_fwd(const Driver& driver, CUfunction function, const Variant& variant,
+FwdFunctions fwd_functions(const Module& module, const std::string& entry, const Variant& variant) {
+  FwdFunctions functions;
+  functions.forward = module.function(entry);
+  if (codegen::class_table(variant)) {
+    functions.classify = module.function(std::string(codegen::kClassifyEntry));
+  }
+  return functions;
+}
+
+void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                 const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
                 CUstream stream) {
   const AttentionShape& s = problem.shape;
@@ -106,7 +118,9 @@ void launch_fwd(const Driver& driver, CUfunction function, const Variant& varian
       s.heads % s.kv_heads != 0) {
     throw InputError("shape needs batch, heads, kv_heads >= 1 with kv_heads dividing heads");
   }
-  if (s.q_len > (1LL << 30) || s.kv_len > (1LL << 30) || s.heads > 65535 || s.batch > 65535) {
+  // The generator's int bounds (codegen/int_range.hpp) assume these limits.
+  if (s.q_len > codegen::kMaxSequence || s.kv_len > codegen::kMaxSequence ||
+      s.heads > codegen::kMaxGridDim || s.batch > codegen::kMaxGridDim) {
     throw InputError("shape is beyond the kernel's grid limits");
   }
   const std::int64_t d = variant.head_dim();
@@ -150,6 +164,24 @@ void launch_fwd(const Driver& driver, CUfunction function, const Variant& varian
 
   std::vector<void*> pointers;
   pointers.push_back(&args);
+  std::optional<StreamScratch> classes;
+  if (const std::optional<codegen::ClassTable> table = codegen::class_table(variant)) {
+    const std::int64_t bytes =
+        codegen::class_table_bytes(*table, s, kernel.block_m, kernel.block_n);
+    if (functions.classify == nullptr) throw Error("the module has no tile classifier kernel");
+    if (bytes > 0) {
+      classes.emplace(driver, static_cast<std::size_t>(bytes), stream);
+      args.tile_class = static_cast<unsigned char*>(device_pointer(classes->ptr()));
+      // The classifier takes the forward kernel's arguments less the TMA maps.
+      for (auto& bytes_of : extra) pointers.push_back(bytes_of.data());
+      const std::int64_t threads = bytes * 32;
+      const Dim3 grid{static_cast<unsigned>((threads + codegen::kClassifyThreads - 1) /
+                                            codegen::kClassifyThreads)};
+      launch(driver, functions.classify, grid, Dim3{codegen::kClassifyThreads}, 0, stream,
+             pointers.data());
+      pointers.resize(1);
+    }
+  }
   aj::FwdMaps maps{};
   if (kernel.tma_maps) {
     maps = fwd_maps(driver, variant, kernel, problem);
@@ -159,7 +191,7 @@ void launch_fwd(const Driver& driver, CUfunction function, const Variant& varian
   const Dim3 grid{static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m),
                   static_cast<unsigned>(s.heads), static_cast<unsigned>(s.batch)};
   const Dim3 block{static_cast<unsigned>(kernel.threads), 1, 1};
-  launch(driver, function, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
+  launch(driver, functions.forward, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
          pointers.data());
 }
 

@@ -33,10 +33,18 @@ struct FwdProblem {
   std::map<std::string, DeviceTensor, std::less<>> tensors;
 };
 
+// The kernels of one generated module: the forward kernel (`entry`) and, for
+// a mask that reads tensors, the classifier that fills its tile class table.
+struct FwdFunctions {
+  CUfunction forward = nullptr;
+  CUfunction classify = nullptr;
+};
+FwdFunctions fwd_functions(const Module& module, const std::string& entry, const Variant& variant);
+
 // Throws InputError when the problem does not fit (shapes, strides, alignment,
-// a missing param or tensor); enqueues nothing then. No allocation on the
-// device, no host synchronisation.
-void launch_fwd(const Driver& driver, CUfunction function, const Variant& variant,
+// a missing param or tensor); enqueues nothing then. No host synchronisation;
+// the tile class table, where there is one, is stream-ordered scratch.
+void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                 const codegen::GeneratedKernel& kernel, const FwdProblem& problem, CUstream stream);
 
 }  // namespace attnjit

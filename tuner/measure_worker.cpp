@@ -55,7 +55,7 @@ class Session {
                                   std::istreambuf_iterator<char>());
     if (!file && !file.eof()) throw Error("cannot read " + request.cubin_path);
     const Module module(context, cubin);
-    CUfunction function = module.function(request.entry);
+    const FwdFunctions functions = fwd_functions(module, request.entry, variant_);
     codegen::GeneratedKernel kernel;
     kernel.entry = request.entry;
     kernel.threads = request.threads;
@@ -64,7 +64,7 @@ class Session {
     kernel.block_n = request.block_n;
     kernel.tma_maps = request.tma_maps;
     const auto launch = [&] {
-      launch_fwd(context.driver(), function, variant_, kernel, device_.problem(), stream_.get());
+      launch_fwd(context.driver(), functions, variant_, kernel, device_.problem(), stream_.get());
     };
 
     MeasureReply reply;

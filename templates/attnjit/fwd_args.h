@@ -24,6 +24,9 @@ struct FwdArgs {
   int kv_len;
   float scale;       // the variant's scale
   float scale_log2;  // scale * log2(e), for the exp2-based softmax
+  // The tile class table of a mask that reads tensors (DESIGN.md, "Tile
+  // classes"), a byte per tile, which the classifier kernel writes; else null.
+  unsigned char* tile_class;
 };
 
 // A TMA tensor map (CUtensorMap): built by the host driver, read by the

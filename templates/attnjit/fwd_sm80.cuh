@@ -8,7 +8,7 @@
 //   V::Params                              run-time params and tensors
 //   V::kHasMask, V::kIdentityScore         what can be skipped
 //   V::kCompactMask                        the mask is heavy: evaluate it in a compact loop
-//   V::kClassifyPerLane                    classify reads no tensors: a tile per lane
+//   V::kClassTable, kClassByBatch, kClassHeads  tile classes come from a table (tile_walk.cuh)
 //   V::mask(p, Index)      -> bool         one element
 //   V::score(p, Index, s)  -> float        the score expression of the scaled logit
 //   V::classify(p, Tile)   -> TileClass    a whole tile, by interval arithmetic
@@ -148,7 +148,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   u16* o_ptr = static_cast<u16*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
 
   const long long q_last = (m0 + BM < q_len ? m0 + BM : q_len) - 1;
-  TileWalk<V, BN> walk(p, ix, m0, q_last);
+  TileWalk<V, BM, BN> walk(p, a, ix, m0, q_last);
   const int n_tiles = walk.n_tiles;
 
   load_tile<BM, S::kD, S::kThreads>(sQ, S::kQStride, q_ptr, a.q_stride[2], m0, q_len);

@@ -220,7 +220,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
         tma_load(sQ + c * BM * 128, maps.q, bar_q, c * 64, m0, h, b);
     }
     const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
-    TileWalk<V, BN> walk(p, fwd_index(a, b, h, hkv), m0, q_last);
+    TileWalk<V, BM, BN> walk(p, a, fwd_index(a, b, h, hkv), m0, q_last);
     int stage = 0;
     u32 phase = 0;
     for (int n = walk.next(0); n < walk.n_tiles; n = walk.next(n + 1)) {

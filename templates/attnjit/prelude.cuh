@@ -51,6 +51,27 @@ AJ_HD long long div(long long a, long long b) {
   return b == 0 ? 0 : b == -1 ? neg(a) : div_nonzero(a, b);
 }
 AJ_HD long long mod(long long a, long long b) { return b == 0 || b == -1 ? 0 : mod_nonzero(a, b); }
+AJ_HD float float_from_bits(unsigned bits) {
+#ifdef __CUDACC_RTC__
+  return __uint_as_float(bits);
+#else
+  float out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+#endif
+}
+// (float)x, rounded to nearest like the conversion instruction, for x that
+// fits 32 bits (the generator proves it), in full-rate integer and float
+// operations: a 64-bit conversion takes register pairs and a quarter-rate
+// unit, and ALiBi's k - q per element made the sm_80 family spill with it.
+// x = hi * 2^22 + lo with 0 <= lo < 2^22; each part becomes a float exactly
+// in the mantissa of a float of known exponent; the fma rounds once.
+AJ_HD float int32_to_float(long long x) {
+  const int narrow = (int)x;
+  const float lo = float_from_bits(0x4B000000u | (unsigned)(narrow & 0x3FFFFF)) - 8388608.0f;
+  const float hi = float_from_bits(0x4B400000u + (unsigned)(narrow >> 22)) - 12582912.0f;
+  return fmaf(hi, 4194304.0f, lo);
+}
 AJ_HD long long iabs(long long a) { return a < 0 ? neg(a) : a; }
 AJ_HD long long imin(long long a, long long b) { return a < b ? a : b; }
 AJ_HD long long imax(long long a, long long b) { return a > b ? a : b; }
@@ -119,14 +140,7 @@ AJ_HD float half_bits_to_float(unsigned short bits) {
 #endif
 }
 AJ_HD float bf16_bits_to_float(unsigned short bits) {
-  const unsigned int wide = (unsigned int)bits << 16;
-#ifdef __CUDACC_RTC__
-  return __uint_as_float(wide);
-#else
-  float out;
-  std::memcpy(&out, &wide, sizeof out);
-  return out;
-#endif
+  return float_from_bits((unsigned int)bits << 16);
 }
 
 template <class T>
@@ -149,6 +163,7 @@ AJ_HD float convert<BF16>(unsigned short stored) {
 template <class T, int Rank>
 AJ_HD typename T::Value read_at(const TensorArg<Rank>& tensor, const long long (&index)[Rank]) {
   long long offset = 0;
+#pragma unroll
   for (int d = 0; d < Rank; ++d) {
     if (index[d] < 0 || index[d] >= tensor.extent[d]) return typename T::Value(0);
     offset += index[d] * tensor.stride[d];
@@ -307,6 +322,7 @@ constexpr long long kIvReadScan = 256;
 template <class T, int Rank, class Visit>
 AJ_HD bool iv_scan(const TensorArg<Rank>& tensor, const IvI (&index)[Rank], Visit visit) {
   long long first[Rank], width[Rank], count = 1;
+#pragma unroll
   for (int d = 0; d < Rank; ++d) {
     if (!iv_finite(index[d])) return false;
     first[d] = (long long)index[d].lo;
@@ -316,15 +332,18 @@ AJ_HD bool iv_scan(const TensorArg<Rank>& tensor, const IvI (&index)[Rank], Visi
     if (count > kIvReadScan) return false;
   }
 #ifdef __CUDACC_RTC__
-  const long long start = threadIdx.x % 32, step = 32;
+  const int start = threadIdx.x % 32, step = 32;
 #else
-  const long long start = 0, step = 1;
+  const int start = 0, step = 1;
 #endif
-  for (long long n = start; n < count; n += step) {
-    long long at[Rank], rest = n;
+  // 32-bit steps: count <= kIvReadScan, and a 64-bit division is a call.
+  for (int n = start; n < (int)count; n += step) {
+    long long at[Rank];
+    int rest = n;
+#pragma unroll
     for (int d = Rank - 1; d >= 0; --d) {
-      at[d] = first[d] + rest % width[d];
-      rest /= width[d];
+      at[d] = first[d] + rest % (int)width[d];
+      rest /= (int)width[d];
     }
     visit(read_at<T>(tensor, at));
   }

@@ -1,7 +1,8 @@
 // The walk over a CTA's key tiles that both forward families share: the
 // element index of the CTA's (batch, head), and the next tile that is not
-// empty by the variant's interval classifier. Every thread (or every warp of
-// a warp-specialised CTA) walks alike, so the result is uniform.
+// empty by the variant's interval classifier or its tile class table. Every
+// thread (or every warp of a warp-specialised CTA) walks alike, so the result
+// is uniform.
 #pragma once
 
 #include "attnjit/prelude.cuh"
@@ -23,17 +24,40 @@ __device__ __forceinline__ Index fwd_index(const FwdArgs& a, int b, int h, int h
   return ix;
 }
 
-// Query rows [q0, q1] against key tiles of BN keys. Classification reads the
-// variant's tensors with warp-wide reads, so whole warps must call next().
-template <class V, int BN>
+// The tile class table (a mask that reads tensors): planes of q_tiles x
+// k_tiles bytes, one per batch and per head only where the mask names them.
+template <class V>
+__device__ __forceinline__ long long class_planes(const FwdArgs& a) {
+  const long long heads = V::kClassHeads == 1 ? a.heads : V::kClassHeads == 2 ? a.kv_heads : 1;
+  return (V::kClassByBatch ? a.batch : 1) * heads;
+}
+
+template <class V>
+__device__ __forceinline__ long long class_plane(int b, int h, int hkv, const FwdArgs& a) {
+  const long long plane = V::kClassByBatch ? b : 0;
+  if constexpr (V::kClassHeads == 1) return plane * a.heads + h;
+  if constexpr (V::kClassHeads == 2) return plane * a.kv_heads + hkv;
+  return plane;
+}
+
+// Query rows [q0, q1] (query tile q0 / BM) against key tiles of BN keys.
+template <class V, int BM, int BN>
 struct TileWalk {
-  __device__ TileWalk(const typename V::Params& params, const Index& at, long long first_row,
-                      long long last_row)
-      : p(params), ix(at), q0(first_row), q1(last_row), n_tiles((int)((at.kv_len + BN - 1) / BN)) {}
+  __device__ TileWalk(const typename V::Params& params, const FwdArgs& a, const Index& at,
+                      long long first_row, long long last_row)
+      : p(params), ix(at), q0(first_row), q1(last_row), n_tiles((int)((at.kv_len + BN - 1) / BN)) {
+    if constexpr (V::kClassTable) {
+      const long long q_tiles = (at.q_len + BM - 1) / BM;
+      classes = a.tile_class +
+                (class_plane<V>(at.b, at.h, at.hkv, a) * q_tiles + first_row / BM) * n_tiles;
+    }
+  }
 
   __device__ __forceinline__ TileClass classify(int n) const {
     if constexpr (!V::kHasMask) {
       return kFull;
+    } else if constexpr (V::kClassTable) {
+      return (TileClass)classes[n];
     } else {
       Tile tile;
       tile.at = ix;
@@ -46,37 +70,60 @@ struct TileWalk {
   }
 
   // The first tile at or after n that is not empty (n_tiles when none);
-  // its class is left in `found`. A classifier of pure index arithmetic runs
-  // on 32 tiles at once, a tile per lane, so that the runs of empty tiles
-  // before a window or past a causal diagonal cost a few steps, not one
-  // per tile; one that reads tensors shares the warp's lanes for its reads.
+  // its class is left in `found`. 32 tiles at once, a tile per lane, so that
+  // the runs of empty tiles before a window, past a causal diagonal or
+  // outside a document cost a few steps, not one per tile.
   __device__ __forceinline__ int next(int n) {
-    if constexpr (V::kClassifyPerLane) {
-      for (; n < n_tiles; n += 32) {
-        const int mine = n + (int)(threadIdx.x % 32);
-        const TileClass c = mine < n_tiles ? classify(mine) : kEmpty;
-        const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
-        if (live != 0) {
-          const int first = __ffs(live) - 1;
-          found = (TileClass)__shfl_sync(0xffffffffu, (int)c, first);
-          return n + first;
-        }
+    for (; n < n_tiles; n += 32) {
+      const int mine = n + (int)(threadIdx.x % 32);
+      const TileClass c = mine < n_tiles ? classify(mine) : kEmpty;
+      const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
+      if (live != 0) {
+        const int first = __ffs(live) - 1;
+        found = (TileClass)__shfl_sync(0xffffffffu, (int)c, first);
+        return n + first;
       }
-      return n_tiles;
-    } else {
-      for (; n < n_tiles; ++n) {
-        found = classify(n);
-        if (found != kEmpty) break;
-      }
-      return n;
     }
+    return n_tiles;
   }
 
   const typename V::Params& p;
   Index ix;
   long long q0, q1;
   int n_tiles;
+  const unsigned char* classes = nullptr;
   TileClass found = kFull;
 };
+
+// The classifier kernel of a variant with a class table: a warp per tile over
+// the whole grid, each with the warp-wide tensor scans of V::classify.
+template <class V, int BM, int BN>
+__device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename V::Params& p) {
+  const long long q_tiles = (a.q_len + BM - 1) / BM, k_tiles = (a.kv_len + BN - 1) / BN;
+  const long long tile = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  if (tile >= class_planes<V>(a) * q_tiles * k_tiles) return;  // whole warps leave together
+  const long long kt = tile % k_tiles, qt = tile / k_tiles % q_tiles;
+  long long plane = tile / k_tiles / q_tiles;
+  const int group = a.heads / a.kv_heads;
+  int b = 0, h = 0, hkv = 0;
+  if constexpr (V::kClassHeads == 1) {
+    h = (int)(plane % a.heads);
+    hkv = h / group;
+    plane /= a.heads;
+  } else if constexpr (V::kClassHeads == 2) {
+    hkv = (int)(plane % a.kv_heads);
+    h = hkv * group;
+    plane /= a.kv_heads;
+  }
+  if constexpr (V::kClassByBatch) b = (int)plane;
+  Tile t;
+  t.at = fwd_index(a, b, h, hkv);
+  t.q0 = qt * BM;
+  t.q1 = (t.q0 + BM < a.q_len ? t.q0 + BM : a.q_len) - 1;
+  t.k0 = kt * BN;
+  t.k1 = (t.k0 + BN < a.kv_len ? t.k0 + BN : a.kv_len) - 1;
+  const TileClass c = V::classify(p, t);
+  if (threadIdx.x % 32 == 0) a.tile_class[tile] = (unsigned char)c;
+}
 
 }  // namespace aj

@@ -1,5 +1,5 @@
-// Which masks count as heavy code, and which read tensors: the choices of
-// the bitmask mask loop and of the per-lane tile classifier rest on them.
+// Which masks count as heavy code, which read tensors and which builtins they
+// name: the bitmask mask loop and the tile class table rest on them.
 #include "codegen/expr_weight.hpp"
 
 #include "tests/language/test_util.hpp"
@@ -37,6 +37,22 @@ TEST(ExprWeight, TensorReadsAnywhereAreFound) {
       mask_of("causal || (k < 8 && doc[k] == doc[q])", "tensor doc: i32[kv_len];");
   EXPECT_TRUE(heavy_code(mask));
   EXPECT_TRUE(reads_tensors(mask));
+}
+
+TEST(ExprWeight, ReadsAtFixedIndicesAreLight) {
+  const ir::ExprPtr mask = mask_of("causal && keep[h] > 0", "tensor keep: i32[heads];");
+  EXPECT_FALSE(heavy_code(mask));
+  EXPECT_TRUE(reads_tensors(mask));
+  EXPECT_TRUE(heavy_code(mask_of("keep[h, k - q] > 0", "tensor keep: i32[heads, 64];")));
+}
+
+TEST(ExprWeight, BuiltinsInsideTensorIndicesAreFound) {
+  const ir::ExprPtr mask = mask_of("doc[b, q] == doc[b, k] && bias[hkv] > 0",
+                                   "tensor doc: i32[batch, kv_len]; tensor bias: f32[kv_heads];");
+  EXPECT_TRUE(uses_builtin(mask, ir::Builtin::B));
+  EXPECT_TRUE(uses_builtin(mask, ir::Builtin::Hkv));
+  EXPECT_FALSE(uses_builtin(mask, ir::Builtin::H));
+  EXPECT_FALSE(uses_builtin(mask_of("causal"), ir::Builtin::B));
 }
 
 }  // namespace

@@ -76,14 +76,14 @@ void check_config(const Variant& variant, codegen::Family family, const std::str
   const CompiledKernel compiled =
       compile_kernel(kernel_job(generated.kernel), CompileOptions{arch->name(), {}});
   const Module module(g.context, compiled.cubin);
-  const CUfunction function = module.function(compiled.lowered_name);
+  const FwdFunctions functions = fwd_functions(module, compiled.lowered_name, variant);
   const Stream stream(g.context);
   std::uint64_t seed = 1;
   for (const Case& c : kCases) {
     const harness::HostProblem host = harness::random_problem(variant, c.shape, {seed++, true, {}});
     harness::DeviceProblem device(g.context, variant, host, c.layout, true);
     device.poison_outputs();
-    launch_fwd(g.driver, function, variant, generated.kernel, device.problem(), stream.get());
+    launch_fwd(g.driver, functions, variant, generated.kernel, device.problem(), stream.get());
     stream.synchronize();
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
     const auto& s = c.shape;

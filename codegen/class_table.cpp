@@ -1,0 +1,46 @@
+#include "codegen/class_table.hpp"
+
+#include "codegen/expr_weight.hpp"
+#include "codegen/kernel_source.hpp"
+
+#include <fmt/format.h>
+
+namespace attnjit::codegen {
+
+std::optional<ClassTable> class_table(const Variant& variant) {
+  const ir::ExprPtr mask = variant.mask_expr();
+  if (variant.mask().empty() || !reads_tensors(mask)) return std::nullopt;
+  ClassTable table;
+  table.by_batch = uses_builtin(mask, ir::Builtin::B);
+  if (uses_builtin(mask, ir::Builtin::H)) {
+    table.heads = ClassTable::Heads::Query;
+  } else if (uses_builtin(mask, ir::Builtin::Hkv)) {
+    table.heads = ClassTable::Heads::Kv;
+  }
+  return table;
+}
+
+std::int64_t class_table_bytes(const ClassTable& table, const AttentionShape& shape, int block_m,
+                               int block_n) {
+  std::int64_t planes = table.by_batch ? shape.batch : 1;
+  if (table.heads == ClassTable::Heads::Query) planes *= shape.heads;
+  if (table.heads == ClassTable::Heads::Kv) planes *= shape.kv_heads;
+  return planes * ((shape.q_len + block_m - 1) / block_m) *
+         ((shape.kv_len + block_n - 1) / block_n);
+}
+
+std::string classify_kernel_source(const Variant& variant) {
+  if (!class_table(variant)) return {};
+  const VariantArguments arguments = variant_arguments(variant);
+  return fmt::format(
+      "\n"
+      "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+      "{entry}(const aj::FwdArgs args{signature}) {{\n"
+      "  aj::classify_tiles<Variant, Config::kBlockM, Config::kBlockN>(args, "
+      "Variant::Params{{{names}}});\n"
+      "}}\n",
+      fmt::arg("threads", kClassifyThreads), fmt::arg("entry", kClassifyEntry),
+      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names));
+}
+
+}  // namespace attnjit::codegen

@@ -1,0 +1,43 @@
+// Tile classes from data. A mask that reads tensors (document ids, say) is
+// classified by a kernel of its own before the forward kernel: a warp per
+// tile over the whole GPU, into a byte per tile that the forward kernel's
+// tile walk reads (DESIGN.md, "Tile classes"). Classified inside the forward
+// kernel, each tile's scans cost memory round trips that a CTA pays in
+// series, tile after tile, while its tensor cores wait.
+#pragma once
+
+#include <attnjit/reference.hpp>
+#include <attnjit/variant.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace attnjit::codegen {
+
+// Which fixed indices a tile's class depends on: the table holds a plane of
+// (query tile x key tile) bytes per batch and per head only where the mask
+// names them, so that a document mask is classified once for all heads.
+struct ClassTable {
+  enum class Heads : std::uint8_t { None, Query, Kv };
+  bool by_batch = false;
+  Heads heads = Heads::None;
+};
+
+// The table a variant's mask needs; nothing for masks of indices, sizes and
+// params, which the tile walk classifies itself by interval arithmetic.
+std::optional<ClassTable> class_table(const Variant& variant);
+
+// Bytes of the table for a problem of `shape` tiled by block_m x block_n.
+std::int64_t class_table_bytes(const ClassTable& table, const AttentionShape& shape, int block_m,
+                               int block_n);
+
+inline constexpr std::string_view kClassifyEntry = "attnjit_classify";
+inline constexpr int kClassifyThreads = 256;
+
+// The classifier kernel, for a translation unit that defines Variant and
+// Config (kBlockM, kBlockN); empty when the variant has no table.
+std::string classify_kernel_source(const Variant& variant);
+
+}  // namespace attnjit::codegen
