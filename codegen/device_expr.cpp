@@ -27,7 +27,7 @@ std::string builtin_name_in_code(ir::Builtin which) {
 
 class Printer {
  public:
-  explicit Printer(const Variant& variant) : variant_(variant) {}
+  Printer(const Variant& variant, const NamedExprs& named) : variant_(variant), named_(named) {}
   [[nodiscard]] std::string print(const ir::ExprPtr& expr) const;
 
  private:
@@ -37,6 +37,7 @@ class Printer {
   [[nodiscard]] std::string read(const ir::TensorRead& node) const;
 
   const Variant& variant_;
+  const NamedExprs& named_;
 };
 
 std::string Printer::args(const std::vector<ir::ExprPtr>& list) const {
@@ -101,6 +102,7 @@ std::string Printer::read(const ir::TensorRead& node) const {
 }
 
 std::string Printer::print(const ir::ExprPtr& expr) const {
+  if (const auto it = named_.find(expr.get()); it != named_.end()) return it->second;
   const ir::Node& node = expr->node();
   if (const auto* n = std::get_if<ir::IntConst>(&node)) return int_literal(n->value);
   if (const auto* n = std::get_if<ir::FloatConst>(&node)) {
@@ -153,8 +155,8 @@ std::string field_name(std::string_view name) { return fmt::format("u_{}", name)
 
 std::string float_literal(float value) { return fmt::format("{:a}f", value); }
 
-std::string device_expr(const ir::ExprPtr& expr, const Variant& variant) {
-  return Printer(variant).print(expr);
+std::string device_expr(const ir::ExprPtr& expr, const Variant& variant, const NamedExprs& named) {
+  return Printer(variant, named).print(expr);
 }
 
 }  // namespace attnjit::codegen

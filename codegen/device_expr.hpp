@@ -5,6 +5,7 @@
 #include <attnjit/ir.hpp>
 #include <attnjit/variant.hpp>
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -12,8 +13,11 @@ namespace attnjit::codegen {
 
 // In the generated code the element's indices and sizes are `ix.<name>`, the
 // params and tensors `p.<name>`, and the scaled logit `score`.
-// Tensor element types are looked up in `variant`.
-std::string device_expr(const ir::ExprPtr& expr, const Variant& variant);
+// Tensor element types are looked up in `variant`. Subexpressions in `named`
+// print as the code given there (values computed elsewhere).
+using NamedExprs = std::map<const ir::Expr*, std::string>;
+std::string device_expr(const ir::ExprPtr& expr, const Variant& variant,
+                        const NamedExprs& named = {});
 
 // The prelude's tag type for reading elements of this type (aj::I32, ...).
 std::string tensor_tag(ElemType element);

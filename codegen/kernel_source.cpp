@@ -4,6 +4,7 @@
 #include "codegen/device_expr.hpp"
 #include "codegen/expr_weight.hpp"
 #include "codegen/interval_code.hpp"
+#include "codegen/mask_parts.hpp"
 #include <attnjit/error.hpp>
 
 #include <fmt/format.h>
@@ -62,6 +63,7 @@ std::string variant_struct(const Variant& variant) {
       "                         [[maybe_unused]] const aj::Index& ix) {{\n"
       "    return {mask};\n"
       "  }}\n"
+      "{mask_parts}"
       "\n"
       "  static AJ_HD float score([[maybe_unused]] const Params& p,\n"
       "                           [[maybe_unused]] const aj::Index& ix, float score) {{\n"
@@ -80,7 +82,8 @@ std::string variant_struct(const Variant& variant) {
       fmt::arg("heads", table ? static_cast<int>(table->heads) : 0),
       fmt::arg("identity", identity_score(variant)), fmt::arg("mask", device_expr(mask, variant)),
       fmt::arg("score", device_expr(variant.score(), variant)),
-      fmt::arg("classify", interval_code(mask, variant, "    ")));
+      fmt::arg("classify", interval_code(mask, variant, "    ")),
+      fmt::arg("mask_parts", mask_parts_members(variant)));
 }
 
 VariantArguments variant_arguments(const Variant& variant) {

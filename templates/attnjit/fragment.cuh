@@ -68,7 +68,9 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
 // one (V::kCompactMask: tensor reads, divisions) is evaluated in a loop that
 // is not unrolled, 32 elements to a word of bits: one copy of its code per
 // word rather than one per element keeps it quick to compile and out of the
-// registers the accumulators need. Only the bits are applied unrolled.
+// registers the accumulators need. Only the bits are applied unrolled. Its
+// parts that depend on one side only (V::kMaskParts) are computed once per
+// row and once per key.
 template <class V, int NT>
 __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::Params& p,
                                            Index& ix, long long q0, long long k0, int g, int t) {
@@ -80,12 +82,19 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
     if constexpr (V::kHasMask) kept = kept && V::mask(p, ix);
     return kept;
   };
+  auto apply_bits = [&](int w, u32 keep_bits) {
+#pragma unroll
+    for (int j = 0; j < 32; ++j) {
+      const int e = w * 32 + j;
+      if (e < kElements && ((keep_bits >> j) & 1u) == 0) s[e / 4][e % 4] = neg_inf();
+    }
+  };
   if constexpr (!V::kCompactMask) {
 #pragma unroll
     for (int e = 0; e < kElements; ++e) {
       if (!keep(e)) s[e / 4][e % 4] = neg_inf();
     }
-  } else {
+  } else if constexpr (!V::kMaskParts) {
 #pragma unroll
     for (int w = 0; w < (kElements + 31) / 32; ++w) {
       u32 keep_bits = 0;
@@ -93,11 +102,34 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
       for (int j = 0; j < 32 && w * 32 + j < kElements; ++j) {
         keep_bits |= (u32)keep(w * 32 + j) << j;
       }
+      apply_bits(w, keep_bits);
+    }
+  } else {
+    // The mask's heavy parts once per row and once per key (mask_parts.hpp);
+    // element e = nt * 4 + r * 2 + c is row r and key c of key group nt.
+    typename V::RowPart rows[2];
 #pragma unroll
-      for (int j = 0; j < 32; ++j) {
-        const int e = w * 32 + j;
-        if (e < kElements && ((keep_bits >> j) & 1u) == 0) s[e / 4][e % 4] = neg_inf();
+    for (int r = 0; r < 2; ++r) {
+      ix.q = q0 + g + r * 8;
+      rows[r] = V::row_part(p, ix);
+    }
+#pragma unroll
+    for (int w = 0; w < (kElements + 31) / 32; ++w) {
+      u32 keep_bits = 0;
+      // One key (j / 2 of the word's groups, c = j % 2) per step: one copy
+      // of col_part's code, which may hold calls (64-bit divisions).
+#pragma unroll 1
+      for (int j = 0; j < 16 && w * 8 + j / 2 < NT; ++j) {
+        ix.k = k0 + (w * 8 + j / 2) * 8 + 2 * t + j % 2;
+        const typename V::ColPart col = V::col_part(p, ix);
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          ix.q = q0 + g + r * 8;
+          const bool kept = ix.k < ix.kv_len && V::mask_of_parts(p, ix, rows[r], col);
+          keep_bits |= (u32)kept << ((j / 2) * 4 + r * 2 + j % 2);
+        }
       }
+      apply_bits(w, keep_bits);
     }
   }
 }

@@ -10,6 +10,8 @@
 //   V::kCompactMask                        the mask is heavy: evaluate it in a compact loop
 //   V::kClassTable, kClassByBatch, kClassHeads  tile classes come from a table (tile_walk.cuh)
 //   V::mask(p, Index)      -> bool         one element
+//   V::kMaskParts, RowPart, ColPart, row_part, col_part, mask_of_parts
+//                                          a heavy mask in parts (codegen/mask_parts.hpp)
 //   V::score(p, Index, s)  -> float        the score expression of the scaled logit
 //   V::classify(p, Tile)   -> TileClass    a whole tile, by interval arithmetic
 // and the config through a struct C with kBlockM, kBlockN, kWarps, kHeadDim,

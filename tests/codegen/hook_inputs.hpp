@@ -57,6 +57,7 @@ class HookInputs {
 // One variant's hooks bound to one problem.
 struct Hooks {
   std::function<bool(const aj::Index&)> mask;
+  std::function<bool(const aj::Index&)> mask_of_parts;  // the mask from its parts
   std::function<float(const aj::Index&, float)> score;
   std::function<int(const aj::Tile&)> classify;
 };

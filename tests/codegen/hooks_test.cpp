@@ -1,8 +1,9 @@
 // The variant hooks exactly as codegen emits them for NVRTC (gen_hooks.cpp puts
 // every example's and every tests/codegen/inputs variant's into one header),
 // compiled here by the host compiler over the same prelude, and checked against
-// the CPU reference's interpreter: the element mask and the score agree, and
-// the interval tile classifier is sound (and exact where it must be).
+// the CPU reference's interpreter: the element mask (whole, and from its row
+// and key parts) and the score agree, and the interval tile classifier is
+// sound (and exact where it must be).
 #include "generated_hooks.hpp"
 #include "harness/host_problem.hpp"
 #include "reference/inputs_check.hpp"
@@ -165,6 +166,12 @@ TEST_P(GeneratedHooks, MaskAgreesWithInterpreter) {
         ADD_FAILURE() << "generated mask is " << !expected << ", interpreter " << expected
                       << " at b=" << ix.b << " h=" << ix.h << " q=" << ix.q << " k=" << ix.k << "; "
                       << describe(*problem);
+      }
+      if (problem->hooks.mask_of_parts(ix) != expected) {
+        ++failures;
+        ADD_FAILURE() << "the mask from its row and key parts is " << !expected << ", interpreter "
+                      << expected << " at b=" << ix.b << " h=" << ix.h << " q=" << ix.q
+                      << " k=" << ix.k << "; " << describe(*problem);
       }
     }
     if (failures > 0) return;

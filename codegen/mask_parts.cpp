@@ -1,0 +1,117 @@
+#include "codegen/mask_parts.hpp"
+
+#include "codegen/device_expr.hpp"
+#include "codegen/expr_weight.hpp"
+
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace attnjit::codegen {
+namespace {
+
+bool reads_key(const ir::ExprPtr& expr) {
+  return uses_builtin(expr, ir::Builtin::K) || uses_builtin(expr, ir::Builtin::Causal);
+}
+bool reads_row(const ir::ExprPtr& expr) {
+  return uses_builtin(expr, ir::Builtin::Q) || uses_builtin(expr, ir::Builtin::Causal);
+}
+
+// The largest subexpressions of one side only that read tensors per element,
+// outermost first. Divisions alone stay per element: in the sm_80 family
+// they are calls, and more call sites made ptxas take seconds longer.
+void collect(const ir::ExprPtr& expr, std::vector<ir::ExprPtr>& row,
+             std::vector<ir::ExprPtr>& col) {
+  if (!heavy_code(expr) || !reads_tensors(expr)) return;
+  if (!reads_key(expr)) {
+    row.push_back(expr);
+    return;
+  }
+  if (!reads_row(expr)) {
+    col.push_back(expr);
+    return;
+  }
+  const auto below = [&](const ir::ExprPtr& child) { collect(child, row, col); };
+  std::visit(
+      [&](const auto& node) {
+        using T = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<T, ir::Binary>) {
+          below(node.lhs);
+          below(node.rhs);
+        } else if constexpr (std::is_same_v<T, ir::Unary> || std::is_same_v<T, ir::IntToFloat>) {
+          below(node.operand);
+        } else if constexpr (std::is_same_v<T, ir::Select>) {
+          below(node.cond);
+          below(node.if_true);
+          below(node.if_false);
+        } else if constexpr (std::is_same_v<T, ir::Call>) {
+          for (const ir::ExprPtr& arg : node.args) below(arg);
+        } else if constexpr (std::is_same_v<T, ir::TensorRead>) {
+          for (const ir::ExprPtr& index : node.indices) below(index);
+        }
+      },
+      expr->node());
+}
+
+std::string c_type(ir::Type type) {
+  switch (type) {
+    case ir::Type::Int: return "long long";
+    case ir::Type::Float: return "float";
+    case ir::Type::Bool: return "bool";
+  }
+  return "long long";
+}
+
+// A part's struct fields and its values, each part named `prefix.v<i>`.
+struct Part {
+  std::string fields;
+  std::string values;
+};
+Part name_part(const std::vector<ir::ExprPtr>& exprs, const std::string& prefix,
+               const Variant& variant, NamedExprs& named) {
+  Part part;
+  for (std::size_t i = 0; i < exprs.size(); ++i) {
+    part.fields += fmt::format("    {} v{};\n", c_type(exprs[i]->type()), i);
+    part.values += (i == 0 ? "" : ", ") + device_expr(exprs[i], variant);
+    named.emplace(exprs[i].get(), fmt::format("{}.v{}", prefix, i));
+  }
+  return part;
+}
+
+}  // namespace
+
+std::string mask_parts_members(const Variant& variant) {
+  const ir::ExprPtr mask = variant.mask_expr();
+  std::vector<ir::ExprPtr> row;
+  std::vector<ir::ExprPtr> col;
+  if (!variant.mask().empty()) collect(mask, row, col);
+  NamedExprs named;
+  const Part row_part = name_part(row, "r", variant, named);
+  const Part col_part = name_part(col, "c", variant, named);
+  return fmt::format(
+      "  static constexpr bool kMaskParts = {any};\n"
+      "  struct RowPart {{\n{row_fields}  }};\n"
+      "  struct ColPart {{\n{col_fields}  }};\n"
+      "  static AJ_HD RowPart row_part([[maybe_unused]] const Params& p,\n"
+      "                                [[maybe_unused]] const aj::Index& ix) {{\n"
+      "    return {{{row_values}}};\n"
+      "  }}\n"
+      "  static AJ_HD ColPart col_part([[maybe_unused]] const Params& p,\n"
+      "                                [[maybe_unused]] const aj::Index& ix) {{\n"
+      "    return {{{col_values}}};\n"
+      "  }}\n"
+      "  static AJ_HD bool mask_of_parts([[maybe_unused]] const Params& p,\n"
+      "                                  [[maybe_unused]] const aj::Index& ix,\n"
+      "                                  [[maybe_unused]] const RowPart& r,\n"
+      "                                  [[maybe_unused]] const ColPart& c) {{\n"
+      "    return {joined};\n"
+      "  }}\n",
+      fmt::arg("any", !row.empty() || !col.empty()), fmt::arg("row_fields", row_part.fields),
+      fmt::arg("col_fields", col_part.fields), fmt::arg("row_values", row_part.values),
+      fmt::arg("col_values", col_part.values),
+      fmt::arg("joined", device_expr(mask, variant, named)));
+}
+
+}  // namespace attnjit::codegen
