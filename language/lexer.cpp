@@ -38,7 +38,8 @@ bool overflows(std::string_view text) {
   if (first == std::string_view::npos) return false;
   const auto magnitude = first < point ? static_cast<std::int64_t>(point - first)
                                        : -static_cast<std::int64_t>(first - point - 1);
-  return magnitude + exponent > 0;
+  // magnitude + exponent > 0, without overflowing for an exponent near INT64_MAX.
+  return exponent > -magnitude;
 }
 
 constexpr std::size_t kMaxIdentLength = 128;
