@@ -1,6 +1,5 @@
 #include "runtime/fwd_launch.hpp"
 
-#include "codegen/class_table.hpp"
 #include "codegen/int_range.hpp"
 #include "runtime/tma_maps.hpp"
 #include "templates/attnjit/fwd_args.h"
@@ -104,7 +103,8 @@ std::vector<unsigned char> param_arg(const ParamDecl& decl, const FwdProblem& pr
 FwdFunctions fwd_functions(const Module& module, const std::string& entry, const Variant& variant) {
   FwdFunctions functions;
   functions.forward = module.function(entry);
-  if (codegen::class_table(variant)) {
+  functions.class_table = codegen::class_table(variant);
+  if (functions.class_table) {
     functions.classify = module.function(std::string(codegen::kClassifyEntry));
   }
   return functions;
@@ -165,10 +165,9 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   std::vector<void*> pointers;
   pointers.push_back(&args);
   std::optional<StreamScratch> classes;
-  if (const std::optional<codegen::ClassTable> table = codegen::class_table(variant)) {
+  if (functions.class_table) {
     const std::int64_t bytes =
-        codegen::class_table_bytes(*table, s, kernel.block_m, kernel.block_n);
-    if (functions.classify == nullptr) throw Error("the module has no tile classifier kernel");
+        codegen::class_table_bytes(*functions.class_table, s, kernel.block_m, kernel.block_n);
     if (bytes > 0) {
       classes.emplace(driver, static_cast<std::size_t>(bytes), stream);
       args.tile_class = static_cast<unsigned char*>(device_pointer(classes->ptr()));

@@ -3,6 +3,7 @@
 // kernel (FwdArgs, then params and tensors by name) and enqueues it.
 #pragma once
 
+#include "codegen/class_table.hpp"
 #include "codegen/kernel_source.hpp"
 #include "runtime/cuda_driver.hpp"
 #include <attnjit/reference.hpp>
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,7 +39,8 @@ struct FwdProblem {
 // a mask that reads tensors, the classifier that fills its tile class table.
 struct FwdFunctions {
   CUfunction forward = nullptr;
-  CUfunction classify = nullptr;
+  CUfunction classify = nullptr;                   // set where class_table is
+  std::optional<codegen::ClassTable> class_table;  // the variant's, found once at load
 };
 FwdFunctions fwd_functions(const Module& module, const std::string& entry, const Variant& variant);
 
