@@ -69,21 +69,18 @@ std::vector<Fa2Config> fa2_default_candidates(const Variant& variant, const Arch
   // Measured on the H100 (bench/results): 32 rows per warp beats 16 by 10-40%
   // whenever it does not spill; a 128-key tile pays off at head dim 64.
   const int d = std::max(variant.head_dim(), variant.head_dim_v());
-  // A heavy score or mask (tensor reads, divisions) spills at the larger key
-  // tile: starting there would cost a wasted compile.
-  const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
   std::vector<Fa2Config> tried;
-  if (d <= 64 && !heavy) {
+  if (d <= 64) {
     tried = {{128, 128, 4}, {128, 64, 4}, {128, 64, 8}};
-  } else if (d <= 64) {
-    tried = {{128, 64, 4}, {128, 64, 8}};
-  } else if (d <= 128 && !heavy) {
-    tried = {{128, 64, 4}, {128, 32, 4}, {128, 64, 8}};
   } else if (d <= 128) {
-    tried = {{128, 32, 4}, {128, 64, 8}};
+    tried = {{128, 64, 4}, {128, 32, 4}, {128, 64, 8}};
   } else {
     tried = {{64, 64, 4}, {64, 32, 4}};
   }
+  // A heavy score or mask (tensor reads, divisions) spills at the larger key
+  // tile: starting there would cost a wasted compile.
+  const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
+  if (heavy && d <= 128) tried.erase(tried.begin());
   tried.push_back({64, 32, 4});
   std::vector<Fa2Config> out;
   for (const Fa2Config& config : tried) {
