@@ -93,6 +93,7 @@ ReferenceInputs HostProblem::reference_inputs() const {
   inputs.v = v;
   inputs.params = params;
   inputs.tensors = tensors;
+  inputs.kv_lens = kv_lens;
   return inputs;
 }
 
@@ -119,6 +120,12 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   std::map<std::string, std::int64_t> free;
   for (const TensorDecl& tensor : variant.tensors()) {
     problem.tensors[tensor.name] = random_tensor(tensor, shape, free, random);
+  }
+  if (options.ragged) {
+    std::uniform_int_distribution<std::int64_t> keys(0, shape.kv_len);
+    for (std::int64_t b = 0; b < shape.batch; ++b) {
+      problem.kv_lens.push_back(b == 0 ? shape.kv_len : b == 1 ? 0 : keys(random));
+    }
   }
   return problem;
 }

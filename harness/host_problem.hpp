@@ -20,6 +20,7 @@ struct HostProblem {
   std::vector<double> q, k, v;
   std::map<std::string, ParamValue, std::less<>> params;
   std::map<std::string, HostTensor, std::less<>> tensors;
+  std::vector<std::int64_t> kv_lens;  // a ragged batch's keys per entry; empty: kv_len each
 
   [[nodiscard]] ReferenceInputs reference_inputs() const;
 };
@@ -30,6 +31,9 @@ struct ProblemOptions {
   // at test lengths.
   bool draw_defaulted_params = true;
   std::map<std::string, ParamValue, std::less<>> params;  // given values win over drawn ones
+  // A ragged batch: each entry's keys drawn in [0, kv_len], the first entry
+  // with kv_len and, from two entries on, the second with none.
+  bool ragged = false;
 };
 
 // FLOPs of one forward pass as ../shared/bench/peers.py counts them:

@@ -47,12 +47,13 @@ struct Statement {
     Score,
     Param,
     Tensor,
+    Kv,
   };
   Kind kind = Kind::DType;
   Span keyword;
-  Token word;    // the type of dtype/out_dtype, the name of param/tensor
+  Token word;    // the type of dtype/out_dtype, the name of param/tensor, the layout of kv
   Token type;    // the type of param/tensor
-  Token size;    // the value of head_dim/head_dim_v
+  Token size;    // the value of head_dim/head_dim_v, the page size of kv paged
   ExprPtr expr;  // scale, mask, score, or a param's default
   std::vector<Dim> dims;
 };

@@ -256,6 +256,14 @@ VariantBuilder& VariantBuilder::head_dim_v(int size) {
   head_dim_v_ = size;
   return *this;
 }
+VariantBuilder& VariantBuilder::kv_paged(int page_size) {
+  if (page_size < 1 || page_size > kMaxKvPageSize || (page_size & (page_size - 1)) != 0) {
+    throw SpecError(fmt::format("kv page size must be a power of two in 1..{}, got {}",
+                                kMaxKvPageSize, page_size));
+  }
+  kv_page_size_ = page_size;
+  return *this;
+}
 VariantBuilder& VariantBuilder::scale(const dsl::E& value) {
   if (value.expr()->type() == ir::Type::Bool) throw SpecError("scale must be a number, got bool");
   scale_ = value.expr();
@@ -330,6 +338,7 @@ Variant VariantBuilder::build() const {
   v.head_dim_ = *head_dim_;
   v.head_dim_v_ = head_dim_v_.value_or(*head_dim_);
   v.scale_ = resolve_scale(scale_, *head_dim_);
+  v.kv_page_size_ = kv_page_size_;
 
   std::set<std::string_view> seen;
   for (const ParamDecl& param : params_) {

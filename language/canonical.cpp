@@ -140,6 +140,9 @@ std::string canonical_form(const Variant& variant) {
   line(fmt::format("out_dtype {}", dtype_name(variant.out_dtype())));
   line(fmt::format("head_dim {}", variant.head_dim()));
   line(fmt::format("head_dim_v {}", variant.head_dim_v()));
+  // Contiguous K/V, the default, prints nothing, so that the hashes of variants written before
+  // paging existed stay what they were.
+  if (variant.kv_page_size() != 0) line(fmt::format("kv paged({})", variant.kv_page_size()));
   line(fmt::format("scale {}", float_literal(variant.scale())));
   for (const ParamDecl& param : variant.params()) {
     std::string text = fmt::format("param {}: {}", param.name, param_type_name(param.type));

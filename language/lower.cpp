@@ -101,6 +101,10 @@ class Lowering {
         once(statement, "head_dim_v");
         builder_.head_dim_v(size(statement, "head_dim_v"));
         return;
+      case Kind::Kv:
+        once(statement, "kv");
+        if (statement.word.text == "paged") builder_.kv_paged(page_size(statement.size));
+        return;
       case Kind::Param: declare_param(statement); return;
       case Kind::Tensor: declare_tensor(statement); return;
       case Kind::Scale: once(statement, "scale"); return;
@@ -151,6 +155,16 @@ class Lowering {
     if (value < 1 || value > kMaxHeadDim) {
       fail(statement.size.span,
            fmt::format("{} must be in 1..{}, got {}", keyword, kMaxHeadDim, value));
+    }
+    return static_cast<int>(value);
+  }
+
+  // Checked before narrowing to the builder's int, so that a huge literal cannot wrap into range.
+  int page_size(const Token& size) {
+    const std::int64_t value = size.int_value;
+    if (value < 1 || value > kMaxKvPageSize || (value & (value - 1)) != 0) {
+      fail(size.span, fmt::format("kv page size must be a power of two in 1..{}, got {}",
+                                  kMaxKvPageSize, value));
     }
     return static_cast<int>(value);
   }

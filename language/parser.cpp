@@ -32,12 +32,15 @@ constexpr std::array kKeywords = {
     Keyword{"score", ast::Statement::Kind::Score},
     Keyword{"param", ast::Statement::Kind::Param},
     Keyword{"tensor", ast::Statement::Kind::Tensor},
+    Keyword{"kv", ast::Statement::Kind::Kv},
 };
+
+constexpr std::array kKvLayouts = {std::string_view{"contiguous"}, std::string_view{"paged"}};
 
 // Statements that later issues add to the language; named so that a file
 // using them is told plainly rather than "unknown statement".
 constexpr std::array kLaterStatements = {std::string_view{"sparsity"}, std::string_view{"approx"},
-                                         std::string_view{"kv"}, std::string_view{"quant"}};
+                                         std::string_view{"quant"}};
 
 // Binary operators by level, loosest first (LANGUAGE.md's table); all are
 // left-associative.
@@ -269,6 +272,19 @@ void Parser::statement_body(ast::Statement& parsed) {
         parsed.dims.push_back(dim());
       }
       expect(TokenKind::RBracket, "to close the tensor's dimensions");
+      return;
+    case Kind::Kv:
+      parsed.word = expect_name("a KV layout ('contiguous' or 'paged')");
+      if (parsed.word.text == "paged") {
+        expect(TokenKind::LParen, "after 'paged'");
+        parsed.size = expect(TokenKind::Int, "as the page size");
+        expect(TokenKind::RParen, "after the page size");
+      } else if (parsed.word.text != "contiguous") {
+        throw SyntaxError{
+            parsed.word.span,
+            fmt::format("unknown KV layout '{}'{}", parsed.word.text,
+                        did_you_mean(parsed.word.text, {kKvLayouts.begin(), kKvLayouts.end()}))};
+      }
       return;
   }
 }

@@ -15,7 +15,8 @@ namespace attnjit::reference {
 Point shape_point(const AttentionShape& shape);
 
 // Attention for the query row at point.b, point.h, point.q, with `bindings`
-// from check_inputs(variant, inputs). `logits` is kv_len values of scratch;
+// from check_inputs(variant, inputs), over the keys of batch entry point.b
+// (entry_kv_len, which also sets point.kv_len). `logits` is shape.kv_len values of scratch;
 // `out` (head_dim_v values) must hold zeros and receives O. Returns the LSE:
 // -inf, with `out` left at zero, for a fully masked row.
 double attention_row(const Variant& variant, const ReferenceInputs& inputs,

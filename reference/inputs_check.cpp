@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -51,6 +52,22 @@ void check_shape(const AttentionShape& shape) {
   if (shape.heads % shape.kv_heads != 0) {
     throw InputError(
         fmt::format("kv_heads ({}) must divide heads ({})", shape.kv_heads, shape.heads));
+  }
+}
+
+void check_kv_lens(const ReferenceInputs& inputs) {
+  const std::vector<std::int64_t>& kv_lens = inputs.kv_lens;
+  if (kv_lens.empty()) return;
+  const AttentionShape& shape = inputs.shape;
+  if (kv_lens.size() != static_cast<std::size_t>(shape.batch)) {
+    throw InputError(fmt::format("kv_lens has {} values, but batch is {}: give one per batch entry",
+                                 kv_lens.size(), shape.batch));
+  }
+  for (std::size_t b = 0; b < kv_lens.size(); ++b) {
+    if (kv_lens[b] < 0 || kv_lens[b] > shape.kv_len) {
+      throw InputError(fmt::format("kv_lens[{}] is {}; it must be in 0..kv_len ({})", b, kv_lens[b],
+                                   shape.kv_len));
+    }
   }
 }
 
@@ -244,11 +261,21 @@ void bind_tensors(const Variant& variant, const ReferenceInputs& inputs, Binding
 
 Bindings check_inputs(const Variant& variant, const ReferenceInputs& inputs) {
   check_shape(inputs.shape);
+  check_kv_lens(inputs);
   check_qkv(variant, inputs);
   Bindings bindings;
   bind_params(variant, inputs, bindings);
   bind_tensors(variant, inputs, bindings);
   return bindings;
+}
+
+std::int64_t entry_kv_len(const ReferenceInputs& inputs, std::int64_t b) {
+  if (inputs.kv_lens.empty()) return inputs.shape.kv_len;
+  if (b < 0 || b >= inputs.shape.batch) {
+    throw InputError(
+        fmt::format("batch entry {} has no kv_lens value: batch is {}", b, inputs.shape.batch));
+  }
+  return inputs.kv_lens[static_cast<std::size_t>(b)];
 }
 
 }  // namespace attnjit::reference

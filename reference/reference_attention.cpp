@@ -66,9 +66,11 @@ double attention_row(const Variant& variant, const ReferenceInputs& inputs,
   const std::int64_t head_dim_v = variant.head_dim_v();
   const double scale = variant.scale();
   point.hkv = point.h / (point.heads / point.kv_heads);
-  const std::int64_t kv_head = point.b * point.kv_heads + point.hkv;
-  const double* k_head = inputs.k.data() + kv_head * point.kv_len * head_dim;
-  const double* v_head = inputs.v.data() + kv_head * point.kv_len * head_dim_v;
+  point.kv_len = entry_kv_len(inputs, point.b);
+  // K and V hold shape.kv_len rows per head whatever the entry's own length.
+  const std::int64_t kv_head = (point.b * point.kv_heads + point.hkv) * inputs.shape.kv_len;
+  const double* k_head = inputs.k.data() + kv_head * head_dim;
+  const double* v_head = inputs.v.data() + kv_head * head_dim_v;
   const std::int64_t row = (point.b * point.heads + point.h) * point.q_len + point.q;
   const double* q_row = inputs.q.data() + row * head_dim;
   for (point.k = 0; point.k < point.kv_len; ++point.k) {
@@ -80,7 +82,7 @@ double attention_row(const Variant& variant, const ReferenceInputs& inputs,
     point.score = scale * dot(q_row, k_head + point.k * head_dim, head_dim);
     logit = evaluate(*variant.score(), point, bindings).f;
   }
-  return softmax_combine(logits, v_head, out);
+  return softmax_combine(logits.first(static_cast<std::size_t>(point.kv_len)), v_head, out);
 }
 
 }  // namespace reference

@@ -16,10 +16,10 @@ std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& input
   point.heads = shape.heads;
   point.kv_heads = shape.kv_heads;
   point.q_len = shape.q_len;
-  point.kv_len = shape.kv_len;
+  point.kv_len = reference::entry_kv_len(inputs, b);
   std::int64_t count = 0;
   for (point.q = 0; point.q < shape.q_len; ++point.q) {
-    for (point.k = 0; point.k < shape.kv_len; ++point.k) {
+    for (point.k = 0; point.k < point.kv_len; ++point.k) {
       count += reference::mask_holds(variant.mask(), point, bindings) ? 1 : 0;
     }
   }

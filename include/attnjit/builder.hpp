@@ -109,6 +109,9 @@ class VariantBuilder {
   VariantBuilder& out_dtype(DType type);
   VariantBuilder& head_dim(int size);
   VariantBuilder& head_dim_v(int size);
+  // K and V in pages of `page_size` rows (a power of two up to kMaxKvPageSize), addressed
+  // through a page table; contiguous K/V when never called.
+  VariantBuilder& kv_paged(int page_size);
   // A constant expression; folded when the variant is built.
   VariantBuilder& scale(const dsl::E& value);
   // Several masks are ANDed.
@@ -127,6 +130,7 @@ class VariantBuilder {
   std::optional<DType> out_dtype_;
   std::optional<int> head_dim_;
   std::optional<int> head_dim_v_;
+  int kv_page_size_ = 0;
   ir::ExprPtr scale_;
   std::vector<ir::ExprPtr> masks_;
   ir::ExprPtr score_;

@@ -36,6 +36,11 @@ struct ReferenceInputs {
   std::span<const double> v;                               // [batch, kv_heads, kv_len, head_dim_v]
   std::map<std::string, ParamValue, std::less<>> params;   // by name; a default fills a gap
   std::map<std::string, HostTensor, std::less<>> tensors;  // by name
+  // Keys of each batch entry, for a ragged batch: empty means shape.kv_len for every entry,
+  // otherwise `batch` values in [0, shape.kv_len]. K and V keep shape.kv_len rows per head (the
+  // capacity); batch entry b has only its first kv_lens[b] keys, and `kv_len` in its masks and
+  // scores is kv_lens[b]. Tensors with a kv_len dimension keep extent shape.kv_len.
+  std::vector<std::int64_t> kv_lens;
 };
 
 struct ReferenceOutput {
@@ -47,8 +52,9 @@ struct ReferenceOutput {
 // param or tensor, a type mismatch, tensor extents that disagree).
 ReferenceOutput reference_attention(const Variant& variant, const ReferenceInputs& inputs);
 
-// The (q, k) pairs of one batch entry and head that the mask keeps: what the
-// FLOP count of attention is made of. Checks the inputs as reference_attention does.
+// The (q, k) pairs of one batch entry and head that the mask keeps, among that
+// entry's keys: what the FLOP count of attention is made of. Checks the inputs
+// as reference_attention does, and b against a ragged batch's kv_lens.
 std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& inputs, std::int64_t b,
                             std::int64_t h);
 

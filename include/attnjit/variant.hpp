@@ -62,6 +62,9 @@ class Variant {
   [[nodiscard]] int head_dim() const { return head_dim_; }
   [[nodiscard]] int head_dim_v() const { return head_dim_v_; }
   [[nodiscard]] float scale() const { return scale_; }
+  // Rows per page of a paged K/V cache, or 0 for contiguous K/V. Paging is a storage layout
+  // only: the function of the variant is the same.
+  [[nodiscard]] int kv_page_size() const { return kv_page_size_; }
   // Sorted by name.
   [[nodiscard]] const std::vector<ParamDecl>& params() const { return params_; }
   [[nodiscard]] const std::vector<TensorDecl>& tensors() const { return tensors_; }
@@ -90,6 +93,7 @@ class Variant {
   int head_dim_ = 0;
   int head_dim_v_ = 0;
   float scale_ = 0;
+  int kv_page_size_ = 0;
   std::vector<ParamDecl> params_;
   std::vector<TensorDecl> tensors_;
   std::vector<ir::ExprPtr> mask_;
@@ -101,5 +105,6 @@ class Variant {
 // Limits on declared sizes, shared by every front end.
 inline constexpr int kMaxHeadDim = 1024;
 inline constexpr int kMaxTensorRank = 8;
+inline constexpr int kMaxKvPageSize = 1024;
 
 }  // namespace attnjit

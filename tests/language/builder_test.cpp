@@ -59,6 +59,42 @@ TEST(Builder, FreeDimensionsAndScale) {
                                   .hash());
 }
 
+TEST(Builder, PagedKvMatchesTheText) {
+  VariantBuilder v("paged");
+  v.dtype(DType::BF16).head_dim(128).kv_paged(16).mask(causal());
+  const Variant built = v.build();
+  EXPECT_EQ(built.kv_page_size(), 16);
+  const Variant parsed =
+      parse_one("variant paged { dtype bf16; head_dim 128; kv paged(16); mask causal; }");
+  EXPECT_EQ(built.canonical(), parsed.canonical());
+  EXPECT_EQ(built.hash(), parsed.hash());
+
+  VariantBuilder contiguous("contiguous");
+  contiguous.dtype(DType::BF16).head_dim(128).mask(causal());
+  EXPECT_EQ(contiguous.build().kv_page_size(), 0);
+  EXPECT_EQ(
+      contiguous.build().hash(),
+      parse_one("variant c { dtype bf16; head_dim 128; kv contiguous; mask causal; }").hash());
+  EXPECT_NE(contiguous.build().hash(), built.hash());
+}
+
+TEST(Builder, KvPageSizeMustBeAPowerOfTwoUpTo1024) {
+  VariantBuilder v("paged");
+  for (const int bad : {0, -16, 3, 48, 1000, 2048}) {
+    EXPECT_THROW(v.kv_paged(bad), SpecError) << bad;
+  }
+  try {
+    v.kv_paged(3);
+    ADD_FAILURE() << "no SpecError";
+  } catch (const SpecError& error) {
+    EXPECT_STREQ(error.what(), "kv page size must be a power of two in 1..1024, got 3");
+  }
+  for (const int good : {1, 2, 64, 1024}) {
+    v.dtype(DType::F16).head_dim(64).kv_paged(good);
+    EXPECT_EQ(v.build().kv_page_size(), good);
+  }
+}
+
 TEST(Builder, RejectsWhatTheLanguageForbids) {
   EXPECT_THROW(q() + causal(), SpecError);
   EXPECT_THROW(q() % 1.5, SpecError);

@@ -137,6 +137,54 @@ TEST(Canonical, ChangesToTheFunctionChangeTheHash) {
   }
 }
 
+constexpr std::string_view kCausal = "variant causal { dtype bf16; head_dim 128; mask causal; }";
+
+TEST(Canonical, ContiguousKvKeepsTheFormAndHashOfBefore) {
+  // Hashes are cache keys: examples/causal.attn's must not move when statements are added.
+  const Variant causal = parse_one(kCausal);
+  EXPECT_EQ(causal.kv_page_size(), 0);
+  EXPECT_EQ(causal.canonical(),
+            "dtype bf16;\nout_dtype bf16;\nhead_dim 128;\nhead_dim_v 128;\nscale 0.088388346;\n"
+            "mask causal;\nscore score;\n");
+  EXPECT_EQ(causal.hash(), "2ff9fed177b10a74");
+  const Variant spelled =
+      parse_one("variant causal { dtype bf16; head_dim 128; kv contiguous; mask causal; }");
+  EXPECT_EQ(spelled.kv_page_size(), 0);
+  EXPECT_EQ(spelled.canonical(), causal.canonical());
+  EXPECT_EQ(spelled.hash(), causal.hash());
+}
+
+TEST(Canonical, PagedKvHasItsOwnLineAndHash) {
+  const Variant paged =
+      parse_one("variant causal { dtype bf16; head_dim 128; kv paged(16); mask causal; }");
+  EXPECT_EQ(paged.kv_page_size(), 16);
+  EXPECT_EQ(paged.canonical(),
+            "dtype bf16;\nout_dtype bf16;\nhead_dim 128;\nhead_dim_v 128;\nkv paged(16);\n"
+            "scale 0.088388346;\nmask causal;\nscore score;\n");
+  EXPECT_EQ(paged.hash(), "a36f0390f7e57ad7");
+  EXPECT_NE(paged.hash(), hash_of(kCausal));
+  EXPECT_NE(paged.hash(),
+            hash_of("variant causal { dtype bf16; head_dim 128; kv paged(32); mask causal; }"));
+  EXPECT_NE(hash_of("variant a { dtype bf16; head_dim 64; kv paged(1); }"),
+            hash_of("variant a { dtype bf16; head_dim 64; kv paged(1024); }"));
+}
+
+TEST(Canonical, KvStatementOrderDoesNotMatter) {
+  const std::string first = hash_of(R"(variant g {
+    kv paged(64); dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask causal && q - k < window; score softcap(score, 50.0); })");
+  EXPECT_EQ(first, hash_of(R"(variant g {
+    dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask causal && q - k < window; score softcap(score, 50.0); kv paged(64); })"));
+  EXPECT_EQ(first, hash_of(R"(variant g {
+    score softcap(score, 50.0); mask causal && q - k < window; kv paged(64);
+    param window: i32 = 4096; head_dim 256; dtype bf16; })"));
+  EXPECT_NE(first, hash_of(kBase));
+  EXPECT_EQ(hash_of(kBase), hash_of(R"(variant g {
+    dtype bf16; head_dim 256; param window: i32 = 4096;
+    mask causal && q - k < window; score softcap(score, 50.0); kv contiguous; })"));
+}
+
 TEST(Canonical, IntAndFloatConstantsAreDistinct) {
   // `k < 2` and `k < 2.0` compare differently typed values: same result
   // here, but the printer keeps the float's spelling so the text reparses.
@@ -164,6 +212,7 @@ TEST(Canonical, CanonicalFormParsesBackToItself) {
            std::string_view("variant a { dtype fp16; head_dim 80; param s: f32 = -1.5e-7;"
                             " tensor t: bool[batch, 7, n]; tensor u: u8[n];"
                             " mask t[b, q, k] || u[k] % 3 == -1; score score * s - 1e30; }"),
+           std::string_view("variant p { dtype fp16; head_dim 64; kv paged(256); mask causal; }"),
        }) {
     const Variant first = parse_one(text);
     const Variant second = parse_one("variant again {\n" + first.canonical() + "}\n");

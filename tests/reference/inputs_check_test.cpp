@@ -42,6 +42,7 @@ class InputsCheck : public ::testing::Test {
   }
 
   ReferenceInputs& inputs() { return inputs_; }
+  [[nodiscard]] const Variant& variant() const { return variant_; }
   [[nodiscard]] ReferenceOutput run() const { return reference_attention(variant_, inputs_); }
 
   // Expects an InputError whose message contains `needle`.
@@ -100,6 +101,45 @@ TEST_F(InputsCheck, LengthsMustNotBeNegative) {
 TEST_F(InputsCheck, SizesWhoseProductOverflows) {
   inputs().shape.batch = std::int64_t{1} << 62;
   expect_error("too large");
+}
+
+TEST_F(InputsCheck, KvLensNeedOnePerBatchEntry) {
+  inputs().kv_lens = {5};
+  expect_error("kv_lens has 1 values, but batch is 2: give one per batch entry");
+  inputs().kv_lens = {5, 5, 5};
+  expect_error("kv_lens has 3 values, but batch is 2");
+}
+
+TEST_F(InputsCheck, KvLensMustFitTheCapacity) {
+  inputs().kv_lens = {5, 6};
+  expect_error("kv_lens[1] is 6; it must be in 0..kv_len (5)");
+  inputs().kv_lens = {-1, 5};
+  expect_error("kv_lens[0] is -1; it must be in 0..kv_len (5)");
+}
+
+TEST_F(InputsCheck, KvLensAreCheckedByEveryEntryPoint) {
+  inputs().kv_lens = {7, 1};
+  const std::vector<RowIndex> rows = {{0, 0, 0}};
+  EXPECT_THROW((void)reference_rows(variant(), inputs(), rows), InputError);
+  EXPECT_THROW((void)unmasked_pairs(variant(), inputs(), 0, 0), InputError);
+}
+
+TEST_F(InputsCheck, UnmaskedPairsOfAnEntryOutsideARaggedBatch) {
+  inputs().kv_lens = {5, 1};
+  EXPECT_NO_THROW((void)unmasked_pairs(variant(), inputs(), 1, 0));
+  try {
+    (void)unmasked_pairs(variant(), inputs(), 2, 0);
+    ADD_FAILURE() << "no InputError";
+  } catch (const InputError& error) {
+    EXPECT_STREQ(error.what(), "batch entry 2 has no kv_lens value: batch is 2");
+  }
+}
+
+TEST_F(InputsCheck, KvLenTensorsKeepTheCapacityInARaggedBatch) {
+  inputs().kv_lens = {3, 0};
+  EXPECT_NO_THROW((void)run());
+  inputs().tensors["doc"] = HostTensor{{2, 3}, std::vector<double>(6, 1.0)};
+  expect_error("tensor 'doc' has extent 3 in dimension 1, but kv_len is 5");
 }
 
 TEST_F(InputsCheck, MissingParamWithoutDefault) {
