@@ -35,6 +35,8 @@ class Printer {
   [[nodiscard]] std::string binary(const ir::Binary& node) const;
   [[nodiscard]] std::string call(const ir::Call& node, Type type) const;
   [[nodiscard]] std::string read(const ir::TensorRead& node) const;
+  [[nodiscard]] bool fits_int32(const ir::ExprPtr& expr) const;
+  [[nodiscard]] bool narrow(const ir::Binary& node) const;  // both operands fit int32
 
   const Variant& variant_;
   const NamedExprs& named_;
@@ -49,6 +51,16 @@ std::string Printer::args(const std::vector<ir::ExprPtr>& list) const {
   return out;
 }
 
+bool Printer::fits_int32(const ir::ExprPtr& expr) const {
+  const std::optional<IntRange> range = int_range(expr, variant_);
+  return range && range->lo >= std::numeric_limits<std::int32_t>::min() &&
+         range->hi <= std::numeric_limits<std::int32_t>::max();
+}
+
+bool Printer::narrow(const ir::Binary& node) const {
+  return fits_int32(node.lhs) && fits_int32(node.rhs);
+}
+
 std::string Printer::binary(const ir::Binary& node) const {
   const std::string lhs = print(node.lhs);
   const std::string rhs = print(node.rhs);
@@ -57,8 +69,12 @@ std::string Printer::binary(const ir::Binary& node) const {
       case BinaryOp::Add: return fmt::format("aj::add({}, {})", lhs, rhs);
       case BinaryOp::Sub: return fmt::format("aj::sub({}, {})", lhs, rhs);
       case BinaryOp::Mul: return fmt::format("aj::mul({}, {})", lhs, rhs);
-      case BinaryOp::Div: return fmt::format("aj::div({}, {})", lhs, rhs);
-      case BinaryOp::Mod: return fmt::format("aj::mod({}, {})", lhs, rhs);
+      // In 32 bits a division is a short inline sequence; in 64 a long one
+      // or a call, whose register saves spill in a loaded loop.
+      case BinaryOp::Div:
+        return fmt::format("aj::div{}({}, {})", narrow(node) ? "32" : "", lhs, rhs);
+      case BinaryOp::Mod:
+        return fmt::format("aj::mod{}({}, {})", narrow(node) ? "32" : "", lhs, rhs);
       default: break;
     }
   }
@@ -129,9 +145,7 @@ std::string Printer::print(const ir::ExprPtr& expr) const {
   const auto& cast = std::get<ir::IntToFloat>(node);
   // Most ints converted in scores are index differences (ALiBi's k - q): in
   // 32 bits they need no register pairs (prelude.cuh, int32_to_float).
-  const std::optional<IntRange> range = int_range(cast.operand, variant_);
-  if (range && range->lo >= std::numeric_limits<std::int32_t>::min() &&
-      range->hi <= std::numeric_limits<std::int32_t>::max()) {
+  if (fits_int32(cast.operand)) {
     return fmt::format("aj::int32_to_float({})", print(cast.operand));
   }
   return fmt::format("(float)({})", print(cast.operand));

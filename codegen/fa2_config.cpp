@@ -44,6 +44,9 @@ std::vector<std::string> fa2_violations(const Variant& variant, const Fa2Config&
   if (arch.sm() < 80)
     out.push_back(fmt::format("fa2_sm80 needs sm_80 or newer, not {}", arch.name()));
   for (std::string& rule : sixteen_bit_io(variant, "fa2_sm80")) out.push_back(std::move(rule));
+  if (variant.kv_page_size() > 0) {
+    out.emplace_back("a paged KV cache is read by the decode family only");
+  }
   if (variant.head_dim() % 16 != 0 || variant.head_dim_v() % 16 != 0) {
     out.push_back(fmt::format("fa2_sm80 needs head dims that are multiples of 16, not {} and {}",
                               variant.head_dim(), variant.head_dim_v()));

@@ -70,6 +70,9 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
     out.push_back(fmt::format("fa3_sm90 needs sm_90a (wgmma, setmaxnreg), not {}", arch.name()));
   }
   for (std::string& rule : sixteen_bit_io(variant, "fa3_sm90")) out.push_back(std::move(rule));
+  if (variant.kv_page_size() > 0) {
+    out.emplace_back("a paged KV cache is read by the decode family only");
+  }
   const int d = variant.head_dim();
   const int dv = variant.head_dim_v();
   if (d % 64 != 0 || dv % 64 != 0 || d > 256 || dv > 256) {

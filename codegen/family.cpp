@@ -1,5 +1,6 @@
 #include "codegen/family.hpp"
 
+#include "codegen/decode_kernel.hpp"
 #include "codegen/fa3_kernel.hpp"
 
 namespace attnjit::codegen {
@@ -8,6 +9,7 @@ std::string_view family_name(Family family) {
   switch (family) {
     case Family::Fa2Sm80: return "fa2_sm80";
     case Family::Fa3Sm90: return "fa3_sm90";
+    case Family::Decode: return "decode";
   }
   return "?";
 }
@@ -15,14 +17,21 @@ std::string_view family_name(Family family) {
 std::optional<Family> parse_family(std::string_view name) {
   if (name == "fa2_sm80") return Family::Fa2Sm80;
   if (name == "fa3_sm90") return Family::Fa3Sm90;
+  if (name == "decode") return Family::Decode;
   return std::nullopt;
 }
 
-std::vector<std::string_view> family_names() { return {"fa2_sm80", "fa3_sm90"}; }
+std::vector<std::string_view> family_names() { return {"fa2_sm80", "fa3_sm90", "decode"}; }
 
 Family preferred_family(const Variant& variant, const Arch& arch) {
+  if (variant.kv_page_size() > 0) return Family::Decode;
   const Fa3Config hopper = fa3_default_candidates(variant, arch).front();
   return fa3_violations(variant, hopper, arch).empty() ? Family::Fa3Sm90 : Family::Fa2Sm80;
+}
+
+Family preferred_family(const Variant& variant, const Arch& arch, std::int64_t q_len) {
+  if (q_len <= kDecodeMaxQueryRows) return Family::Decode;
+  return preferred_family(variant, arch);
 }
 
 Generated generate(const Variant& variant, Family family, std::string_view config,
@@ -36,6 +45,11 @@ Generated generate(const Variant& variant, Family family, std::string_view confi
       const Fa3Config chosen =
           parse_fa3_config(config, fa3_default_candidates(variant, arch).front());
       return {fa3_kernel(variant, chosen, arch), chosen.to_string()};
+    }
+    case Family::Decode: {
+      const DecodeConfig chosen =
+          parse_decode_config(config, decode_default_candidates(variant, arch).front());
+      return {decode_kernel(variant, chosen, arch), chosen.to_string()};
     }
   }
   return {};
@@ -56,6 +70,7 @@ std::vector<std::string> default_configs(const Variant& variant, Family family, 
   switch (family) {
     case Family::Fa2Sm80: return config_texts(fa2_default_candidates(variant, arch));
     case Family::Fa3Sm90: return config_texts(fa3_default_candidates(variant, arch));
+    case Family::Decode: return config_texts(decode_default_candidates(variant, arch));
   }
   return {};
 }
@@ -74,6 +89,7 @@ std::vector<std::string> search_space(const Variant& variant, Family family, con
   switch (family) {
     case Family::Fa2Sm80: return config_texts(fa2_search_space(variant, arch));
     case Family::Fa3Sm90: return config_texts(fa3_search_space(variant, arch));
+    case Family::Decode: return config_texts(decode_search_space(variant, arch));
   }
   return {};
 }

@@ -6,6 +6,7 @@
 #include "codegen/kernel_source.hpp"
 #include <attnjit/variant.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,16 +14,21 @@
 
 namespace attnjit::codegen {
 
-enum class Family : std::uint8_t { Fa2Sm80, Fa3Sm90 };
+enum class Family : std::uint8_t { Fa2Sm80, Fa3Sm90, Decode };
 
 std::string_view family_name(Family family);
 std::optional<Family> parse_family(std::string_view name);
 std::vector<std::string_view> family_names();
 
-// The family to use when none is named: the Hopper family on sm_90a where it
-// can take the variant (head dims that are multiples of 64, 16-bit data),
-// the sm_80 family otherwise.
+// The family to use when none is named: the decode family for a paged KV
+// cache, which only it reads; the Hopper family on sm_90a where it can take
+// the variant (head dims that are multiples of 64, 16-bit data); the sm_80
+// family otherwise.
 Family preferred_family(const Variant& variant, const Arch& arch);
+
+// The family for problems of `q_len` query rows: the decode family for a few
+// rows (kDecodeMaxQueryRows), else preferred_family(variant, arch).
+Family preferred_family(const Variant& variant, const Arch& arch, std::int64_t q_len);
 
 struct Generated {
   GeneratedKernel kernel;

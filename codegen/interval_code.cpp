@@ -1,6 +1,11 @@
 #include "codegen/interval_code.hpp"
 
 #include "codegen/device_expr.hpp"
+#include "codegen/int_range.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -52,6 +57,15 @@ class Emitter {
     }
   }
 
+  bool narrow(const ir::Binary& node) const {
+    auto fits = [&](const ir::ExprPtr& e) {
+      const std::optional<IntRange> range = int_range(e, variant_);
+      return range && range->lo >= std::numeric_limits<std::int32_t>::min() &&
+             range->hi <= std::numeric_limits<std::int32_t>::max();
+    };
+    return fits(node.lhs) && fits(node.rhs);
+  }
+
   std::string binary(const ir::Binary& node, Type type) {
     const std::string lhs = emit(node.lhs);
     const std::string rhs = emit(node.rhs);
@@ -61,8 +75,11 @@ class Emitter {
       case BinaryOp::Add: return fmt::format("aj::iv_add({}, {})", lhs, rhs);
       case BinaryOp::Sub: return fmt::format("aj::iv_sub({}, {})", lhs, rhs);
       case BinaryOp::Mul: return fmt::format("aj::iv_mul({}, {})", lhs, rhs);
-      case BinaryOp::Div: return fmt::format("aj::iv_div({}, {})", lhs, rhs);
-      case BinaryOp::Mod: return fmt::format("aj::iv_mod({}, {})", lhs, rhs);
+      // Corner divisions in 32 bits where both sides fit (as device_expr).
+      case BinaryOp::Div:
+        return fmt::format("aj::iv_div{}({}, {})", narrow(node) ? "32" : "", lhs, rhs);
+      case BinaryOp::Mod:
+        return fmt::format("aj::iv_mod{}({}, {})", narrow(node) ? "32" : "", lhs, rhs);
       case BinaryOp::Lt: return fmt::format("aj::iv_lt({}, {})", lhs, rhs);
       case BinaryOp::Le: return fmt::format("aj::iv_le({}, {})", lhs, rhs);
       case BinaryOp::Gt: return fmt::format("aj::iv_gt({}, {})", lhs, rhs);

@@ -6,6 +6,7 @@
 #include "codegen/fa2_config.hpp"
 #include <attnjit/variant.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,13 @@ namespace attnjit::codegen {
 // so host code can compile it as well as NVRTC.
 std::string variant_struct(const Variant& variant);
 
+// How a decode-family kernel is launched (fwd_decode.cuh): its stream-K grid
+// and the KV layout it reads.
+struct DecodeLaunch {
+  int ctas_per_sm = 0;  // 0: as many as fit
+  int page_size = 0;    // 0: contiguous K and V
+};
+
 struct GeneratedKernel {
   std::string file_name;  // for compiler messages
   std::string source;     // one translation unit; its includes are the embedded templates
@@ -25,6 +33,9 @@ struct GeneratedKernel {
   int block_m = 0;        // query rows per CTA: the grid is ceil(q_len / block_m) x heads x batch
   int block_n = 0;        // keys per K/V tile: the TMA box of K and V
   bool tma_maps = false;  // takes aj::FwdMaps (TMA maps of Q, K, V) right after aj::FwdArgs
+  // The decode family: block_m packed rows per CTA, a stream-K grid, and
+  // aj::DecodeArgs right after aj::FwdArgs.
+  std::optional<DecodeLaunch> decode;
 };
 
 // The variant's kernel arguments after the family's own: params then tensors,

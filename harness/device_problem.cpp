@@ -2,7 +2,10 @@
 
 #include "harness/half.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <numeric>
+#include <random>
 
 namespace attnjit::harness {
 namespace {
@@ -70,11 +73,22 @@ DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
     buffers_.back().upload(arranged.data(), arranged.size() * 2);
     return place(buffers_.back(), heads, len, dim);
   };
-  buffers_.reserve(5 + variant.tensors().size());
+  buffers_.reserve(7 + variant.tensors().size());
   problem_.shape = s;
   problem_.q = upload(host.q_bits, s.heads, s.q_len, d);
-  problem_.k = upload(host.k_bits, s.kv_heads, s.kv_len, d);
-  problem_.v = upload(host.v_bits, s.kv_heads, s.kv_len, dv);
+  if (const int page = variant.kv_page_size(); page > 0) {
+    const long long per_entry = (s.kv_len + page - 1) / page;
+    // One spare page that no entry uses, so that ids are not simply dense.
+    std::vector<std::int32_t> order(static_cast<std::size_t>(s.batch * per_entry + 1));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), std::mt19937(7));
+    page_ids_.assign(order.begin(), order.end() - 1);
+    problem_.k = upload_paged(context, host.k_bits, d, page);
+    problem_.v = upload_paged(context, host.v_bits, dv, page);
+  } else {
+    problem_.k = upload(host.k_bits, s.kv_heads, s.kv_len, d);
+    problem_.v = upload(host.v_bits, s.kv_heads, s.kv_len, dv);
+  }
   buffers_.emplace_back(
       context,
       std::max<std::size_t>(static_cast<std::size_t>(s.batch * s.heads * s.q_len * dv) * 2, 16));
@@ -93,6 +107,51 @@ DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
         DeviceTensor{buffers_.back().ptr(), tensor.shape, row_major_strides(tensor.shape)};
     tensor_types_.emplace(decl.name, decl.element);
   }
+  auto upload_ints = [&](const std::vector<std::int32_t>& values, std::vector<std::int64_t> shape) {
+    buffers_.emplace_back(context, std::max<std::size_t>(values.size() * 4, 16));
+    buffers_.back().upload(values.data(), values.size() * 4);
+    return DeviceTensor{buffers_.back().ptr(), shape, row_major_strides(shape)};
+  };
+  if (variant.kv_page_size() > 0) {
+    problem_.page_table =
+        upload_ints(page_ids_, {s.batch, static_cast<std::int64_t>(page_ids_.size()) / s.batch});
+  }
+  if (!host.kv_lens.empty()) {
+    const std::vector<std::int32_t> lens(host.kv_lens.begin(), host.kv_lens.end());
+    problem_.kv_lens = upload_ints(lens, {s.batch});
+  }
+}
+
+DeviceTensor DeviceProblem::upload_paged(const Context& context,
+                                         const std::vector<std::uint16_t>& bits, long long dim,
+                                         int page) {
+  const AttentionShape& s = shape_;
+  const long long per_entry = (s.kv_len + page - 1) / page;
+  const long long pages = s.batch * per_entry + 1;
+  // [pages, kv_heads, page, dim] in BHSD; [pages, page, kv_heads, dim] in BSHD.
+  DeviceTensor t;
+  t.shape = {pages, s.kv_heads, page, dim};
+  if (layout_ == Layout::BHSD) {
+    t.strides = {s.kv_heads * page * dim, page * dim, dim, 1};
+  } else {
+    t.strides = {page * s.kv_heads * dim, dim, s.kv_heads * dim, 1};
+  }
+  std::vector<std::uint16_t> paged(static_cast<std::size_t>(pages * s.kv_heads * page * dim));
+  for (long long b = 0; b < s.batch; ++b) {
+    for (long long h = 0; h < s.kv_heads; ++h) {
+      for (long long key = 0; key < s.kv_len; ++key) {
+        const long long id = page_ids_[static_cast<std::size_t>(b * per_entry + key / page)];
+        const long long at = id * t.strides[0] + h * t.strides[1] + (key % page) * t.strides[2];
+        std::memcpy(&paged[static_cast<std::size_t>(at)],
+                    &bits[static_cast<std::size_t>(((b * s.kv_heads + h) * s.kv_len + key) * dim)],
+                    static_cast<std::size_t>(dim) * sizeof(std::uint16_t));
+      }
+    }
+  }
+  buffers_.emplace_back(context, std::max<std::size_t>(paged.size() * 2, 16));
+  buffers_.back().upload(paged.data(), paged.size() * 2);
+  t.data = buffers_.back().ptr();
+  return t;
 }
 
 DeviceTensor DeviceProblem::place(DeviceBuffer& buffer, long long heads, long long len,
@@ -123,6 +182,8 @@ FwdInputs DeviceProblem::inputs() const {
                 std::nullopt,
                 problem_.params,
                 {}};
+  if (problem_.page_table.data != 0) out.page_table = view(problem_.page_table, ElemType::I32);
+  if (problem_.kv_lens.data != 0) out.kv_lens = view(problem_.kv_lens, ElemType::I32);
   if (problem_.lse != 0) {
     out.lse = view(DeviceTensor{problem_.lse,
                                 {shape_.batch, shape_.heads, shape_.q_len},

@@ -34,6 +34,10 @@ class DeviceProblem {
 
  private:
   DeviceTensor place(DeviceBuffer& buffer, long long heads, long long len, long long dim) const;
+  // A paged variant's K or V: the rows of each batch entry on pages in a
+  // shuffled order, which page_table_ records.
+  DeviceTensor upload_paged(const Context& context, const std::vector<std::uint16_t>& bits,
+                            long long dim, int page);
 
   DType in_type_;
   DType out_type_;
@@ -41,7 +45,9 @@ class DeviceProblem {
   Layout layout_;
   AttentionShape shape_;
   int head_dim_v_;
-  std::vector<DeviceBuffer> buffers_;  // q, k, v, o, lse, then the variant's tensors
+  // q, k, v, o, lse, then the variant's tensors, the page table, kv_lens
+  std::vector<DeviceBuffer> buffers_;
+  std::vector<std::int32_t> page_ids_;  // [batch, pages per entry]
   FwdProblem problem_;
   std::map<std::string, ElemType, std::less<>> tensor_types_;
 };

@@ -79,6 +79,8 @@ Driver::Driver() {
   load(event_synchronize_, "cuEventSynchronize");
   load(event_elapsed_time_, "cuEventElapsedTime");
   load(func_set_attribute_, "cuFuncSetAttribute");
+  load(max_active_blocks_, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  load(ctx_get_device_, "cuCtxGetDevice");
   load(launch_kernel_, "cuLaunchKernel");
   load(encode_tiled_, "cuTensorMapEncodeTiled");
 
@@ -277,6 +279,19 @@ float Driver::elapsed_ms(CUevent start, CUevent stop) const {
 void Driver::set_max_dynamic_smem(CUfunction function, int bytes) const {
   check(func_set_attribute_(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
         "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
+}
+
+int Driver::max_active_blocks(CUfunction function, int threads, std::size_t dynamic_smem) const {
+  int blocks = 0;
+  check(max_active_blocks_(&blocks, function, threads, dynamic_smem),
+        "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  return blocks;
+}
+
+CUdevice Driver::current_device() const {
+  CUdevice device = 0;
+  check(ctx_get_device_(&device), "cuCtxGetDevice");
+  return device;
 }
 
 void Driver::launch_kernel(CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,

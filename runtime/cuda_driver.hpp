@@ -82,6 +82,10 @@ class Driver {
   void synchronize(CUevent event) const;
   [[nodiscard]] float elapsed_ms(CUevent start, CUevent stop) const;
   void set_max_dynamic_smem(CUfunction function, int bytes) const;
+  // CTAs of `function` that fit on one SM at once.
+  [[nodiscard]] int max_active_blocks(CUfunction function, int threads,
+                                      std::size_t dynamic_smem) const;
+  [[nodiscard]] CUdevice current_device() const;  // the current context's
   void launch_kernel(CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,
                      CUstream stream, void** args) const;
   // A TMA map of a tensor of 16-bit elements in the 128-byte swizzle, zeros
@@ -138,6 +142,8 @@ class Driver {
   decltype(&::cuEventSynchronize) event_synchronize_ = nullptr;
   decltype(&::cuEventElapsedTime) event_elapsed_time_ = nullptr;
   decltype(&::cuFuncSetAttribute) func_set_attribute_ = nullptr;
+  decltype(&::cuOccupancyMaxActiveBlocksPerMultiprocessor) max_active_blocks_ = nullptr;
+  decltype(&::cuCtxGetDevice) ctx_get_device_ = nullptr;
   decltype(&::cuLaunchKernel) launch_kernel_ = nullptr;
   decltype(&::cuTensorMapEncodeTiled) encode_tiled_ = nullptr;
 };

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -47,7 +49,8 @@ struct Kernel::Loaded {
         cached(std::move(cached_in)),
         variant(std::move(variant_in)),
         module(gpu->context, cached->compiled.cubin),
-        functions(fwd_functions(module, cached->compiled.lowered_name, variant)) {}
+        functions(fwd_functions(gpu->driver, module, cached->generated.kernel,
+                                cached->compiled.lowered_name, variant)) {}
 
   std::shared_ptr<const Gpu> gpu;  // outlives the module, which unloads in its context
   std::shared_ptr<const CachedKernel> cached;
@@ -95,13 +98,17 @@ struct Engine::Impl {
     if (auto family = codegen::parse_family(name)) return family;
     throw SpecError(fmt::format("unknown kernel family '{}'", name));
   }
-  codegen::Family family_for(const Variant& variant) const {
-    return family ? *family
-                  : codegen::preferred_family(variant, *codegen::parse_arch(cache.arch()));
+  // The named family, else the best for the variant and, when known, the
+  // problems' query rows (the decode family for a few).
+  codegen::Family family_for(const Variant& variant, std::optional<std::int64_t> q_len) const {
+    if (family) return *family;
+    const codegen::Arch arch = *codegen::parse_arch(cache.arch());
+    return q_len ? codegen::preferred_family(variant, arch, *q_len)
+                 : codegen::preferred_family(variant, arch);
   }
 
-  std::shared_ptr<const Kernel::Loaded> load(const Variant& variant, const std::string& config,
-                                             KernelOrigin& origin);
+  std::shared_ptr<const Kernel::Loaded> load(const Variant& variant, codegen::Family chosen,
+                                             const std::string& config, KernelOrigin& origin);
   std::string tuned_config(const Variant& variant, const AttentionShape& shape);
 
   EngineOptions options;
@@ -113,22 +120,24 @@ struct Engine::Impl {
   std::optional<codegen::Family> family;  // empty: each variant's preferred family
 
   std::mutex mutex;
-  // (variant hash, requested config: empty for the default) -> loaded kernel
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<const Kernel::Loaded>> by_config;
+  // (variant hash, family, requested config: empty for the default) -> loaded kernel
+  std::map<std::tuple<std::string, codegen::Family, std::string>,
+           std::shared_ptr<const Kernel::Loaded>>
+      by_config;
   std::map<std::pair<std::string, db::ShapeBucket>, std::shared_ptr<const Kernel::Loaded>> by_shape;
 };
 
 std::shared_ptr<const Kernel::Loaded> Engine::Impl::load(const Variant& variant,
+                                                         codegen::Family chosen,
                                                          const std::string& config,
                                                          KernelOrigin& origin) {
   {
     const std::lock_guard lock(mutex);
-    if (const auto it = by_config.find({variant.hash(), config}); it != by_config.end()) {
+    if (const auto it = by_config.find({variant.hash(), chosen, config}); it != by_config.end()) {
       origin = KernelOrigin::Memory;
       return it->second;
     }
   }
-  const codegen::Family chosen = family_for(variant);
   std::shared_ptr<const CachedKernel> cached = cache.get(variant, chosen, config);
   std::shared_ptr<const Kernel::Loaded> loaded;
   gpu->context.make_current();
@@ -146,13 +155,14 @@ std::shared_ptr<const Kernel::Loaded> Engine::Impl::load(const Variant& variant,
   origin = cached->origin;
   const std::lock_guard lock(mutex);
   // Another thread may have loaded it meanwhile; keep the first.
-  return by_config.emplace(std::pair{variant.hash(), config}, loaded).first->second;
+  return by_config.emplace(std::tuple{variant.hash(), chosen, config}, loaded).first->second;
 }
 
 std::string Engine::Impl::tuned_config(const Variant& variant, const AttentionShape& shape) {
   if (!store) return {};
   try {
-    const db::TuningKey key{variant.hash(), std::string(codegen::family_name(family_for(variant))),
+    const db::TuningKey key{variant.hash(),
+                            std::string(codegen::family_name(family_for(variant, shape.q_len))),
                             gpu_name, cache.toolchain(), shape_bucket(shape)};
     if (const std::optional<db::TuningRecord> record = store->nearest_tuning(key)) {
       return record->config;
@@ -182,7 +192,8 @@ Kernel Engine::kernel(const Variant& variant, const AttentionShape& shape) {
   }
   KernelOrigin origin = KernelOrigin::Memory;
   std::shared_ptr<const Kernel::Loaded> loaded =
-      impl_->load(variant, impl_->tuned_config(variant, shape), origin);
+      impl_->load(variant, impl_->family_for(variant, shape.q_len),
+                  impl_->tuned_config(variant, shape), origin);
   {
     const std::lock_guard lock(impl_->mutex);
     impl_->by_shape.emplace(key, loaded);
@@ -193,7 +204,8 @@ Kernel Engine::kernel(const Variant& variant, const AttentionShape& shape) {
 Kernel Engine::kernel(const Variant& variant, const std::string& config) {
   const auto start = std::chrono::steady_clock::now();
   KernelOrigin origin = KernelOrigin::Memory;
-  std::shared_ptr<const Kernel::Loaded> loaded = impl_->load(variant, config, origin);
+  std::shared_ptr<const Kernel::Loaded> loaded =
+      impl_->load(variant, impl_->family_for(variant, std::nullopt), config, origin);
   return {std::move(loaded), origin, ms_since(start)};
 }
 

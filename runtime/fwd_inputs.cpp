@@ -65,6 +65,12 @@ FwdProblem fwd_problem(const Variant& variant, const FwdInputs& inputs, int devi
     }
     problem.lse = lse.data;
   }
+  if (inputs.page_table) {
+    problem.page_table = device_tensor("page_table", *inputs.page_table, ElemType::I32, device);
+  }
+  if (inputs.kv_lens) {
+    problem.kv_lens = device_tensor("kv_lens", *inputs.kv_lens, ElemType::I32, device);
+  }
   problem.params = inputs.params;
   for (const auto& [name, view] : inputs.tensors) {
     const TensorDecl* decl = variant.find_tensor(name);
@@ -80,8 +86,15 @@ AttentionShape shape_of(const FwdInputs& inputs) {
   if (inputs.q.shape.size() != 4 || inputs.k.shape.size() != 4) {
     throw InputError("q and k must be 4-dimensional: [batch, heads, length, head_dim]");
   }
+  std::int64_t kv_len = inputs.k.shape[2];
+  if (inputs.page_table) {
+    if (inputs.page_table->shape.size() != 2) {
+      throw InputError("page_table must be 2-dimensional: [batch, max_pages]");
+    }
+    kv_len = inputs.page_table->shape[1] * inputs.k.shape[2];
+  }
   return AttentionShape{inputs.q.shape[0], inputs.q.shape[1], inputs.k.shape[1], inputs.q.shape[2],
-                        inputs.k.shape[2]};
+                        kv_len};
 }
 
 }  // namespace attnjit

@@ -1,6 +1,7 @@
 #include "runtime/fwd_launch.hpp"
 
 #include "codegen/int_range.hpp"
+#include "runtime/decode_launch.hpp"
 #include "runtime/tma_maps.hpp"
 #include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
@@ -100,10 +101,14 @@ std::vector<unsigned char> param_arg(const ParamDecl& decl, const FwdProblem& pr
 
 }  // namespace
 
-FwdFunctions fwd_functions(const Module& module, const std::string& entry, const Variant& variant) {
+FwdFunctions fwd_functions(const Driver& driver, const Module& module,
+                           const codegen::GeneratedKernel& kernel, const std::string& entry,
+                           const Variant& variant) {
   FwdFunctions functions;
   functions.forward = module.function(entry);
-  functions.class_table = codegen::class_table(variant);
+  if (kernel.decode) find_decode_functions(driver, module, kernel, functions);
+  // The decode family evaluates a mask of tensors per element, without a table.
+  if (!kernel.decode) functions.class_table = codegen::class_table(variant);
   if (functions.class_table) {
     functions.classify = module.function(std::string(codegen::kClassifyEntry));
   }
@@ -126,8 +131,18 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   const std::int64_t d = variant.head_dim();
   const std::int64_t dv = variant.head_dim_v();
   check_qkvo("q", problem.q, {s.batch, s.heads, s.q_len, d});
-  check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d});
-  check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv});
+  if (const std::int64_t page = variant.kv_page_size(); page > 0) {
+    // Paged: [pages, kv_heads, page, d], any number of pages.
+    const std::int64_t pages = problem.k.shape.empty() ? 0 : problem.k.shape[0];
+    check_qkvo("k", problem.k, {pages, s.kv_heads, page, d});
+    check_qkvo("v", problem.v, {pages, s.kv_heads, page, dv});
+  } else {
+    check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d});
+    check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv});
+  }
+  if (!kernel.decode && (problem.kv_lens.data != 0 || problem.page_table.data != 0)) {
+    throw InputError("kv_lens and page_table are read by the decode family only");
+  }
   check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv});
 
   aj::FwdArgs args{};
@@ -161,6 +176,10 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     extra.push_back(tensor_arg(tensor.name, tensor, it->second, s, free_sizes));
   }
   if (s.q_len == 0) return;  // nothing to compute, and a zero-sized grid is an error
+  if (kernel.decode) {
+    launch_decode(driver, functions, kernel, problem, args, extra, stream);
+    return;
+  }
 
   std::vector<void*> pointers;
   pointers.push_back(&args);

@@ -31,6 +31,10 @@ struct FwdProblem {
   DeviceTensor v;       // [batch, kv_heads, kv_len, head_dim_v]
   DeviceTensor o;       // [batch, heads, q_len, head_dim_v]
   CUdeviceptr lse = 0;  // [batch, heads, q_len] floats, or 0 for none
+  // A paged variant's K and V are [pages, kv_heads, page, d] and this table
+  // int32 [batch, max_pages] (engine.hpp); data 0: none.
+  DeviceTensor page_table;
+  DeviceTensor kv_lens;  // int32 [batch] keys per batch entry (decode family); data 0: kv_len each
   std::map<std::string, ParamValue, std::less<>> params;
   std::map<std::string, DeviceTensor, std::less<>> tensors;
 };
@@ -41,8 +45,15 @@ struct FwdFunctions {
   CUfunction forward = nullptr;
   CUfunction classify = nullptr;                   // set where class_table is
   std::optional<codegen::ClassTable> class_table;  // the variant's, found once at load
+  // The decode family's plan and merge kernels, and its stream-K grid: the
+  // SMs times the CTAs per SM (its config's, else as many as fit).
+  CUfunction plan = nullptr;
+  CUfunction merge = nullptr;
+  int decode_ctas = 0;
 };
-FwdFunctions fwd_functions(const Module& module, const std::string& entry, const Variant& variant);
+FwdFunctions fwd_functions(const Driver& driver, const Module& module,
+                           const codegen::GeneratedKernel& kernel, const std::string& entry,
+                           const Variant& variant);
 
 // Throws InputError when the problem does not fit (shapes, strides, alignment,
 // a missing param or tensor); enqueues nothing then. No host synchronisation;

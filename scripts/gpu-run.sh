@@ -7,13 +7,14 @@
 #   bench  attnjit's kernels on the shapes of ../shared/bench/peers.py: default
 #          family and configs (fa3_sm90 on an H100), fa2_sm80 beside them, and
 #          tuned configs from .device/cache (or $OUT/cache)
+#   decode the decode family on peers.py's decode shapes, KV contiguous and paged
 #   peers  peers.py itself (SDPA backends, FlexAttention), in the same run
-#   all    tests, tune, bench and peers, then one table of attnjit against the peers
+#   all    tests, tune, bench, decode and peers, then tables of attnjit against the peers
 # Several may be given, e.g. `tests tune`. Logs and JSON go to $OUT (or ./gpu-out).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what=" ${*:-all} "
-[ "$what" = " all " ] && what=" tests tune bench peers "
+[ "$what" = " all " ] && what=" tests tune bench decode peers "
 out="${OUT:-gpu-out}"
 mkdir -p "$out"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -87,11 +88,34 @@ if want bench; then
   fi
 fi
 
+if want decode; then
+  : >"$out/decode.jsonl"
+  for v in decode decode_paged16; do
+    for shape in b=1,h=32,hkv=8,sq=1,sk=131072 b=8,h=32,hkv=8,sq=1,sk=32768 b=64,h=32,hkv=8,sq=1,sk=4096; do
+      .device/attnjit run bench/decode_variants.attn --variant "$v" --shape "$shape" --iters 50 --json --no-cache |
+        python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >>"$out/decode.jsonl" ||
+        { echo "decode: $v $shape failed" >&2; status=1; }
+    done
+  done
+  # peers.py's own decode cases and copy ceiling, in the same run: its setup,
+  # then those two parts of it (it prints decode rows, not into peers.json).
+  python3 - >"$out/peers-decode.log" 2>&1 <<'PY' || status=1
+src = open(".device/peers.py").read()
+setup = src[:src.index("# ceilings")]
+copy = src[src.index("x = torch.empty("):src.index("del a, b, x, y")]
+decode = src[src.index("# Decode:"):src.index("out = os.environ")]
+exec(setup + copy + decode)
+PY
+fi
+
 if want peers; then
   OUT="$out" PYTHONUNBUFFERED=1 python3 .device/peers.py >"$out/peers.log" 2>&1 || status=1
 fi
 
 if [ -s "$out/attnjit.jsonl" ] && [ -s "$out/peers.json" ]; then
   python3 scripts/compare_peers.py "$out/attnjit.jsonl" "$out/peers.json" | tee "$out/table.txt"
+fi
+if [ -s "$out/decode.jsonl" ]; then
+  python3 scripts/compare_decode.py "$out/decode.jsonl" "$out/peers-decode.log" | tee "$out/decode.txt"
 fi
 exit $status

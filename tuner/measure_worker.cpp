@@ -55,7 +55,6 @@ class Session {
                                   std::istreambuf_iterator<char>());
     if (!file && !file.eof()) throw Error("cannot read " + request.cubin_path);
     const Module module(context, cubin);
-    const FwdFunctions functions = fwd_functions(module, request.entry, variant_);
     codegen::GeneratedKernel kernel;
     kernel.entry = request.entry;
     kernel.threads = request.threads;
@@ -63,6 +62,11 @@ class Session {
     kernel.block_m = request.block_m;
     kernel.block_n = request.block_n;
     kernel.tma_maps = request.tma_maps;
+    if (request.decode) {
+      kernel.decode = codegen::DecodeLaunch{request.decode_ctas_per_sm, request.page_size};
+    }
+    const FwdFunctions functions =
+        fwd_functions(context.driver(), module, kernel, request.entry, variant_);
     const auto launch = [&] {
       launch_fwd(context.driver(), functions, variant_, kernel, device_.problem(), stream_.get());
     };

@@ -135,7 +135,7 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
                     false};
   KernelCache cache(setup.arch, store_, warn_);
   const codegen::Family family =
-      options.family ? *options.family : codegen::preferred_family(variant, *arch);
+      options.family ? *options.family : codegen::preferred_family(variant, *arch, shape.q_len);
   result.family = std::string(codegen::family_name(family));
   result.default_config = cache.get(variant, family, "")->key.config;
   std::vector<std::string> plan =
@@ -220,12 +220,13 @@ MeasureReply Tuner::measure(const CachedKernel& kernel, const TuneOptions& optio
   std::ofstream(cubin, std::ios::binary)
       .write(kernel.compiled.cubin.data(),
              static_cast<std::streamsize>(kernel.compiled.cubin.size()));
-  MeasureReply measured =
-      worker_->measure({kernel.key.config, cubin.string(), kernel.compiled.lowered_name,
-                        kernel.generated.kernel.threads, kernel.generated.kernel.smem_bytes,
-                        kernel.generated.kernel.block_m, kernel.generated.kernel.block_n,
-                        kernel.generated.kernel.tma_maps, 3, options.repetitions},
-                       options.measure_timeout);
+  const codegen::GeneratedKernel& generated = kernel.generated.kernel;
+  const codegen::DecodeLaunch decode = generated.decode.value_or(codegen::DecodeLaunch{});
+  MeasureReply measured = worker_->measure(
+      {kernel.key.config, cubin.string(), kernel.compiled.lowered_name, generated.threads,
+       generated.smem_bytes, generated.block_m, generated.block_n, generated.tma_maps,
+       generated.decode.has_value(), decode.ctas_per_sm, decode.page_size, 3, options.repetitions},
+      options.measure_timeout);
   std::error_code ignored;  // a leftover scratch file is harmless
   std::filesystem::remove(cubin, ignored);
   return measured;

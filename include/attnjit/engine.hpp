@@ -43,6 +43,15 @@ struct FwdInputs {
   std::optional<TensorView> lse;
   std::map<std::string, ParamValue, std::less<>> params;   // a declared default fills a gap
   std::map<std::string, TensorView, std::less<>> tensors;  // every declared tensor
+  // A paged variant (`kv paged(N);`) takes k [pages, kv_heads, N, head_dim],
+  // v [pages, kv_heads, N, head_dim_v] and this int32 [batch, max_pages]
+  // table of page ids: key k of batch entry b is row k % N of page
+  // page_table[b][k / N]; its kv_len is max_pages * N.
+  std::optional<TensorView> page_table;
+  // int32 [batch]: the keys of each batch entry (a ragged batch), each at
+  // most kv_len; absent, every entry has kv_len. The decode family reads it
+  // (problems of up to 16 query rows, and every paged variant).
+  std::optional<TensorView> kv_lens;
 };
 
 struct EngineOptions {

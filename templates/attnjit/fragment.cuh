@@ -37,14 +37,22 @@ __device__ __forceinline__ float exp2_approx(float x) {
   return y;
 }
 
-// The scores of 16 rows x (NT * 8) keys: s[nt][i] is row q0 + g + 8 * (i / 2),
+// The lane's two rows of a warp's 16 (rows g and g + 8) in the prefill
+// families: consecutive query rows of one head. `set` puts row r's indices in
+// an Index; the decode family packs rows of several heads and has its own.
+struct HeadRows {
+  long long q;  // the query index of row g
+  __device__ __forceinline__ void set(Index& ix, int r) const { ix.q = q + r * 8; }
+};
+
+// The scores of 16 rows x (NT * 8) keys: s[nt][i] is the lane's row i / 2,
 // key k0 + 8 * nt + 2 * t + i % 2. In the log2 domain afterwards, except for
 // the identity score with a positive scale, which stays raw: its scale is
 // folded into one FFMA in the exponent (online_softmax's `factor`).
-template <class V, bool PositiveScale, int NT>
+template <class V, bool PositiveScale, int NT, class Rows>
 __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V::Params& p,
-                                            Index& ix, float scale, float scale_log2, long long q0,
-                                            long long k0, int g, int t) {
+                                            Index& ix, float scale, float scale_log2,
+                                            const Rows& rows, long long k0, int t) {
   if constexpr (!(V::kIdentityScore && PositiveScale)) {
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
@@ -54,7 +62,7 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
         if constexpr (V::kIdentityScore) {
           x *= scale_log2;
         } else {
-          ix.q = q0 + g + (i / 2) * 8;
+          rows.set(ix, i / 2);
           ix.k = k0 + nt * 8 + 2 * t + (i % 2);
           x = V::score(p, ix, x * scale) * kLog2e;
         }
@@ -71,12 +79,12 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
 // registers the accumulators need. Only the bits are applied unrolled. Its
 // parts that depend on one side only (V::kMaskParts) are computed once per
 // row and once per key.
-template <class V, int NT>
+template <class V, int NT, class Rows>
 __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::Params& p,
-                                           Index& ix, long long q0, long long k0, int g, int t) {
+                                           Index& ix, const Rows& rows, long long k0, int t) {
   constexpr int kElements = NT * 4;
   auto keep = [&](int e) {
-    ix.q = q0 + g + ((e % 4) / 2) * 8;
+    rows.set(ix, (e % 4) / 2);
     ix.k = k0 + (e / 4) * 8 + 2 * t + (e % 2);
     bool kept = ix.k < ix.kv_len;
     if constexpr (V::kHasMask) kept = kept && V::mask(p, ix);
@@ -107,11 +115,11 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
   } else {
     // The mask's heavy parts once per row and once per key (mask_parts.hpp);
     // element e = nt * 4 + r * 2 + c is row r and key c of key group nt.
-    typename V::RowPart rows[2];
+    typename V::RowPart parts[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      ix.q = q0 + g + r * 8;
-      rows[r] = V::row_part(p, ix);
+      rows.set(ix, r);
+      parts[r] = V::row_part(p, ix);
     }
 #pragma unroll
     for (int w = 0; w < (kElements + 31) / 32; ++w) {
@@ -124,8 +132,8 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
         const typename V::ColPart col = V::col_part(p, ix);
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
-          ix.q = q0 + g + r * 8;
-          const bool kept = ix.k < ix.kv_len && V::mask_of_parts(p, ix, rows[r], col);
+          rows.set(ix, r);
+          const bool kept = ix.k < ix.kv_len && V::mask_of_parts(p, ix, parts[r], col);
           keep_bits |= (u32)kept << ((j / 2) * 4 + r * 2 + j % 2);
         }
       }

@@ -29,6 +29,22 @@ struct FwdArgs {
   unsigned char* tile_class;
 };
 
+// What the decode family takes besides FwdArgs (fwd_decode.cuh). Its rows
+// are the queries of all heads that share a KV head, packed; its work is the
+// key tiles of every (batch, KV head, row block) segment laid end to end and
+// cut into `ctas` equal ranges (stream-K), so any batch and length fills the GPU.
+struct DecodeArgs {
+  const int* kv_lens;      // [batch] keys per batch entry, or null: kv_len each
+  const int* page_table;   // [batch, page_stride] page ids, or null: contiguous K and V
+  long long page_stride;   // elements between batch entries of the page table
+  long long pages;         // pages in K and V; an id outside [0, pages) reads zeros
+  long long* tile_prefix;  // [batch + 1] key tiles before each entry (plan kernel); or null
+  float* part_o;           // [slots, rows, head_dim_v] normalised partial outputs
+  float* part_lse;         // [slots, rows] their log2 sums of exponentials
+  int row_blocks;          // ceil(heads / kv_heads * q_len / rows)
+  int ctas;                // the grid
+};
+
 // A TMA tensor map (CUtensorMap): built by the host driver, read by the
 // copy engine from a __grid_constant__ kernel parameter.
 struct alignas(64) TmaMap {

@@ -224,14 +224,15 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
     const long long q_warp = m0 + warp_row0;
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-      apply_score<V, C::kPositiveScale>(acc_s[mt], p, ix, a.scale, a.scale_log2, q_warp + mt * 16,
-                                        n0, g, t);
+      apply_score<V, C::kPositiveScale>(acc_s[mt], p, ix, a.scale, a.scale_log2,
+                                        HeadRows{q_warp + mt * 16 + g}, n0, t);
     }
     // The mask, only where the tile needs it: a branch around the whole loop,
     // uniform across the CTA, so full tiles pay nothing for it.
     if (tile_class == kPartial || n0 + BN > kv_len) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) apply_mask<V>(acc_s[mt], p, ix, q_warp + mt * 16, n0, g, t);
+      for (int mt = 0; mt < MT; ++mt)
+        apply_mask<V>(acc_s[mt], p, ix, HeadRows{q_warp + mt * 16 + g}, n0, t);
     }
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {

@@ -297,9 +297,10 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   // Score, mask and online softmax of the tile in acc_s.
   auto softmax = [&](int token) {
     const int n0 = (token / 4) * BN;
-    apply_score<V, C::kPositiveScale>(acc_s, p, ix, a.scale, a.scale_log2, q_warp, n0, g, t);
+    apply_score<V, C::kPositiveScale>(acc_s, p, ix, a.scale, a.scale_log2, HeadRows{q_warp + g}, n0,
+                                      t);
     if (token % 4 == kPartial || n0 + BN > a.kv_len) {
-      apply_mask<V>(acc_s, p, ix, q_warp, n0, g, t);
+      apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
     }
     online_softmax(acc_s, row_max, row_sum, kFactor, rescale);
   };

@@ -51,6 +51,14 @@ AJ_HD long long div(long long a, long long b) {
   return b == 0 ? 0 : b == -1 ? neg(a) : div_nonzero(a, b);
 }
 AJ_HD long long mod(long long a, long long b) { return b == 0 || b == -1 ? 0 : mod_nonzero(a, b); }
+// The same for operands the generator proved to fit int32 (codegen/int_range):
+// the quotient of INT32_MIN by -1 is the one result that does not, hence neg.
+AJ_HD long long div32(long long a, long long b) {
+  return b == 0 ? 0 : b == -1 ? neg(a) : (long long)((int)a / (int)b);
+}
+AJ_HD long long mod32(long long a, long long b) {
+  return b == 0 || b == -1 ? 0 : (long long)((int)a % (int)b);
+}
 AJ_HD float float_from_bits(unsigned bits) {
 #ifdef __CUDACC_RTC__
   return __uint_as_float(bits);
@@ -225,45 +233,61 @@ AJ_HD IvI iv_mul(IvI a, IvI b) {
   return iv_norm(dmin(dmin(p1, p2), dmin(p3, p4)), dmax(dmax(p1, p2), dmax(p3, p4)));
 }
 AJ_HD IvI iv_hull(IvI a, IvI b) { return {dmin(a.lo, b.lo), dmax(a.hi, b.hi)}; }
+// Narrow: the operands fit int32 (codegen/int_range), so div32 and mod32 serve.
+template <bool Narrow>
+AJ_HD long long div_as(long long a, long long b) {
+  return Narrow ? div32(a, b) : div(a, b);
+}
+template <bool Narrow>
+AJ_HD long long mod_as(long long a, long long b) {
+  return Narrow ? mod32(a, b) : mod(a, b);
+}
+template <bool Narrow>
 AJ_HD IvI iv_div_by(IvI a, long long lo_d, long long hi_d) {
   // Divisors of one sign: the quotient is monotone in each argument, so the
   // corners bound it; computed in exact int arithmetic.
   const long long alo = (long long)a.lo, ahi = (long long)a.hi;
-  const long long q1 = div(alo, lo_d), q2 = div(alo, hi_d), q3 = div(ahi, lo_d),
-                  q4 = div(ahi, hi_d);
+  const long long q1 = div_as<Narrow>(alo, lo_d), q2 = div_as<Narrow>(alo, hi_d),
+                  q3 = div_as<Narrow>(ahi, lo_d), q4 = div_as<Narrow>(ahi, hi_d);
   return iv_range(imin(imin(q1, q2), imin(q3, q4)), imax(imax(q1, q2), imax(q3, q4)));
 }
-AJ_HD IvI iv_div(IvI a, IvI b) {
+template <bool Narrow>
+AJ_HD IvI iv_div_as(IvI a, IvI b) {
   if (!iv_finite(a) || !iv_finite(b)) return iv_unknown();
   const long long blo = (long long)b.lo, bhi = (long long)b.hi;
   IvI out = {inf(), -inf()};
   bool any = false;
   if (blo <= -1) {
-    out = iv_div_by(a, blo, imin(bhi, -1));
+    out = iv_div_by<Narrow>(a, blo, imin(bhi, -1));
     any = true;
   }
   if (bhi >= 1) {
-    const IvI positive = iv_div_by(a, imax(blo, 1), bhi);
+    const IvI positive = iv_div_by<Narrow>(a, imax(blo, 1), bhi);
     out = any ? iv_hull(out, positive) : positive;
     any = true;
   }
   if (blo <= 0 && bhi >= 0) out = any ? iv_hull(out, iv_point(0)) : iv_point(0);
   return out;
 }
-AJ_HD IvI iv_mod(IvI a, IvI b) {
+template <bool Narrow>
+AJ_HD IvI iv_mod_as(IvI a, IvI b) {
   if (!iv_finite(a) || !iv_finite(b)) return iv_unknown();
   const long long alo = (long long)a.lo, ahi = (long long)a.hi;
   if (iv_is_point(b)) {
     const long long d = (long long)b.lo;
     if (d == 0 || d == -1) return iv_point(0);
     // One quotient over the whole range: the remainder grows with the dividend.
-    if (div(alo, d) == div(ahi, d) && (alo >= 0 || ahi <= 0))
-      return iv_range(mod(alo, d), mod(ahi, d));
+    if (div_as<Narrow>(alo, d) == div_as<Narrow>(ahi, d) && (alo >= 0 || ahi <= 0))
+      return iv_range(mod_as<Narrow>(alo, d), mod_as<Narrow>(ahi, d));
   }
   const double m = dmax(-b.lo, b.hi) - 1;  // |remainder| < |divisor|
   if (m < 0) return iv_point(0);
   return {a.lo >= 0 ? 0.0 : dmax(-m, a.lo), a.hi <= 0 ? 0.0 : dmin(m, a.hi)};
 }
+AJ_HD IvI iv_div(IvI a, IvI b) { return iv_div_as<false>(a, b); }
+AJ_HD IvI iv_div32(IvI a, IvI b) { return iv_div_as<true>(a, b); }
+AJ_HD IvI iv_mod(IvI a, IvI b) { return iv_mod_as<false>(a, b); }
+AJ_HD IvI iv_mod32(IvI a, IvI b) { return iv_mod_as<true>(a, b); }
 AJ_HD IvI iv_abs(IvI a) {
   if (a.lo >= 0) return a;
   if (a.hi <= 0) return iv_neg(a);

@@ -49,11 +49,17 @@ TEST(DefaultConfigs, CompileWithoutSpills) {
     const Arch arch = *parse_arch(name);
     KernelCache cache(std::string(name), nullptr,
                       [](const std::string& warning) { ADD_FAILURE() << warning; });
-    const std::vector<KernelCache::Outcome> outcomes =
-        cache.get_all(variants, std::vector(variants.size(), Family::Fa2Sm80), "");
-    ASSERT_EQ(outcomes.size(), variants.size());
-    for (std::size_t i = 0; i < variants.size(); ++i) {
-      SCOPED_TRACE(variants[i]->name() + " " + std::string(name));
+    std::vector<const Variant*> each;
+    std::vector<Family> families;
+    for (const Family family : {Family::Fa2Sm80, Family::Decode}) {
+      each.insert(each.end(), variants.begin(), variants.end());
+      families.insert(families.end(), variants.size(), family);
+    }
+    const std::vector<KernelCache::Outcome> outcomes = cache.get_all(each, families, "");
+    ASSERT_EQ(outcomes.size(), each.size());
+    for (std::size_t i = 0; i < each.size(); ++i) {
+      SCOPED_TRACE(each[i]->name() + " " + std::string(family_name(families[i])) + " " +
+                   std::string(name));
       ASSERT_TRUE(outcomes[i].kernel) << outcomes[i].error;
       const CachedKernel& kernel = *outcomes[i].kernel;
       const CompileReport& report = kernel.compiled.report;

@@ -39,13 +39,21 @@ Gpu* gpu() {
   return instance.get();
 }
 
+std::vector<std::filesystem::path> example_files() {
+  std::vector<std::filesystem::path> out;
+  for (const auto& entry : std::filesystem::directory_iterator(ATTNJIT_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() == ".attn") out.push_back(entry.path());
+  }
+  return out;
+}
+
 std::vector<Variant> example_variants() {
   std::vector<Variant> out;
-  for (const auto& entry : std::filesystem::directory_iterator(ATTNJIT_SOURCE_DIR "/examples")) {
-    std::ifstream in(entry.path());
+  for (const std::filesystem::path& path : example_files()) {
+    std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
-    ParseResult parsed = parse_variants(text.str(), entry.path().string());
+    ParseResult parsed = parse_variants(text.str(), path.string());
     for (Variant& v : parsed.variants) {
       if (v.dtype() == DType::BF16 || v.dtype() == DType::F16) out.push_back(std::move(v));
     }
@@ -56,6 +64,7 @@ std::vector<Variant> example_variants() {
 struct Case {
   AttentionShape shape;
   harness::Layout layout;
+  bool ragged = false;  // each batch entry its own number of keys (kv_lens)
 };
 
 // Lengths of 1, primes and tile-crossing sizes; q_len both below and above kv_len.
@@ -66,9 +75,27 @@ const std::vector<Case> kCases = {
     {{1, 1, 1, 256, 256}, harness::Layout::BHSD}, {{1, 4, 4, 333, 0}, harness::Layout::BHSD},
 };
 
+// Decode: 1 to 16 query rows, GQA groups of 1 to 8 packed into row blocks,
+// no keys, fewer keys than queries, ragged batches; tiny problems spread over
+// the whole grid, so that most segments are split and merged.
+const std::vector<Case> kDecodeCases = {
+    {{1, 1, 1, 1, 1}, harness::Layout::BHSD},
+    {{2, 8, 2, 1, 517}, harness::Layout::BSHD},
+    {{3, 32, 8, 1, 1000}, harness::Layout::BSHD},
+    {{1, 4, 1, 16, 300}, harness::Layout::BHSD},
+    {{2, 6, 3, 5, 77}, harness::Layout::BHSD},
+    {{1, 2, 2, 3, 0}, harness::Layout::BHSD},
+    {{4, 16, 2, 2, 2049}, harness::Layout::BSHD},
+    {{1, 8, 8, 1, 4096}, harness::Layout::BHSD},
+    {{1, 4, 2, 16, 5}, harness::Layout::BSHD},
+    {{5, 8, 2, 1, 333}, harness::Layout::BHSD, true},
+    {{3, 12, 4, 4, 1500}, harness::Layout::BSHD, true},
+};
+
 class Fwd : public ::testing::TestWithParam<std::string> {};
 
-void check_config(const Variant& variant, codegen::Family family, const std::string& config) {
+void check_config(const Variant& variant, codegen::Family family, const std::string& config,
+                  const std::vector<Case>& cases = kCases) {
   Gpu& g = *gpu();
   const auto arch = codegen::parse_arch(g.context.arch());
   ASSERT_TRUE(arch);
@@ -76,20 +103,23 @@ void check_config(const Variant& variant, codegen::Family family, const std::str
   const CompiledKernel compiled =
       compile_kernel(kernel_job(generated.kernel), CompileOptions{arch->name(), {}});
   const Module module(g.context, compiled.cubin);
-  const FwdFunctions functions = fwd_functions(module, compiled.lowered_name, variant);
+  const FwdFunctions functions =
+      fwd_functions(g.driver, module, generated.kernel, compiled.lowered_name, variant);
   const Stream stream(g.context);
   std::uint64_t seed = 1;
-  for (const Case& c : kCases) {
-    const harness::HostProblem host = harness::random_problem(variant, c.shape, {seed++, true, {}});
+  for (const Case& c : cases) {
+    const harness::HostProblem host =
+        harness::random_problem(variant, c.shape, {seed++, true, {}, c.ragged});
     harness::DeviceProblem device(g.context, variant, host, c.layout, true);
     device.poison_outputs();
     launch_fwd(g.driver, functions, variant, generated.kernel, device.problem(), stream.get());
     stream.synchronize();
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
     const auto& s = c.shape;
-    const std::string where = fmt::format("{} {} {} b={} h={} hkv={} sq={} sk={}", variant.name(),
-                                          codegen::family_name(family), generated.config, s.batch,
-                                          s.heads, s.kv_heads, s.q_len, s.kv_len);
+    const std::string where =
+        fmt::format("{} {} {} b={} h={} hkv={} sq={} sk={}{}", variant.name(),
+                    codegen::family_name(family), generated.config, s.batch, s.heads, s.kv_heads,
+                    s.q_len, s.kv_len, c.ragged ? " ragged" : "");
     const harness::Comparison out =
         harness::compare(device.output(), want.out, variant.out_dtype(), "O");
     EXPECT_TRUE(out.ok()) << where << ": " << out.bad << " of " << out.checked << " wrong; first "
@@ -133,6 +163,50 @@ TEST_P(Fwd, HopperMatchesTheReference) {
       }
       SCOPED_TRACE(config);
       check_config(variant, codegen::Family::Fa3Sm90, config);
+    }
+  }
+}
+
+// The decode family at its default and at configs that vary every knob.
+TEST_P(Fwd, DecodeMatchesTheReference) {
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  for (const Variant& variant : example_variants()) {
+    if (variant.name() != GetParam()) continue;
+    for (const std::string config :
+         {"", "rows=32,bn=32,warps=2,stages=2", "rows=64,bn=128,warps=8,stages=2,split=1",
+          "rows=16,bn=64,warps=4,stages=4,split=3"}) {
+      try {
+        (void)codegen::generate(variant, codegen::Family::Decode, config,
+                                *codegen::parse_arch(gpu()->context.arch()));
+      } catch (const SpecError&) {
+        continue;  // does not fit this variant's head dims
+      }
+      SCOPED_TRACE(config);
+      check_config(variant, codegen::Family::Decode, config, kDecodeCases);
+    }
+  }
+}
+
+// The example as a paged variant: K and V on shuffled pages of 1, 16 and 64 rows.
+TEST_P(Fwd, PagedDecodeMatchesTheReference) {
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  for (const std::filesystem::path& file : example_files()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const int page : {1, 16, 64}) {
+      std::string paged = text.str();
+      paged.insert(paged.find('{') + 1, fmt::format("\n  kv paged({});", page));
+      for (const Variant& variant : parse_variants(paged, file.string()).variants) {
+        if (variant.name() != GetParam() ||
+            (variant.dtype() != DType::BF16 && variant.dtype() != DType::F16)) {
+          continue;
+        }
+        SCOPED_TRACE(page);
+        check_config(variant, codegen::Family::Decode, "", kDecodeCases);
+      }
     }
   }
 }
