@@ -45,7 +45,7 @@ GeneratedKernel decode_kernel(const Variant& variant, const DecodeConfig& config
       "\n"
       "extern \"C\" __global__ void __launch_bounds__({merge_threads})\n"
       "{merge}(const aj::FwdArgs args, const aj::DecodeArgs decode) {{\n"
-      "  aj::decode::merge<Config>(args, decode);\n"
+      "  aj::decode::merge<Config, {merge_threads}>(args, decode);\n"
       "}}\n",
       fmt::arg("config", config.to_string()), fmt::arg("arch", arch.name()),
       fmt::arg("variant", variant_struct(variant)), fmt::arg("rows", config.rows),

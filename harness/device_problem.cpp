@@ -181,7 +181,9 @@ FwdInputs DeviceProblem::inputs() const {
                 view(problem_.o, element(out_type_)),
                 std::nullopt,
                 problem_.params,
-                {}};
+                {},
+                std::nullopt,
+                std::nullopt};
   if (problem_.page_table.data != 0) out.page_table = view(problem_.page_table, ElemType::I32);
   if (problem_.kv_lens.data != 0) out.kv_lens = view(problem_.kv_lens, ElemType::I32);
   if (problem_.lse != 0) {

@@ -70,6 +70,7 @@ Driver::Driver() {
   load(memcpy_htod_, "cuMemcpyHtoD");
   load(memcpy_dtoh_, "cuMemcpyDtoH");
   load(memset_d8_, "cuMemsetD8");
+  load(memset_d8_async_, "cuMemsetD8Async");
   load(stream_create_, "cuStreamCreate");
   load(stream_destroy_, "cuStreamDestroy");
   load(stream_synchronize_, "cuStreamSynchronize");
@@ -82,6 +83,7 @@ Driver::Driver() {
   load(max_active_blocks_, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   load(ctx_get_device_, "cuCtxGetDevice");
   load(launch_kernel_, "cuLaunchKernel");
+  load(launch_kernel_ex_, "cuLaunchKernelEx");
   load(encode_tiled_, "cuTensorMapEncodeTiled");
 
   const CUresult initialised = init_(0);
@@ -238,6 +240,11 @@ void Driver::memset_d8(CUdeviceptr destination, unsigned char value, std::size_t
   check(stream_synchronize_(nullptr), "cuStreamSynchronize(legacy stream)");
 }
 
+void Driver::memset_d8_async(CUdeviceptr destination, unsigned char value, std::size_t bytes,
+                             CUstream stream) const {
+  check(memset_d8_async_(destination, value, bytes, stream), "cuMemsetD8Async");
+}
+
 CUstream Driver::create_stream() const {
   CUstream stream = nullptr;
   check(stream_create_(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
@@ -299,6 +306,25 @@ void Driver::launch_kernel(CUfunction function, Dim3 grid, Dim3 block, unsigned 
   check(launch_kernel_(function, grid.x, grid.y, grid.z, block.x, block.y, block.z, dynamic_smem,
                        stream, args, nullptr),
         "cuLaunchKernel");
+}
+
+void Driver::launch_kernel_overlapped(CUfunction function, Dim3 grid, Dim3 block,
+                                      unsigned dynamic_smem, CUstream stream, void** args) const {
+  CUlaunchAttribute attribute{};
+  attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attribute.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config{};
+  config.gridDimX = grid.x;
+  config.gridDimY = grid.y;
+  config.gridDimZ = grid.z;
+  config.blockDimX = block.x;
+  config.blockDimY = block.y;
+  config.blockDimZ = block.z;
+  config.sharedMemBytes = dynamic_smem;
+  config.hStream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  check(launch_kernel_ex_(&config, function, args, nullptr), "cuLaunchKernelEx");
 }
 
 CUtensorMap Driver::encode_tiled_map(CUtensorMapDataType type, CUdeviceptr base,
@@ -447,6 +473,11 @@ void DeviceBuffer::fill_bytes(unsigned char value) {
   made_current(*context_).memset_d8(pointer_, value, size_);
 }
 
+void DeviceBuffer::fill_bytes_async(unsigned char value, const Stream& stream) {
+  if (size_ == 0) return;
+  made_current(*context_).memset_d8_async(pointer_, value, size_, stream.get());
+}
+
 Stream::Stream(const Context& context)
     : context_(&context), stream_(made_current(context).create_stream()) {}
 
@@ -501,6 +532,14 @@ void launch(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block, un
     driver.set_max_dynamic_smem(function, static_cast<int>(dynamic_smem));
   }
   driver.launch_kernel(function, grid, block, dynamic_smem, stream, args);
+}
+
+void launch_overlapped(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block,
+                       unsigned dynamic_smem, CUstream stream, void** args) {
+  if (dynamic_smem > kDefaultDynamicSmemLimit) {
+    driver.set_max_dynamic_smem(function, static_cast<int>(dynamic_smem));
+  }
+  driver.launch_kernel_overlapped(function, grid, block, dynamic_smem, stream, args);
 }
 
 }  // namespace attnjit

@@ -73,6 +73,8 @@ class Driver {
   void copy_to_host(void* destination, CUdeviceptr source, std::size_t bytes) const;
   // Returns once the device memory holds the value.
   void memset_d8(CUdeviceptr destination, unsigned char value, std::size_t bytes) const;
+  void memset_d8_async(CUdeviceptr destination, unsigned char value, std::size_t bytes,
+                       CUstream stream) const;
   [[nodiscard]] CUstream create_stream() const;
   void destroy_stream(CUcontext context, CUstream stream) const noexcept;
   void synchronize(CUstream stream) const;
@@ -88,6 +90,11 @@ class Driver {
   [[nodiscard]] CUdevice current_device() const;  // the current context's
   void launch_kernel(CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,
                      CUstream stream, void** args) const;
+  // The same with programmatic stream serialisation (sm_90 and newer): the
+  // kernel may start before the one ahead of it on the stream has ended, and
+  // must wait for it (griddepcontrol.wait) before it reads what that one wrote.
+  void launch_kernel_overlapped(CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,
+                                CUstream stream, void** args) const;
   // A TMA map of a tensor of 16-bit elements in the 128-byte swizzle, zeros
   // for reads out of bounds. dims and box are innermost first; strides (in
   // bytes) are those of dims 1.., as cuTensorMapEncodeTiled takes them.
@@ -133,6 +140,7 @@ class Driver {
   decltype(&::cuMemcpyHtoD) memcpy_htod_ = nullptr;
   decltype(&::cuMemcpyDtoH) memcpy_dtoh_ = nullptr;
   decltype(&::cuMemsetD8) memset_d8_ = nullptr;
+  decltype(&::cuMemsetD8Async) memset_d8_async_ = nullptr;
   decltype(&::cuStreamCreate) stream_create_ = nullptr;
   decltype(&::cuStreamDestroy) stream_destroy_ = nullptr;
   decltype(&::cuStreamSynchronize) stream_synchronize_ = nullptr;
@@ -145,6 +153,7 @@ class Driver {
   decltype(&::cuOccupancyMaxActiveBlocksPerMultiprocessor) max_active_blocks_ = nullptr;
   decltype(&::cuCtxGetDevice) ctx_get_device_ = nullptr;
   decltype(&::cuLaunchKernel) launch_kernel_ = nullptr;
+  decltype(&::cuLaunchKernelEx) launch_kernel_ex_ = nullptr;
   decltype(&::cuTensorMapEncodeTiled) encode_tiled_ = nullptr;
 };
 
@@ -197,6 +206,8 @@ class Module {
   CUmodule module_ = nullptr;
 };
 
+class Stream;
+
 class DeviceBuffer {
  public:
   DeviceBuffer(const Context& context, std::size_t bytes);
@@ -212,6 +223,8 @@ class DeviceBuffer {
   void upload(const void* data, std::size_t bytes);
   void download(void* data, std::size_t bytes) const;
   void fill_bytes(unsigned char value);
+  // In stream order, without waiting.
+  void fill_bytes_async(unsigned char value, const Stream& stream);
 
  private:
   const Context* context_;
@@ -283,5 +296,8 @@ class Event {
 // a CUDA graph.
 void launch(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,
             CUstream stream, void** args);
+// As launch, through Driver::launch_kernel_overlapped.
+void launch_overlapped(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block,
+                       unsigned dynamic_smem, CUstream stream, void** args);
 
 }  // namespace attnjit

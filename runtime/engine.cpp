@@ -100,7 +100,8 @@ struct Engine::Impl {
   }
   // The named family, else the best for the variant and, when known, the
   // problems' query rows (the decode family for a few).
-  codegen::Family family_for(const Variant& variant, std::optional<std::int64_t> q_len) const {
+  [[nodiscard]] codegen::Family family_for(const Variant& variant,
+                                           std::optional<std::int64_t> q_len) const {
     if (family) return *family;
     const codegen::Arch arch = *codegen::parse_arch(cache.arch());
     return q_len ? codegen::preferred_family(variant, arch, *q_len)
@@ -206,6 +207,15 @@ Kernel Engine::kernel(const Variant& variant, const std::string& config) {
   KernelOrigin origin = KernelOrigin::Memory;
   std::shared_ptr<const Kernel::Loaded> loaded =
       impl_->load(variant, impl_->family_for(variant, std::nullopt), config, origin);
+  return {std::move(loaded), origin, ms_since(start)};
+}
+
+Kernel Engine::kernel(const Variant& variant, const AttentionShape& shape,
+                      const std::string& config) {
+  const auto start = std::chrono::steady_clock::now();
+  KernelOrigin origin = KernelOrigin::Memory;
+  std::shared_ptr<const Kernel::Loaded> loaded =
+      impl_->load(variant, impl_->family_for(variant, shape.q_len), config, origin);
   return {std::move(loaded), origin, ms_since(start)};
 }
 

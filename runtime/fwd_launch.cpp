@@ -106,6 +106,8 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
                            const Variant& variant) {
   FwdFunctions functions;
   functions.forward = module.function(entry);
+  functions.overlap =
+      driver.attribute(driver.current_device(), CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR) >= 9;
   if (kernel.decode) find_decode_functions(driver, module, kernel, functions);
   // The decode family evaluates a mask of tensors per element, without a table.
   if (!kernel.decode) functions.class_table = codegen::class_table(variant);
@@ -209,8 +211,9 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   const Dim3 grid{static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m),
                   static_cast<unsigned>(s.heads), static_cast<unsigned>(s.batch)};
   const Dim3 block{static_cast<unsigned>(kernel.threads), 1, 1};
-  launch(driver, functions.forward, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
-         pointers.data());
+  const auto launch_forward = functions.overlap && classes ? launch_overlapped : launch;
+  launch_forward(driver, functions.forward, grid, block, static_cast<unsigned>(kernel.smem_bytes),
+                 stream, pointers.data());
 }
 
 }  // namespace attnjit

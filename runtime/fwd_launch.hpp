@@ -50,6 +50,9 @@ struct FwdFunctions {
   CUfunction plan = nullptr;
   CUfunction merge = nullptr;
   int decode_ctas = 0;
+  // Whether a kernel that reads an auxiliary kernel's results is launched to
+  // overlap it (sm_90 and newer; templates/attnjit/grid_dependency.cuh).
+  bool overlap = false;
 };
 FwdFunctions fwd_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, const std::string& entry,

@@ -5,17 +5,20 @@
 #include <attnjit/error.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace attnjit::cli {
 
 void add_kernel_options(CLI::App& command, KernelOptions& options) {
   command.add_option("--variant", options.variant, "The variant to use, by name");
   command.add_option("--family", options.family,
-                     "Kernel family: auto (the default: fa3_sm90 on sm_90a where it applies, "
-                     "else fa2_sm80), fa2_sm80 or fa3_sm90");
+                     "Kernel family: auto (the default: decode for up to 16 query rows and "
+                     "paged KV, else fa3_sm90 on sm_90a where it applies, else fa2_sm80), "
+                     "fa2_sm80, fa3_sm90 or decode");
   command.add_option(
       "--config", options.config,
-      "Config overrides, K=V,... (fa2_sm80: bm, bn, warps; fa3_sm90: bm, bn, stages)");
+      "Config overrides, K=V,... (fa2_sm80: bm, bn, warps; fa3_sm90: bm, bn, stages; decode: "
+      "rows, bn, warps, stages, split)");
   command.add_option("--arch", options.arch, "Target arch, e.g. sm_80 or sm_90a (default: GPU 0)");
 }
 
@@ -24,8 +27,8 @@ codegen::Family kernel_family(const Variant& variant, const std::string& name,
   if (name == "auto") return codegen::preferred_family(variant, arch);
   const auto family = codegen::parse_family(name);
   if (!family) {
-    throw CliError(kBadInput,
-                   fmt::format("unknown family '{}' (families: auto, fa2_sm80, fa3_sm90)", name));
+    throw CliError(kBadInput, fmt::format("unknown family '{}' (families: auto, {})", name,
+                                          fmt::join(codegen::family_names(), ", ")));
   }
   return *family;
 }

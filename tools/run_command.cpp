@@ -3,6 +3,7 @@
 #include "harness/compare.hpp"
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
+#include "harness/launch_timer.hpp"
 #include "runtime/cuda_driver.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
@@ -100,7 +101,7 @@ int run_run(const RunOptions& options) {
   const Kernel kernel = [&] {
     try {
       return options.kernel.config.empty() ? engine.kernel(variant, shape)
-                                           : engine.kernel(variant, options.kernel.config);
+                                           : engine.kernel(variant, shape, options.kernel.config);
     } catch (const SpecError& error) {
       throw CliError(kBadInput, error.what());
     }
@@ -140,19 +141,11 @@ int run_run(const RunOptions& options) {
     for (int i = 0; i < 3; ++i) {
       kernel.launch(inputs, stream.get());
     }
-    std::vector<float> times;
-    Event start(context);
-    Event stop(context);
-    for (int i = 0; i < options.iters; ++i) {
-      start.record(stream);
-      kernel.launch(inputs, stream.get());
-      stop.record(stream);
-      stop.synchronize();
-      times.push_back(stop.elapsed_ms(start));
-    }
-    const auto middle = static_cast<std::ptrdiff_t>(times.size() / 2);
-    std::nth_element(times.begin(), times.begin() + middle, times.end());
-    const double ms = times[times.size() / 2];
+    harness::LaunchTimer timer(context);
+    const harness::LaunchTimes times = timer.time(
+        stream, [&] { kernel.launch(inputs, stream.get()); }, options.iters);
+    const double ms = times.median_ms;
+    result["launch_us"] = times.host_us;
     const double flops = harness::attention_flops(variant, host);
     result["ms"] = ms;
     result["tflops"] = flops / (ms * 1e-3) / 1e12;
@@ -191,7 +184,9 @@ void add_run_command(CLI::App& app, std::function<int()>& run) {
   command->add_option("--param", options->params, "A param's value, NAME=VALUE (repeatable)");
   command->add_flag("--check", options->check,
                     "Compare with the CPU reference (slow for big shapes)");
-  command->add_option("--iters", options->iters, "Time this many launches; print the median")
+  command
+      ->add_option("--iters", options->iters,
+                   "Time this many launches as the peers' benchmark does; print the median")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", options->json, "Print one JSON object on stdout");
   command->add_option("--cache-dir", options->cache_dir,

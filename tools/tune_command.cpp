@@ -13,6 +13,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -136,9 +137,9 @@ int run_tune(const TuneCommandOptions& options) {
   if (options.family != "auto") {
     tune_options.family = codegen::parse_family(options.family);
     if (!tune_options.family) {
-      throw CliError(
-          kBadInput,
-          fmt::format("unknown family '{}' (families: auto, fa2_sm80, fa3_sm90)", options.family));
+      throw CliError(kBadInput,
+                     fmt::format("unknown family '{}' (families: auto, {})", options.family,
+                                 fmt::join(codegen::family_names(), ", ")));
     }
   }
   tune_options.strategy = *strategy;
@@ -183,7 +184,7 @@ void add_tune_command(CLI::App& app, std::function<int()>& run) {
       ->required();
   command->add_option("--variant", options->variant, "Tune only this variant");
   command->add_option("--family", options->family,
-                      "Kernel family: auto (the default), fa2_sm80 or fa3_sm90");
+                      "Kernel family: auto (the default), fa2_sm80, fa3_sm90 or decode");
   command->add_option("--budget", options->budget, "Seconds per variant and shape (default 60)")
       ->check(CLI::PositiveNumber);
   command->add_option("--strategy", options->strategy,

@@ -3,6 +3,7 @@
 #include "harness/compare.hpp"
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
+#include "harness/launch_timer.hpp"
 #include "runtime/cuda_driver.hpp"
 #include "runtime/fwd_launch.hpp"
 #include "tuner/protocol.hpp"
@@ -18,10 +19,6 @@
 
 namespace attnjit::tuner {
 namespace {
-
-// Larger than the L2 of any GPU so far (50 MB on the H100): writing it before
-// each repetition makes every run read its inputs from memory, as in a model.
-constexpr std::size_t kFlushBytes = std::size_t{256} << 20;
 
 Variant parse_one(const std::string& text) {
   ParseResult parsed = parse_variants(text, "tuned.attn");
@@ -39,9 +36,7 @@ class Session {
         host_(harness::random_problem(variant_, request.shape, {request.seed, false, {}})),
         device_(context, variant_, host_, harness::Layout::BHSD, true),
         stream_(context),
-        start_(context),
-        stop_(context),
-        flush_(context, kFlushBytes),
+        timer_(context),
         rows_(
             sample_rows(request.shape, static_cast<std::size_t>(request.check_rows), request.seed)),
         reference_(reference_rows(variant_, host_.reference_inputs(), rows_)),
@@ -80,19 +75,10 @@ class Session {
       return reply;
     }
     for (int i = 0; i < request.warmup; ++i) launch();
-    std::vector<double> times;
-    for (int i = 0; i < request.repetitions; ++i) {
-      flush_.fill_bytes(static_cast<unsigned char>(i));
-      start_.record(stream_);
-      launch();
-      stop_.record(stream_);
-      stop_.synchronize();
-      times.push_back(stop_.elapsed_ms(start_));
-    }
-    std::sort(times.begin(), times.end());
+    const harness::LaunchTimes times = timer_.time(stream_, launch, request.repetitions);
     reply.ok = true;
-    reply.median_ms = times[times.size() / 2];
-    reply.min_ms = times.front();
+    reply.median_ms = times.median_ms;
+    reply.min_ms = times.min_ms;
     return reply;
   }
 
@@ -133,9 +119,7 @@ class Session {
   harness::HostProblem host_;
   harness::DeviceProblem device_;
   Stream stream_;
-  Event start_;
-  Event stop_;
-  DeviceBuffer flush_;
+  harness::LaunchTimer timer_;
   std::vector<RowIndex> rows_;
   std::vector<RowOutput> reference_;
   double flops_;

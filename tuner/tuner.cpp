@@ -132,7 +132,7 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
   if (!arch) throw Error("the measuring process reports an unknown arch " + setup.arch);
 
   TuneResult result{variant.name(), shape, setup.gpu, setup.arch, setup.flops, {}, {}, {}, 0, 0,
-                    false};
+                    false,          {}};
   KernelCache cache(setup.arch, store_, warn_);
   const codegen::Family family =
       options.family ? *options.family : codegen::preferred_family(variant, *arch, shape.q_len);

@@ -124,7 +124,9 @@ int run(const std::string& cache_dir) {
                                {shape.batch, shape.heads, shape.q_len, d}),
       std::nullopt,
       {{"window", std::int32_t{128}}},
-      {}};
+      {},
+      std::nullopt,
+      std::nullopt};
 
   const attnjit::Kernel kernel = engine.kernel(variant, shape);
   std::cout << "engine_demo: " << engine.gpu() << " (" << engine.arch() << "), kernel "
@@ -150,8 +152,8 @@ int run(const std::string& cache_dir) {
   check(cudaStreamSynchronize(stream.get()), "cudaStreamSynchronize");
   std::cout << "engine_demo: the forward pass ran as a captured CUDA graph\n";
 
-  const attnjit::ReferenceOutput want =
-      attnjit::reference_attention(variant, {shape, q, k, v, {{"window", std::int32_t{128}}}, {}});
+  const attnjit::ReferenceOutput want = attnjit::reference_attention(
+      variant, {shape, q, k, v, {{"window", std::int32_t{128}}}, {}, {}});
   const std::vector<std::uint16_t> got = dout.download();
   double worst = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {

@@ -125,8 +125,13 @@ class Engine {
   // (the fastest candidate that does not spill). Compiles when needed.
   // Throws SpecError for a variant no kernel family can run, Error when NVRTC fails.
   [[nodiscard]] Kernel kernel(const Variant& variant, const AttentionShape& shape);
-  // The kernel at an explicit config, e.g. "bm=64,bn=64,warps=4".
+  // The kernel at an explicit config, e.g. "bm=64,bn=64,warps=4", of the
+  // family for prefill-sized problems.
   [[nodiscard]] Kernel kernel(const Variant& variant, const std::string& config);
+  // The kernel at an explicit config of the family for problems of `shape`
+  // (the decode family for a few query rows).
+  [[nodiscard]] Kernel kernel(const Variant& variant, const AttentionShape& shape,
+                              const std::string& config);
 
   // kernel(variant, shape of inputs).launch(inputs, stream).
   void forward(const Variant& variant, const FwdInputs& inputs, CUstream_st* stream);

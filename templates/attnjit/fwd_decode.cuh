@@ -16,7 +16,7 @@
 //   log2-sum in slot (segment + CTA), which is unique (two pieces with equal
 //   sums would need CTA c - 1 to reach past segment s + 1 while CTA c starts
 //   inside segment s).
-// - merge: joins a split segment's partials by their sums.
+// - merge: joins a split segment's partials by their sums, a CTA per row.
 //
 // Paged K and V (C::kPageSize > 0) are [pages, kv_heads, page, head_dim]:
 // key k of batch entry b is row k % page of page_table[b][k / page].
@@ -205,9 +205,7 @@ __device__ __forceinline__ void load_keys(u16* dst, int dst_stride, const u16* h
                                           const long long (&stride)[3], const FwdArgs& a,
                                           const DecodeArgs& d, int b, int key0, int keys) {
   constexpr int kChunksPerRow = Cols / 8;
-#pragma unroll 1
-  for (int c = threadIdx.x; c < Rows * kChunksPerRow; c += Threads) {
-    const int r = c / kChunksPerRow, col = (c % kChunksPerRow) * 8;
+  auto copy = [&](int r, int col) {
     const int key = key0 + r;
     const u16* src = head;
     bool valid = key < keys;
@@ -221,6 +219,20 @@ __device__ __forceinline__ void load_keys(u16* dst, int dst_stride, const u16* h
     }
     cp_async_16(dst + r * dst_stride + col, valid ? src + col : static_cast<const u16*>(a.k),
                 valid);
+  };
+  if constexpr (Threads % kChunksPerRow == 0 && Rows % (Threads / kChunksPerRow) == 0) {
+    // Each thread keeps one column and steps over rows: no divisions, and
+    // addresses that advance by a stride, which is most of the issue slots
+    // this streaming loop spends.
+    constexpr int kRowsPerPass = Threads / kChunksPerRow;
+    const int col = (int)(threadIdx.x % kChunksPerRow) * 8;
+#pragma unroll
+    for (int r = (int)threadIdx.x / kChunksPerRow; r < Rows; r += kRowsPerPass) copy(r, col);
+  } else {
+#pragma unroll 1
+    for (int c = threadIdx.x; c < Rows * kChunksPerRow; c += Threads) {
+      copy(c / kChunksPerRow, (c % kChunksPerRow) * 8);
+    }
   }
 }
 
@@ -232,6 +244,10 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
   constexpr int BN = S::kBN, MT = S::kMTiles, NT = S::kNTiles, DT = S::kDTiles;
   constexpr int KW = S::kWarpKeys, RM = S::kRows;
 
+  // Under the plan of a ragged batch the runtime starts this kernel early; the
+  // merge after it may start early in turn (grid_dependency.cuh).
+  wait_for_prior_grids();
+  allow_dependent_grids();
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int ring[S::kStages][2];  // tile and class of each stage, in issue order
   u16* sQ = reinterpret_cast<u16*>(smem);
@@ -487,6 +503,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
 // Key tiles before each batch entry of a ragged batch; one CTA.
 template <int BN>
 __device__ __forceinline__ void plan(const FwdArgs& a, const DecodeArgs& d) {
+  allow_dependent_grids();  // the decode kernel waits for the prefix itself
   __shared__ long long carry[32];
   const int per = (a.batch + blockDim.x - 1) / blockDim.x;
   const int from = threadIdx.x * per;
@@ -522,62 +539,108 @@ __device__ __forceinline__ void plan(const FwdArgs& a, const DecodeArgs& d) {
   if (threadIdx.x == blockDim.x - 1) d.tile_prefix[a.batch] = before;
 }
 
-// One CTA per segment: joins the partials of a segment that several CTAs
-// shared; writes zeros and -inf for a batch entry without keys.
-template <class C>
+// One CTA per (segment, row of its block), blockIdx.x and blockIdx.y: joins
+// the partials that the CTAs sharing the segment left, each warp taking every
+// (Threads / 32)-th of them and each lane four columns, so that no thread
+// walks a long split alone. Writes zeros and -inf for a batch entry without
+// keys.
+template <class C, int Threads>
 __device__ __forceinline__ void merge(const FwdArgs& a, const DecodeArgs& d) {
   using S = Shape<C>;
-  constexpr int RM = S::kRows, BN = S::kBN;
+  constexpr int RM = S::kRows, BN = S::kBN, DV = S::kDV, kWarps = Threads / 32;
+  constexpr int kLaneCols = 4, kSweeps = (DV + 32 * kLaneCols - 1) / (32 * kLaneCols);
+  __shared__ float warp_max[kWarps], warp_sum[kWarps];
+  __shared__ __align__(16) float warp_o[kWarps][DV];
+
+  wait_for_prior_grids();  // the partials of the decode kernel
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const long long index = blockIdx.x;
+  const int r = blockIdx.y;
   Segment seg;
   seg.rb = (int)(index % d.row_blocks);
   seg.hkv = (int)(index / d.row_blocks % a.kv_heads);
   seg.b = (int)(index / d.row_blocks / a.kv_heads);
   seg.tiles = (keys_of(a, d, seg.b) + BN - 1) / BN;
+  const int group = a.heads / a.kv_heads;
+  const long long row = (long long)seg.rb * RM + r;
+  if (row >= (long long)group * a.q_len) return;
   const long long units = (long long)a.kv_heads * d.row_blocks;
   seg.first = tiles_before(a, d, seg.b, BN) * units + (index % units) * seg.tiles;
   long long c0 = 0, c1 = -1;  // the CTAs that shared it
   const long long total = total_tiles(a, d, BN);
-  // A ragged batch may have fewer tiles than CTAs: CTAs with empty ranges,
-  // which wrote no partials, lie among those that did.
-  auto idle = [&](long long cta) { return total * cta / d.ctas == total * (cta + 1) / d.ctas; };
   if (seg.tiles > 0) {
     c0 = cta_of(seg.first, total, d.ctas);
     c1 = cta_of(seg.first + seg.tiles - 1, total, d.ctas);
     if (c0 == c1) return;  // one CTA, which wrote the output itself
   }
-  const int group = a.heads / a.kv_heads;
-  const long long rows_total = (long long)group * a.q_len;
-  for (int c = threadIdx.x; c < RM * (S::kDV / 2); c += blockDim.x) {
-    const int r = c / (S::kDV / 2), col = (c % (S::kDV / 2)) * 2;
-    const long long row = (long long)seg.rb * RM + r;
-    if (row >= rows_total) continue;
-    float m = neg_inf();
-    for (long long cta = c0; cta <= c1; ++cta) {
-      if (!idle(cta)) m = fmaxf(m, d.part_lse[(index + cta) * RM + r]);
+  // A ragged batch may have fewer tiles than CTAs: CTAs with empty ranges,
+  // which wrote no partials, lie among those that did.
+  auto idle = [&](long long cta) { return total * cta / d.ctas == total * (cta + 1) / d.ctas; };
+  auto slot = [&](long long cta) { return (index + cta) * RM + r; };
+
+  float m = neg_inf();
+  for (long long cta = c0 + threadIdx.x; cta <= c1; cta += Threads) {
+    if (!idle(cta)) m = fmaxf(m, d.part_lse[slot(cta)]);
+  }
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) {
+    m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
+  }
+  if (lane == 0) warp_max[warp] = m;
+  __syncthreads();
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, warp_max[w]);
+  const float base = m == neg_inf() ? 0.0f : m;
+
+  float sum = 0.0f;
+  float4 acc[kSweeps];
+#pragma unroll
+  for (int j = 0; j < kSweeps; ++j) acc[j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  for (long long cta = c0 + warp; cta <= c1; cta += kWarps) {
+    if (idle(cta)) continue;
+    const float lse = d.part_lse[slot(cta)];
+    const float weight = lse == neg_inf() ? 0.0f : exp2f(lse - base);
+    sum += weight;
+    const float* o = d.part_o + slot(cta) * DV;
+#pragma unroll
+    for (int j = 0; j < kSweeps; ++j) {
+      const int col = (j * 32 + lane) * kLaneCols;
+      if (col < DV) {
+        const float4 v = *reinterpret_cast<const float4*>(o + col);
+        acc[j].x += weight * v.x;
+        acc[j].y += weight * v.y;
+        acc[j].z += weight * v.z;
+        acc[j].w += weight * v.w;
+      }
     }
-    const float base = m == neg_inf() ? 0.0f : m;
-    float sum = 0.0f, lo = 0.0f, hi = 0.0f;
-    for (long long cta = c0; cta <= c1; ++cta) {
-      if (idle(cta)) continue;
-      const float lse = d.part_lse[(index + cta) * RM + r];
-      const float weight = lse == neg_inf() ? 0.0f : exp2f(lse - base);
-      const float2 o =
-          *reinterpret_cast<const float2*>(d.part_o + ((index + cta) * RM + r) * S::kDV + col);
-      sum += weight;
-      lo += o.x * weight;
-      hi += o.y * weight;
+  }
+#pragma unroll
+  for (int j = 0; j < kSweeps; ++j) {
+    const int col = (j * 32 + lane) * kLaneCols;
+    if (col < DV) *reinterpret_cast<float4*>(&warp_o[warp][col]) = acc[j];
+  }
+  if (lane == 0) warp_sum[warp] = sum;
+  __syncthreads();
+
+  sum = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) sum += warp_sum[w];
+  const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+  const long long h = seg.hkv * group + row % group, q = row / group;
+  u16* out = static_cast<u16*>(a.o) + seg.b * a.o_stride[0] + h * a.o_stride[1] + q * a.o_stride[2];
+  for (int col = threadIdx.x * 2; col < DV; col += Threads * 2) {
+    float lo = 0.0f, hi = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+      lo += warp_o[w][col];
+      hi += warp_o[w][col + 1];
     }
-    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-    const long long h = seg.hkv * group + row % group, q = row / group;
-    u16* out = static_cast<u16*>(a.o) + seg.b * a.o_stride[0] + h * a.o_stride[1] +
-               q * a.o_stride[2] + col;
-    *reinterpret_cast<u32*>(out) =
+    *reinterpret_cast<u32*>(out + col) =
         C::kOutBf16 ? pack<true>(lo * inv, hi * inv) : pack<false>(lo * inv, hi * inv);
-    if (a.lse != nullptr && col == 0) {
-      a.lse[((long long)seg.b * a.heads + h) * a.q_len + q] =
-          sum > 0.0f ? (base + log2f(sum)) * kLn2 : neg_inf();
-    }
+  }
+  if (a.lse != nullptr && threadIdx.x == 0) {
+    a.lse[((long long)seg.b * a.heads + h) * a.q_len + q] =
+        sum > 0.0f ? (base + log2f(sum)) * kLn2 : neg_inf();
   }
 }
 

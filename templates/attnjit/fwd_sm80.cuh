@@ -126,6 +126,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   constexpr bool kBf16 = C::kBf16;
   constexpr int BM = S::kBM, BN = S::kBN, MT = S::kMTiles, NT = S::kNTiles, DT = S::kDTiles;
 
+  // The runtime starts this kernel under its classifier's (grid_dependency.cuh).
+  if constexpr (V::kClassTable) wait_for_prior_grids();
   extern __shared__ __align__(16) unsigned char smem[];
   u16* sQ = reinterpret_cast<u16*>(smem);
   u16* sK = sQ + BM * S::kQStride;

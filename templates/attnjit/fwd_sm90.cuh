@@ -180,6 +180,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   constexpr int BM = S::kBM, BN = S::kBN, kStages = S::kStages;
   constexpr int NT = BN / 8, DT = S::kDV / 8;
 
+  // The runtime starts this kernel under its classifier's (grid_dependency.cuh).
+  if constexpr (V::kClassTable) wait_for_prior_grids();
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   unsigned char* sQ = smem;

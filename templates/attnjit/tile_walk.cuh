@@ -5,6 +5,7 @@
 // is uniform.
 #pragma once
 
+#include "attnjit/grid_dependency.cuh"
 #include "attnjit/prelude.cuh"
 
 namespace aj {
@@ -99,6 +100,7 @@ struct TileWalk {
 // the whole grid, each with the warp-wide tensor scans of V::classify.
 template <class V, int BM, int BN>
 __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename V::Params& p) {
+  allow_dependent_grids();  // the forward kernel waits for the table itself
   const long long q_tiles = (a.q_len + BM - 1) / BM, k_tiles = (a.kv_len + BN - 1) / BN;
   const long long tile = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
   if (tile >= class_planes<V>(a) * q_tiles * k_tiles) return;  // whole warps leave together

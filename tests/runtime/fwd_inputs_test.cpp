@@ -27,7 +27,9 @@ FwdInputs inputs(ElemType type) {
                    contiguous_view(fake_address(0x40000), type, {2, 4, 33, 64}),
                    std::nullopt,
                    {},
-                   {}};
+                   {},
+                   std::nullopt,
+                   std::nullopt};
 }
 
 constexpr const char* kDocument = R"(
