@@ -169,8 +169,7 @@ DeviceTensor DeviceProblem::place(DeviceBuffer& buffer, long long heads, long lo
 
 FwdInputs DeviceProblem::inputs() const {
   const auto view = [&](const DeviceTensor& t, ElemType type) {
-    // NOLINTNEXTLINE(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast)
-    return TensorView{reinterpret_cast<void*>(t.data), type, t.shape, t.strides, device_};
+    return TensorView{device_pointer(t.data), type, t.shape, t.strides, device_};
   };
   const auto element = [](DType type) {
     return type == DType::BF16 ? ElemType::BF16 : ElemType::F16;

@@ -333,10 +333,8 @@ CUtensorMap Driver::encode_tiled_map(CUtensorMapDataType type, CUdeviceptr base,
                                      const std::vector<cuuint32_t>& box) const {
   CUtensorMap map{};
   const std::vector<cuuint32_t> element_strides(dims.size(), 1);
-  // NOLINTNEXTLINE(performance-no-int-to-ptr): the driver takes the address as a pointer
-  void* address = reinterpret_cast<void*>(base);
-  check(encode_tiled_(&map, type, static_cast<cuuint32_t>(dims.size()), address, dims.data(),
-                      strides.data(), box.data(), element_strides.data(),
+  check(encode_tiled_(&map, type, static_cast<cuuint32_t>(dims.size()), device_pointer(base),
+                      dims.data(), strides.data(), box.data(), element_strides.data(),
                       CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                       CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
         "cuTensorMapEncodeTiled");

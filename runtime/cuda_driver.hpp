@@ -31,6 +31,13 @@ class NoGpuError : public CudaError {
   NoGpuError(const std::string& message, CUresult code) : CudaError(message, code) {}
 };
 
+// A device address as the pointer a kernel's argument struct holds. The
+// driver API hands addresses out as integers; kernels read them as pointers.
+inline void* device_pointer(CUdeviceptr address) {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast)
+  return reinterpret_cast<void*>(address);
+}
+
 struct Dim3 {
   unsigned x = 1;
   unsigned y = 1;

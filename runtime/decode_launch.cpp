@@ -17,11 +17,6 @@ std::int64_t aligned(std::int64_t bytes) {
   return (bytes + kScratchAlign - 1) / kScratchAlign * kScratchAlign;
 }
 
-void* device_pointer(CUdeviceptr address) {
-  // NOLINTNEXTLINE(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast)
-  return reinterpret_cast<void*>(address);
-}
-
 }  // namespace
 
 void find_decode_functions(const Driver& driver, const Module& module,

@@ -17,13 +17,6 @@ namespace {
 
 constexpr std::int64_t kVectorElements = 8;  // 16-byte cp.async pieces of 16-bit elements
 
-// A device address as the pointer the kernel's argument struct holds. The
-// driver API hands addresses out as integers; the kernel reads them as pointers.
-void* device_pointer(CUdeviceptr address) {
-  // NOLINTNEXTLINE(performance-no-int-to-ptr,cppcoreguidelines-pro-type-reinterpret-cast)
-  return reinterpret_cast<void*>(address);
-}
-
 void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::int64_t>& shape) {
   if (t.shape != shape) {
     std::string want;
