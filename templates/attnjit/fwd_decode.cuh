@@ -188,8 +188,17 @@ struct DecodeWalk {
 
   // The first tile in [n, end) that is not empty, else end; its class in `found`.
   __device__ __forceinline__ int next(int n, TileClass& found) const {
-    return next_live_tile(
-        n, end, [&](int tile) { return classify(tile); }, found);
+    for (; n < end; n += 32) {
+      const int mine = n + (int)(threadIdx.x % 32);
+      const TileClass c = mine < end ? classify(mine) : kEmpty;
+      const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
+      if (live != 0) {
+        const int first = __ffs(live) - 1;
+        found = (TileClass)__shfl_sync(0xffffffffu, (int)c, first);
+        return n + first;
+      }
+    }
+    return end;
   }
 
   const typename V::Params& p;

@@ -41,26 +41,6 @@ __device__ __forceinline__ long long class_plane(int b, int h, int hkv, const Fw
   return plane;
 }
 
-// The first tile in [n, end) whose class is not empty, else end; its class in
-// `found`. 32 tiles at once, a tile per lane, so that the runs of empty tiles
-// before a window, past a causal diagonal or outside a document cost a few
-// steps, not one per tile. Every lane of the warp must call it.
-template <class Classify>
-__device__ __forceinline__ int next_live_tile(int n, int end, const Classify& classify,
-                                              TileClass& found) {
-  for (; n < end; n += 32) {
-    const int mine = n + (int)(threadIdx.x % 32);
-    const TileClass c = mine < end ? classify(mine) : kEmpty;
-    const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
-    if (live != 0) {
-      const int first = __ffs(live) - 1;
-      found = (TileClass)__shfl_sync(0xffffffffu, (int)c, first);
-      return n + first;
-    }
-  }
-  return end;
-}
-
 // Query rows [q0, q1] (query tile q0 / BM) against key tiles of BN keys.
 template <class V, int BM, int BN>
 struct TileWalk {
@@ -91,10 +71,21 @@ struct TileWalk {
   }
 
   // The first tile at or after n that is not empty (n_tiles when none);
-  // its class is left in `found`.
+  // its class is left in `found`. 32 tiles at once, a tile per lane, so that
+  // the runs of empty tiles before a window, past a causal diagonal or
+  // outside a document cost a few steps, not one per tile.
   __device__ __forceinline__ int next(int n) {
-    return next_live_tile(
-        n, n_tiles, [&](int tile) { return classify(tile); }, found);
+    for (; n < n_tiles; n += 32) {
+      const int mine = n + (int)(threadIdx.x % 32);
+      const TileClass c = mine < n_tiles ? classify(mine) : kEmpty;
+      const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
+      if (live != 0) {
+        const int first = __ffs(live) - 1;
+        found = (TileClass)__shfl_sync(0xffffffffu, (int)c, first);
+        return n + first;
+      }
+    }
+    return n_tiles;
   }
 
   const typename V::Params& p;
