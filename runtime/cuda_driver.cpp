@@ -525,19 +525,15 @@ float Event::elapsed_ms(const Event& start) const {
 }
 
 void launch(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,
-            CUstream stream, void** args) {
+            CUstream stream, void** args, LaunchOrder order) {
   if (dynamic_smem > kDefaultDynamicSmemLimit) {
     driver.set_max_dynamic_smem(function, static_cast<int>(dynamic_smem));
   }
-  driver.launch_kernel(function, grid, block, dynamic_smem, stream, args);
-}
-
-void launch_overlapped(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block,
-                       unsigned dynamic_smem, CUstream stream, void** args) {
-  if (dynamic_smem > kDefaultDynamicSmemLimit) {
-    driver.set_max_dynamic_smem(function, static_cast<int>(dynamic_smem));
+  if (order == LaunchOrder::OverlapPrevious) {
+    driver.launch_kernel_overlapped(function, grid, block, dynamic_smem, stream, args);
+  } else {
+    driver.launch_kernel(function, grid, block, dynamic_smem, stream, args);
   }
-  driver.launch_kernel_overlapped(function, grid, block, dynamic_smem, stream, args);
 }
 
 }  // namespace attnjit

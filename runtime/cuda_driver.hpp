@@ -7,6 +7,7 @@
 #include <attnjit/error.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -297,14 +298,16 @@ class Event {
   CUevent event_ = nullptr;
 };
 
+// How a launch follows the kernel ahead of it on the stream: after it ends, or
+// overlapping it (Driver::launch_kernel_overlapped), for a kernel that waits
+// for its predecessor's results itself.
+enum class LaunchOrder : std::uint8_t { AfterPrevious, OverlapPrevious };
+
 // Enqueues one launch in the current context, which must be the function's.
 // Opts the function in to more than 48 KiB of dynamic shared memory when asked
 // for; does no host synchronisation and no allocation, so it can be captured in
 // a CUDA graph.
 void launch(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block, unsigned dynamic_smem,
-            CUstream stream, void** args);
-// As launch, through Driver::launch_kernel_overlapped.
-void launch_overlapped(const Driver& driver, CUfunction function, Dim3 grid, Dim3 block,
-                       unsigned dynamic_smem, CUstream stream, void** args);
+            CUstream stream, void** args, LaunchOrder order = LaunchOrder::AfterPrevious);
 
 }  // namespace attnjit

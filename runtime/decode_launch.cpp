@@ -98,18 +98,19 @@ void launch_decode(const Driver& driver, const FwdFunctions& functions,
            pointers.data());
   }
   for (auto& bytes : extra) pointers.push_back(bytes.data());
-  const auto after_kernel = functions.overlap ? launch_overlapped : launch;
+  const LaunchOrder after_kernel =
+      functions.overlap ? LaunchOrder::OverlapPrevious : LaunchOrder::AfterPrevious;
   if (most_tiles > 0) {
-    (decode.kv_lens != nullptr ? after_kernel : launch)(
-        driver, functions.forward, Dim3{static_cast<unsigned>(ctas)},
-        Dim3{static_cast<unsigned>(kernel.threads)}, static_cast<unsigned>(kernel.smem_bytes),
-        stream, pointers.data());
+    launch(driver, functions.forward, Dim3{static_cast<unsigned>(ctas)},
+           Dim3{static_cast<unsigned>(kernel.threads)}, static_cast<unsigned>(kernel.smem_bytes),
+           stream, pointers.data(),
+           decode.kv_lens != nullptr ? after_kernel : LaunchOrder::AfterPrevious);
   }
   // A merge CTA per packed row that exists: a block has fewer rows than
   // kernel.block_m when the heads of a KV head and the queries are fewer.
   const auto merge_rows = static_cast<unsigned>(std::min<std::int64_t>(rows, rows_total));
-  after_kernel(driver, functions.merge, Dim3{static_cast<unsigned>(segments), merge_rows},
-               Dim3{codegen::kDecodeMergeThreads}, 0, stream, pointers.data());
+  launch(driver, functions.merge, Dim3{static_cast<unsigned>(segments), merge_rows},
+         Dim3{codegen::kDecodeMergeThreads}, 0, stream, pointers.data(), after_kernel);
 }
 
 }  // namespace attnjit

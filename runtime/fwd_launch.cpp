@@ -204,9 +204,9 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   const Dim3 grid{static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m),
                   static_cast<unsigned>(s.heads), static_cast<unsigned>(s.batch)};
   const Dim3 block{static_cast<unsigned>(kernel.threads), 1, 1};
-  const auto launch_forward = functions.overlap && classes ? launch_overlapped : launch;
-  launch_forward(driver, functions.forward, grid, block, static_cast<unsigned>(kernel.smem_bytes),
-                 stream, pointers.data());
+  launch(driver, functions.forward, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
+         pointers.data(),
+         functions.overlap && classes ? LaunchOrder::OverlapPrevious : LaunchOrder::AfterPrevious);
 }
 
 }  // namespace attnjit
