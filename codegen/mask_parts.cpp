@@ -15,8 +15,11 @@ namespace {
 bool reads_key(const ir::ExprPtr& expr) {
   return uses_builtin(expr, ir::Builtin::K) || uses_builtin(expr, ir::Builtin::Causal);
 }
+// The decode family packs rows of several query heads into one tile, so a
+// part that names the head belongs to the row, not to the key.
 bool reads_row(const ir::ExprPtr& expr) {
-  return uses_builtin(expr, ir::Builtin::Q) || uses_builtin(expr, ir::Builtin::Causal);
+  return uses_builtin(expr, ir::Builtin::Q) || uses_builtin(expr, ir::Builtin::Causal) ||
+         uses_builtin(expr, ir::Builtin::H);
 }
 
 // The largest subexpressions of one side only that read tensors per element,

@@ -3,7 +3,8 @@
 // computed once per row, those of the key alone once per key, and only what
 // joins them once per element, as FlexAttention's vectorised mask functions
 // get from broadcasting. A document mask then reads doc[q] twice and doc[k]
-// 32 times per thread and tile, instead of each 64 times.
+// BN / 32 times per thread and tile (the warp's lanes share the keys'
+// parts), instead of each 64 times.
 #pragma once
 
 #include <attnjit/variant.hpp>

@@ -37,6 +37,24 @@ __device__ __forceinline__ float exp2_approx(float x) {
   return y;
 }
 
+// `value` of lane `lane` of the warp, for any trivially copyable T (a
+// mask's parts); an empty T costs nothing.
+template <class T>
+__device__ __forceinline__ T shfl_value(const T& value, int lane) {
+  if constexpr (__is_empty(T)) {
+    return value;
+  } else {
+    constexpr int kWords = (int)((sizeof(T) + 3) / 4);
+    u32 words[kWords] = {};
+    memcpy(words, &value, sizeof(T));
+#pragma unroll
+    for (int i = 0; i < kWords; ++i) words[i] = __shfl_sync(0xffffffffu, words[i], lane);
+    T out;
+    memcpy(&out, words, sizeof(T));
+    return out;
+  }
+}
+
 // The lane's two rows of a warp's 16 (rows g and g + 8) in the prefill
 // families: consecutive query rows of one head. `set` puts row r's indices in
 // an Index; the decode family packs rows of several heads and has its own.
@@ -113,28 +131,45 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
       apply_bits(w, keep_bits);
     }
   } else {
-    // The mask's heavy parts once per row and once per key (mask_parts.hpp);
-    // element e = nt * 4 + r * 2 + c is row r and key c of key group nt.
+    // The mask's heavy parts once per row and once per key (mask_parts.hpp).
+    // The warp's lanes share the keys' parts: lane l computes those of keys
+    // k0 + 32 s + l for each slot s, their loads in flight together, and an
+    // element takes its key's part from the lane that owns it (element
+    // e = nt * 4 + r * 2 + c is row r and key 8 nt + 2 t + c: slot nt / 4,
+    // lane 8 (nt % 4) + 2 t + c).
     typename V::RowPart parts[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       rows.set(ix, r);
       parts[r] = V::row_part(p, ix);
     }
+    constexpr int kSlots = (NT + 3) / 4;
+    typename V::ColPart cols[kSlots];
+#pragma unroll
+    for (int s = 0; s < kSlots; ++s) {
+      ix.k = k0 + s * 32 + (int)(threadIdx.x % 32);
+      cols[s] = V::col_part(p, ix);
+    }
 #pragma unroll
     for (int w = 0; w < (kElements + 31) / 32; ++w) {
       u32 keep_bits = 0;
-      // One key (j / 2 of the word's groups, c = j % 2) per step: one copy
-      // of col_part's code, which may hold calls (64-bit divisions).
-#pragma unroll 1
-      for (int j = 0; j < 16 && w * 8 + j / 2 < NT; ++j) {
-        ix.k = k0 + (w * 8 + j / 2) * 8 + 2 * t + j % 2;
-        const typename V::ColPart col = V::col_part(p, ix);
+      // A word is 8 key groups, the keys of two slots. One key (group
+      // 4 half + j / 2, c = j % 2) per step: one copy of mask_of_parts' code
+      // per slot, as it may hold calls (64-bit divisions).
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          rows.set(ix, r);
-          const bool kept = ix.k < ix.kv_len && V::mask_of_parts(p, ix, parts[r], col);
-          keep_bits |= (u32)kept << ((j / 2) * 4 + r * 2 + j % 2);
+      for (int half = 0; half < 2 && 2 * w + half < kSlots; ++half) {
+#pragma unroll 1
+        for (int j = 0; j < 8 && w * 8 + half * 4 + j / 2 < NT; ++j) {
+          const int group = half * 4 + j / 2;  // of the word's 8
+          const typename V::ColPart col =
+              shfl_value(cols[2 * w + half], (j / 2) * 8 + 2 * t + j % 2);
+          ix.k = k0 + (w * 8 + group) * 8 + 2 * t + j % 2;
+#pragma unroll
+          for (int r = 0; r < 2; ++r) {
+            rows.set(ix, r);
+            const bool kept = ix.k < ix.kv_len && V::mask_of_parts(p, ix, parts[r], col);
+            keep_bits |= (u32)kept << (group * 4 + r * 2 + j % 2);
+          }
         }
       }
       apply_bits(w, keep_bits);
