@@ -10,16 +10,7 @@ namespace {
 
 std::int64_t extent(const Dim& dim, const AttentionShape& shape,
                     std::map<std::string, std::int64_t>& free, std::mt19937_64& random) {
-  if (const auto* kind = std::get_if<DimKind>(&dim)) {
-    switch (*kind) {
-      case DimKind::Batch: return shape.batch;
-      case DimKind::Heads: return shape.heads;
-      case DimKind::KvHeads: return shape.kv_heads;
-      case DimKind::QLen: return shape.q_len;
-      case DimKind::KvLen: return shape.kv_len;
-    }
-  }
-  if (const auto* fixed = std::get_if<std::int64_t>(&dim)) return *fixed;
+  if (const std::optional<std::int64_t> tied = dim_extent(dim, shape)) return *tied;
   const auto [it, inserted] = free.emplace(std::get<std::string>(dim), 0);
   if (inserted) it->second = std::uniform_int_distribution<std::int64_t>(1, 64)(random);
   return it->second;

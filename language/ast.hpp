@@ -48,12 +48,15 @@ struct Statement {
     Param,
     Tensor,
     Kv,
+    Sparsity,
   };
   Kind kind = Kind::DType;
   Span keyword;
-  Token word;    // the type of dtype/out_dtype, the name of param/tensor, the layout of kv
+  Token word;    // the type of dtype/out_dtype, the name of param/tensor, the layout of kv,
+                 // the kind of sparsity
   Token type;    // the type of param/tensor
-  Token size;    // the value of head_dim/head_dim_v, the page size of kv paged
+  Token size;    // the value of head_dim/head_dim_v, the page size of kv paged, BM of sparsity
+  Token size_n;  // BN of sparsity block
   ExprPtr expr;  // scale, mask, score, or a param's default
   std::vector<Dim> dims;
 };

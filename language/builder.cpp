@@ -264,6 +264,16 @@ VariantBuilder& VariantBuilder::kv_paged(int page_size) {
   kv_page_size_ = page_size;
   return *this;
 }
+VariantBuilder& VariantBuilder::sparsity_block(int block_m, int block_n) {
+  for (const int size : {block_m, block_n}) {
+    if (size < 1 || size > kMaxSparseBlock) {
+      throw SpecError(
+          fmt::format("sparse block sizes must be in 1..{}, got {}", kMaxSparseBlock, size));
+    }
+  }
+  block_sparsity_ = BlockSparsity{block_m, block_n};
+  return *this;
+}
 VariantBuilder& VariantBuilder::scale(const dsl::E& value) {
   if (value.expr()->type() == ir::Type::Bool) throw SpecError("scale must be a number, got bool");
   scale_ = value.expr();
@@ -339,6 +349,30 @@ Variant VariantBuilder::build() const {
   v.head_dim_v_ = head_dim_v_.value_or(*head_dim_);
   v.scale_ = resolve_scale(scale_, *head_dim_);
   v.kv_page_size_ = kv_page_size_;
+  v.block_sparsity_ = block_sparsity_;
+
+  std::vector<TensorDecl> tensors = tensors_;
+  std::vector<ir::ExprPtr> masks = masks_;
+  if (block_sparsity_) {
+    const std::string name(kBlockMaskTensor);
+    const auto taken = [&name](const auto& decl) { return decl.name == name; };
+    if (std::any_of(params_.begin(), params_.end(), taken) ||
+        std::any_of(tensors_.begin(), tensors_.end(), taken)) {
+      throw SpecError(fmt::format("'{}' is the tensor that 'sparsity block' declares", name));
+    }
+    const auto bm = static_cast<std::int64_t>(block_sparsity_->block_m);
+    const auto bn = static_cast<std::int64_t>(block_sparsity_->block_n);
+    tensors.push_back(TensorDecl{name,
+                                 ElemType::Bool,
+                                 {DimKind::Batch, DimKind::Heads, BlockCount{DimKind::QLen, bm},
+                                  BlockCount{DimKind::KvLen, bn}}});
+    const auto block_of = [](ir::Builtin row, std::int64_t size) {
+      return ir::binary(ir::BinaryOp::Div, ir::builtin(row), ir::int_const(size));
+    };
+    masks.push_back(ir::tensor_read(name, ir::Type::Bool,
+                                    {ir::builtin(ir::Builtin::B), ir::builtin(ir::Builtin::H),
+                                     block_of(ir::Builtin::Q, bm), block_of(ir::Builtin::K, bn)}));
+  }
 
   std::set<std::string_view> seen;
   for (const ParamDecl& param : params_) {
@@ -346,23 +380,23 @@ Variant VariantBuilder::build() const {
       throw SpecError(fmt::format("'{}' is declared twice", param.name));
     }
   }
-  for (const TensorDecl& tensor : tensors_) {
+  for (const TensorDecl& tensor : tensors) {
     if (!seen.insert(tensor.name).second) {
       throw SpecError(fmt::format("'{}' is declared twice", tensor.name));
     }
   }
   v.params_ = params_;
-  v.tensors_ = tensors_;
+  v.tensors_ = std::move(tensors);
   std::sort(v.params_.begin(), v.params_.end(),
             [](const ParamDecl& x, const ParamDecl& y) { return x.name < y.name; });
   std::sort(v.tensors_.begin(), v.tensors_.end(),
             [](const TensorDecl& x, const TensorDecl& y) { return x.name < y.name; });
 
-  for (const ir::ExprPtr& mask : masks_) {
+  for (const ir::ExprPtr& mask : masks) {
     check_references(mask, v.params_, v.tensors_, false, "the mask");
   }
   if (scale_) check_references(scale_, v.params_, v.tensors_, false, "the scale");
-  v.mask_ = normalise_mask(masks_);
+  v.mask_ = normalise_mask(masks);
   v.score_ = fold(score_ ? score_ : ir::builtin(ir::Builtin::Score));
   check_references(v.score_, v.params_, v.tensors_, true, "the score");
   static_cast<void>(v.mask_expr());  // throws if the whole mask is too deep to form

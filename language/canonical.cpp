@@ -114,12 +114,6 @@ std::string print_value(const ParamValue& value) {
   return std::get<bool>(value) ? "true" : "false";
 }
 
-std::string print_dim(const Dim& dim) {
-  if (const auto* kind = std::get_if<DimKind>(&dim)) return std::string(dim_kind_name(*kind));
-  if (const auto* extent = std::get_if<std::int64_t>(&dim)) return fmt::format("{}", *extent);
-  return std::get<std::string>(dim);
-}
-
 }  // namespace
 
 std::string print_expr(const ir::ExprPtr& expr) { return print(expr).text; }
@@ -143,6 +137,9 @@ std::string canonical_form(const Variant& variant) {
   // Contiguous K/V, the default, prints nothing, so that the hashes of variants written before
   // paging existed stay what they were.
   if (variant.kv_page_size() != 0) line(fmt::format("kv paged({})", variant.kv_page_size()));
+  if (const auto& sparse = variant.block_sparsity()) {
+    line(fmt::format("sparsity block({}, {})", sparse->block_m, sparse->block_n));
+  }
   line(fmt::format("scale {}", float_literal(variant.scale())));
   for (const ParamDecl& param : variant.params()) {
     std::string text = fmt::format("param {}: {}", param.name, param_type_name(param.type));
@@ -151,7 +148,7 @@ std::string canonical_form(const Variant& variant) {
   }
   for (const TensorDecl& tensor : variant.tensors()) {
     std::string dims;
-    for (const Dim& dim : tensor.dims) dims += (dims.empty() ? "" : ", ") + print_dim(dim);
+    for (const Dim& dim : tensor.dims) dims += (dims.empty() ? "" : ", ") + dim_spelling(dim);
     line(fmt::format("tensor {}: {}[{}]", tensor.name, elem_type_name(tensor.element), dims));
   }
   for (const ir::ExprPtr& conjunct : variant.mask()) line("mask " + print_expr(conjunct));

@@ -105,6 +105,10 @@ class Lowering {
         once(statement, "kv");
         if (statement.word.text == "paged") builder_.kv_paged(page_size(statement.size));
         return;
+      case Kind::Sparsity:
+        once(statement, "sparsity");
+        builder_.sparsity_block(sparse_block(statement.size), sparse_block(statement.size_n));
+        return;
       case Kind::Param: declare_param(statement); return;
       case Kind::Tensor: declare_tensor(statement); return;
       case Kind::Scale: once(statement, "scale"); return;
@@ -165,6 +169,15 @@ class Lowering {
     if (value < 1 || value > kMaxKvPageSize || (value & (value - 1)) != 0) {
       fail(size.span, fmt::format("kv page size must be a power of two in 1..{}, got {}",
                                   kMaxKvPageSize, value));
+    }
+    return static_cast<int>(value);
+  }
+
+  int sparse_block(const Token& size) {
+    const std::int64_t value = size.int_value;
+    if (value < 1 || value > kMaxSparseBlock) {
+      fail(size.span,
+           fmt::format("sparse block sizes must be in 1..{}, got {}", kMaxSparseBlock, value));
     }
     return static_cast<int>(value);
   }

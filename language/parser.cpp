@@ -33,14 +33,15 @@ constexpr std::array kKeywords = {
     Keyword{"param", ast::Statement::Kind::Param},
     Keyword{"tensor", ast::Statement::Kind::Tensor},
     Keyword{"kv", ast::Statement::Kind::Kv},
+    Keyword{"sparsity", ast::Statement::Kind::Sparsity},
 };
 
 constexpr std::array kKvLayouts = {std::string_view{"contiguous"}, std::string_view{"paged"}};
 
 // Statements that later issues add to the language; named so that a file
 // using them is told plainly rather than "unknown statement".
-constexpr std::array kLaterStatements = {std::string_view{"sparsity"}, std::string_view{"approx"},
-                                         std::string_view{"quant"}};
+constexpr std::array kLaterStatements = {std::string_view{"approx"}, std::string_view{"quant"}};
+constexpr std::array kSparsities = {std::string_view{"block"}};
 
 // Binary operators by level, loosest first (LANGUAGE.md's table); all are
 // left-associative.
@@ -285,6 +286,20 @@ void Parser::statement_body(ast::Statement& parsed) {
             fmt::format("unknown KV layout '{}'{}", parsed.word.text,
                         did_you_mean(parsed.word.text, {kKvLayouts.begin(), kKvLayouts.end()}))};
       }
+      return;
+    case Kind::Sparsity:
+      parsed.word = expect_name("a kind of sparsity ('block')");
+      if (parsed.word.text != "block") {
+        throw SyntaxError{
+            parsed.word.span,
+            fmt::format("unknown sparsity '{}'{}", parsed.word.text,
+                        did_you_mean(parsed.word.text, {kSparsities.begin(), kSparsities.end()}))};
+      }
+      expect(TokenKind::LParen, "after 'block'");
+      parsed.size = expect(TokenKind::Int, "as the query block size");
+      expect(TokenKind::Comma, "between the block sizes");
+      parsed.size_n = expect(TokenKind::Int, "as the key block size");
+      expect(TokenKind::RParen, "after the block sizes");
       return;
   }
 }

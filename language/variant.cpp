@@ -65,6 +65,35 @@ std::optional<ElemType> parse_elem_type(std::string_view name) { return lookup(k
 std::string_view dim_kind_name(DimKind kind) { return spelling(kDimKinds, kind); }
 std::optional<DimKind> parse_dim_kind(std::string_view name) { return lookup(kDimKinds, name); }
 
+std::optional<std::int64_t> dim_extent(const Dim& dim, const AttentionShape& shape) {
+  const auto length = [&shape](DimKind kind) {
+    switch (kind) {
+      case DimKind::Batch: return shape.batch;
+      case DimKind::Heads: return shape.heads;
+      case DimKind::KvHeads: return shape.kv_heads;
+      case DimKind::QLen: return shape.q_len;
+      case DimKind::KvLen: return shape.kv_len;
+    }
+    return std::int64_t{0};
+  };
+  if (const auto* kind = std::get_if<DimKind>(&dim)) return length(*kind);
+  if (const auto* fixed = std::get_if<std::int64_t>(&dim)) return *fixed;
+  if (const auto* blocks = std::get_if<BlockCount>(&dim)) {
+    return (length(blocks->length) + blocks->block - 1) / blocks->block;
+  }
+  return std::nullopt;
+}
+
+std::string dim_spelling(const Dim& dim) {
+  if (const auto* kind = std::get_if<DimKind>(&dim)) return std::string(dim_kind_name(*kind));
+  if (const auto* extent = std::get_if<std::int64_t>(&dim)) return std::to_string(*extent);
+  if (const auto* blocks = std::get_if<BlockCount>(&dim)) {
+    return "blocks(" + std::string(dim_kind_name(blocks->length)) + ", " +
+           std::to_string(blocks->block) + ")";
+  }
+  return std::get<std::string>(dim);
+}
+
 ir::Type value_type(ParamType type) {
   switch (type) {
     case ParamType::I32: return ir::Type::Int;

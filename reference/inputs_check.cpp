@@ -125,12 +125,6 @@ void bind_params(const Variant& variant, const ReferenceInputs& inputs, Bindings
   }
 }
 
-std::string dim_spelling(const Dim& dim) {
-  if (const auto* kind = std::get_if<DimKind>(&dim)) return std::string(dim_kind_name(*kind));
-  if (const auto* extent = std::get_if<std::int64_t>(&dim)) return std::to_string(*extent);
-  return std::get<std::string>(dim);
-}
-
 std::string declaration(const TensorDecl& decl) {
   std::string dims;
   for (const Dim& dim : decl.dims) {
@@ -138,17 +132,6 @@ std::string declaration(const TensorDecl& decl) {
     dims += dim_spelling(dim);
   }
   return fmt::format("{}: {}[{}]", decl.name, elem_type_name(decl.element), dims);
-}
-
-std::int64_t size_of(DimKind kind, const AttentionShape& shape) {
-  switch (kind) {
-    case DimKind::Batch: return shape.batch;
-    case DimKind::Heads: return shape.heads;
-    case DimKind::KvHeads: return shape.kv_heads;
-    case DimKind::QLen: return shape.q_len;
-    case DimKind::KvLen: return shape.kv_len;
-  }
-  return 0;
 }
 
 // The extent each free dimension name took first, and in which tensor, so
@@ -172,17 +155,16 @@ void check_extents(const TensorDecl& decl, const HostTensor& tensor, const Atten
       throw InputError(
           fmt::format("tensor '{}' has extent {} in dimension {}", decl.name, extent, i));
     }
-    if (const auto* kind = std::get_if<DimKind>(&dim)) {
-      const std::int64_t expected = size_of(*kind, shape);
-      if (extent != expected) {
-        throw InputError(fmt::format("tensor '{}' has extent {} in dimension {}, but {} is {}",
-                                     decl.name, extent, i, dim_kind_name(*kind), expected));
-      }
-    } else if (const auto* fixed = std::get_if<std::int64_t>(&dim)) {
+    if (const auto* fixed = std::get_if<std::int64_t>(&dim)) {
       if (extent != *fixed) {
         throw InputError(
             fmt::format("tensor '{}' has extent {} in dimension {}, but is declared {}", decl.name,
                         extent, i, declaration(decl)));
+      }
+    } else if (const std::optional<std::int64_t> expected = dim_extent(dim, shape)) {
+      if (extent != *expected) {
+        throw InputError(fmt::format("tensor '{}' has extent {} in dimension {}, but {} is {}",
+                                     decl.name, extent, i, dim_spelling(dim), *expected));
       }
     } else {
       const auto& name = std::get<std::string>(dim);

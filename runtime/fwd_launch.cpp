@@ -41,17 +41,9 @@ std::vector<unsigned char> tensor_arg(const std::string& name, const TensorDecl&
     throw InputError(fmt::format("tensor '{}' must have {} dimensions", name, rank));
   }
   for (std::size_t d = 0; d < rank; ++d) {
-    std::int64_t want = -1;
-    if (const auto* kind = std::get_if<DimKind>(&decl.dims[d])) {
-      switch (*kind) {
-        case DimKind::Batch: want = shape.batch; break;
-        case DimKind::Heads: want = shape.heads; break;
-        case DimKind::KvHeads: want = shape.kv_heads; break;
-        case DimKind::QLen: want = shape.q_len; break;
-        case DimKind::KvLen: want = shape.kv_len; break;
-      }
-    } else if (const auto* extent = std::get_if<std::int64_t>(&decl.dims[d])) {
-      want = *extent;
+    std::int64_t want = 0;
+    if (const std::optional<std::int64_t> tied = dim_extent(decl.dims[d], shape)) {
+      want = *tied;
     } else {
       const auto [it, inserted] =
           free_sizes.emplace(std::get<std::string>(decl.dims[d]), t.shape[d]);

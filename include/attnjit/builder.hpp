@@ -112,6 +112,9 @@ class VariantBuilder {
   // K and V in pages of `page_size` rows (a power of two up to kMaxKvPageSize), addressed
   // through a page table; contiguous K/V when never called.
   VariantBuilder& kv_paged(int page_size);
+  // Block sparsity over blocks of `block_m` query rows and `block_n` keys (1..kMaxSparseBlock
+  // each): a run-time block mask tensor and its term in the mask (BlockSparsity).
+  VariantBuilder& sparsity_block(int block_m, int block_n);
   // A constant expression; folded when the variant is built.
   VariantBuilder& scale(const dsl::E& value);
   // Several masks are ANDed.
@@ -131,6 +134,7 @@ class VariantBuilder {
   std::optional<int> head_dim_;
   std::optional<int> head_dim_v_;
   int kv_page_size_ = 0;
+  std::optional<BlockSparsity> block_sparsity_;
   ir::ExprPtr scale_;
   std::vector<ir::ExprPtr> masks_;
   ir::ExprPtr score_;

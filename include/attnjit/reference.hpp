@@ -14,14 +14,6 @@
 
 namespace attnjit {
 
-struct AttentionShape {
-  std::int64_t batch = 1;
-  std::int64_t heads = 1;
-  std::int64_t kv_heads = 1;  // must divide heads
-  std::int64_t q_len = 1;
-  std::int64_t kv_len = 1;
-};
-
 // A dense, row-major host tensor. Values are held as doubles whatever the
 // declared element type; ints and bools are read back as such.
 struct HostTensor {

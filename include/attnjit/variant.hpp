@@ -36,9 +36,28 @@ ir::Type value_type(ElemType type);
 using ParamValue = std::variant<std::int32_t, float, bool>;
 ParamType param_value_type(const ParamValue& value);
 
-// A tensor dimension: tied to an attention size, a fixed extent, or a free
-// name whose extent must agree between tensors at launch.
-using Dim = std::variant<DimKind, std::int64_t, std::string>;
+// The blocks of `block` rows that cover q_len or kv_len: ceil(length / block)
+// of them (the query and key blocks of `sparsity block`'s mask).
+struct BlockCount {
+  DimKind length;  // QLen or KvLen
+  std::int64_t block;
+  friend bool operator==(const BlockCount&, const BlockCount&) = default;
+};
+
+// A tensor dimension: tied to an attention size, a fixed extent, a free
+// name whose extent must agree between tensors at launch, or a block count.
+using Dim = std::variant<DimKind, std::int64_t, std::string, BlockCount>;
+std::string dim_spelling(const Dim& dim);  // "kv_len", "64", "docs", "blocks(q_len, 128)"
+
+// Block sparsity (`sparsity block(BM, BN);`): the variant declares the tensor
+// block_mask: bool[batch, heads, blocks(q_len, BM), blocks(kv_len, BN)] and
+// ANDs block_mask[b, h, q / BM, k / BN] into its mask, so that key blocks a
+// query block does not list cost nothing (their tiles classify as empty).
+struct BlockSparsity {
+  int block_m;
+  int block_n;
+};
+inline constexpr std::string_view kBlockMaskTensor = "block_mask";
 
 struct ParamDecl {
   std::string name;
@@ -51,6 +70,17 @@ struct TensorDecl {
   ElemType element;
   std::vector<Dim> dims;
 };
+
+struct AttentionShape {
+  std::int64_t batch = 1;
+  std::int64_t heads = 1;
+  std::int64_t kv_heads = 1;  // must divide heads
+  std::int64_t q_len = 1;
+  std::int64_t kv_len = 1;
+};
+
+// The extent a tensor dimension has for `shape`; nothing for a free name.
+std::optional<std::int64_t> dim_extent(const Dim& dim, const AttentionShape& shape);
 
 // Immutable; made only by VariantBuilder::build (which the text path uses too),
 // so every instance is valid, folded and in canonical order.
@@ -65,6 +95,9 @@ class Variant {
   // Rows per page of a paged K/V cache, or 0 for contiguous K/V. Paging is a storage layout
   // only: the function of the variant is the same.
   [[nodiscard]] int kv_page_size() const { return kv_page_size_; }
+  [[nodiscard]] const std::optional<BlockSparsity>& block_sparsity() const {
+    return block_sparsity_;
+  }
   // Sorted by name.
   [[nodiscard]] const std::vector<ParamDecl>& params() const { return params_; }
   [[nodiscard]] const std::vector<TensorDecl>& tensors() const { return tensors_; }
@@ -94,6 +127,7 @@ class Variant {
   int head_dim_v_ = 0;
   float scale_ = 0;
   int kv_page_size_ = 0;
+  std::optional<BlockSparsity> block_sparsity_;
   std::vector<ParamDecl> params_;
   std::vector<TensorDecl> tensors_;
   std::vector<ir::ExprPtr> mask_;
@@ -106,5 +140,6 @@ class Variant {
 inline constexpr int kMaxHeadDim = 1024;
 inline constexpr int kMaxTensorRank = 8;
 inline constexpr int kMaxKvPageSize = 1024;
+inline constexpr int kMaxSparseBlock = 65536;
 
 }  // namespace attnjit

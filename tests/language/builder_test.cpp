@@ -78,6 +78,45 @@ TEST(Builder, PagedKvMatchesTheText) {
   EXPECT_NE(contiguous.build().hash(), built.hash());
 }
 
+TEST(Builder, BlockSparsityDeclaresItsMaskTensorAndTerm) {
+  VariantBuilder v("sparse");
+  v.dtype(DType::BF16).head_dim(128).sparsity_block(128, 64).mask(causal());
+  const Variant built = v.build();
+  ASSERT_TRUE(built.block_sparsity().has_value());
+  EXPECT_EQ(built.block_sparsity()->block_m, 128);
+  EXPECT_EQ(built.block_sparsity()->block_n, 64);
+  const TensorDecl* blocks = built.find_tensor("block_mask");
+  ASSERT_NE(blocks, nullptr);
+  EXPECT_EQ(blocks->element, ElemType::Bool);
+  const std::vector<Dim> dims{DimKind::Batch, DimKind::Heads, BlockCount{DimKind::QLen, 128},
+                              BlockCount{DimKind::KvLen, 64}};
+  EXPECT_EQ(blocks->dims, dims);
+  EXPECT_EQ(dim_extent(dims[2], AttentionShape{2, 4, 4, 129, 64}), 2);
+  EXPECT_EQ(dim_extent(dims[3], AttentionShape{2, 4, 4, 129, 64}), 1);
+  EXPECT_EQ(dim_extent(dims[3], AttentionShape{2, 4, 4, 129, 0}), 0);
+  const Variant parsed = parse_one(
+      "variant sparse { dtype bf16; head_dim 128; sparsity block(128, 64); mask causal; }");
+  EXPECT_EQ(built.canonical(), parsed.canonical());
+  EXPECT_EQ(built.hash(), parsed.hash());
+  EXPECT_NE(built.hash(), parse_one("variant sparse { dtype bf16; head_dim 128; "
+                                    "sparsity block(64, 128); mask causal; }")
+                              .hash());
+
+  VariantBuilder taken("taken");
+  taken.dtype(DType::BF16).head_dim(64).sparsity_block(64, 64);
+  static_cast<void>(taken.tensor("block_mask", ElemType::Bool, {DimKind::Batch}));
+  try {
+    static_cast<void>(taken.build());
+    ADD_FAILURE() << "no SpecError";
+  } catch (const SpecError& error) {
+    EXPECT_STREQ(error.what(), "'block_mask' is the tensor that 'sparsity block' declares");
+  }
+  for (const int bad : {0, -1, 65537}) {
+    EXPECT_THROW(v.sparsity_block(bad, 64), SpecError) << bad;
+    EXPECT_THROW(v.sparsity_block(64, bad), SpecError) << bad;
+  }
+}
+
 TEST(Builder, KvPageSizeMustBeAPowerOfTwoUpTo1024) {
   VariantBuilder v("paged");
   for (const int bad : {0, -16, 3, 48, 1000, 2048}) {

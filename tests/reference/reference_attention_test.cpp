@@ -2,6 +2,7 @@
 // one per kind of variant the language is meant to express.
 #include "tests/reference/naive_attention.hpp"
 #include <attnjit/builder.hpp>
+#include <attnjit/error.hpp>
 #include <attnjit/reference.hpp>
 
 #include <cmath>
@@ -73,6 +74,30 @@ constexpr char kSlidingWindow[] = R"(
     mask     causal && q - k < window;
   }
 )";
+
+// Blocks of 4 query rows by 3 keys; odd lengths leave partial blocks at the ends.
+TEST(ReferenceAttention, BlockSparsitySeesOnlyListedBlocks) {
+  const Variant variant =
+      parse_one("variant s { dtype bf16; head_dim 16; sparsity block(4, 3); mask causal; }");
+  const Problem p({.batch = 2, .heads = 2, .kv_heads = 1, .q_len = 10, .kv_len = 11}, 16, 16, 7);
+  const std::int64_t q_blocks = 3, k_blocks = 4;
+  std::mt19937_64 rng(11);
+  std::bernoulli_distribution listed(0.5);
+  std::vector<double> blocks;
+  for (std::int64_t i = 0; i < 2 * 2 * q_blocks * k_blocks; ++i) blocks.push_back(listed(rng));
+  ReferenceInputs inputs = p.inputs();
+  inputs.tensors["block_mask"] = HostTensor{{2, 2, q_blocks, k_blocks}, blocks};
+  const auto mask = [&](const Position& pos) {
+    const std::int64_t block = ((pos.b * 2 + pos.h) * q_blocks + pos.q / 4) * k_blocks + pos.k / 3;
+    return causal_mask(p.shape, pos) && blocks[static_cast<std::size_t>(block)] != 0.0;
+  };
+  expect_matches(reference_attention(variant, inputs),
+                 naive_attention(p, variant.scale(), mask, plain_score));
+
+  // The block mask's shape is ceil(length / block) blocks each way.
+  inputs.tensors["block_mask"] = HostTensor{{2, 2, q_blocks, 3}, std::vector<double>(36, 1.0)};
+  EXPECT_THROW(static_cast<void>(reference_attention(variant, inputs)), InputError);
+}
 
 TEST(ReferenceAttention, SlidingWindowTakesTheParam) {
   const Variant variant = parse_one(kSlidingWindow);
