@@ -38,9 +38,16 @@ std::string classify_kernel_source(const Variant& variant) {
       "{entry}(const aj::FwdArgs args{signature}) {{\n"
       "  aj::classify_tiles<Variant, Config::kBlockM, Config::kBlockN>(args, "
       "Variant::Params{{{names}}});\n"
+      "}}\n"
+      "\n"
+      "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+      "{block_mask}(const aj::FwdArgs args, const int block_m, const int block_n,\n"
+      "    unsigned char* const out{signature}) {{\n"
+      "  aj::build_block_mask<Variant>(args, block_m, block_n, out, Variant::Params{{{names}}});\n"
       "}}\n",
       fmt::arg("threads", kClassifyThreads), fmt::arg("entry", kClassifyEntry),
-      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names));
+      fmt::arg("block_mask", kBlockMaskEntry), fmt::arg("signature", arguments.signature),
+      fmt::arg("names", arguments.names));
 }
 
 }  // namespace attnjit::codegen

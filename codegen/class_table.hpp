@@ -35,9 +35,12 @@ std::int64_t class_table_bytes(const ClassTable& table, const AttentionShape& sh
 
 inline constexpr std::string_view kClassifyEntry = "attnjit_classify";
 inline constexpr int kClassifyThreads = 256;
+// Engine::block_mask's kernel (tile_walk.cuh's build_block_mask), in the same
+// modules: a block mask from a mask that reads tensors.
+inline constexpr std::string_view kBlockMaskEntry = "attnjit_block_mask";
 
-// The classifier kernel, for a translation unit that defines Variant and
-// Config (kBlockM, kBlockN); empty when the variant has no table.
+// The classifier and block mask kernels, for a translation unit that defines
+// Variant and Config (kBlockM, kBlockN); empty when the variant has no table.
 std::string classify_kernel_source(const Variant& variant);
 
 }  // namespace attnjit::codegen

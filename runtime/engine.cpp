@@ -223,4 +223,20 @@ void Engine::forward(const Variant& variant, const FwdInputs& inputs, CUstream_s
   kernel(variant, shape_of(inputs)).launch(inputs, stream);
 }
 
+void Engine::block_mask(const Variant& variant, const MaskInputs& inputs, BlockSparsity blocks,
+                        const TensorView& block_mask, CUstream_st* stream) {
+  const int device = impl_->gpu->context.ordinal();
+  const MaskProblem problem = mask_problem(variant, inputs, device);
+  const DeviceTensor out = block_mask_tensor(block_mask, device);
+  // The prefill families' modules hold the kernel, the decode family's do not.
+  codegen::Family family = impl_->family_for(variant, std::nullopt);
+  if (family == codegen::Family::Decode) {
+    family = codegen::preferred_family(variant, *codegen::parse_arch(impl_->cache.arch()));
+  }
+  KernelOrigin origin = KernelOrigin::Memory;
+  const std::shared_ptr<const Kernel::Loaded> loaded = impl_->load(variant, family, "", origin);
+  impl_->gpu->context.make_current();
+  launch_block_mask(impl_->gpu->driver, loaded->functions, variant, problem, blocks, out, stream);
+}
+
 }  // namespace attnjit

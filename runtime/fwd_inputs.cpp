@@ -40,6 +40,20 @@ DeviceTensor device_tensor(const std::string& name, const TensorView& view,
   return DeviceTensor{reinterpret_cast<CUdeviceptr>(view.data), view.shape, view.strides};
 }
 
+std::map<std::string, DeviceTensor, std::less<>> declared_tensors(
+    const Variant& variant, const std::map<std::string, TensorView, std::less<>>& views,
+    int device) {
+  std::map<std::string, DeviceTensor, std::less<>> tensors;
+  for (const auto& [name, view] : views) {
+    const TensorDecl* decl = variant.find_tensor(name);
+    if (decl == nullptr) {
+      throw InputError(fmt::format("variant '{}' declares no tensor '{}'", variant.name(), name));
+    }
+    tensors.emplace(name, device_tensor(name, view, decl->element, device));
+  }
+  return tensors;
+}
+
 }  // namespace
 
 FwdProblem fwd_problem(const Variant& variant, const FwdInputs& inputs, int device) {
@@ -72,14 +86,17 @@ FwdProblem fwd_problem(const Variant& variant, const FwdInputs& inputs, int devi
     problem.kv_lens = device_tensor("kv_lens", *inputs.kv_lens, ElemType::I32, device);
   }
   problem.params = inputs.params;
-  for (const auto& [name, view] : inputs.tensors) {
-    const TensorDecl* decl = variant.find_tensor(name);
-    if (decl == nullptr) {
-      throw InputError(fmt::format("variant '{}' declares no tensor '{}'", variant.name(), name));
-    }
-    problem.tensors.emplace(name, device_tensor(name, view, decl->element, device));
-  }
+  problem.tensors = declared_tensors(variant, inputs.tensors, device);
   return problem;
+}
+
+MaskProblem mask_problem(const Variant& variant, const MaskInputs& inputs, int device) {
+  return MaskProblem{inputs.shape, inputs.params,
+                     declared_tensors(variant, inputs.tensors, device)};
+}
+
+DeviceTensor block_mask_tensor(const TensorView& view, int device) {
+  return device_tensor("block_mask", view, ElemType::Bool, device);
 }
 
 AttentionShape shape_of(const FwdInputs& inputs) {

@@ -63,9 +63,12 @@ std::vector<unsigned char> tensor_arg(const std::string& name, const TensorDecl&
   return bytes;
 }
 
-std::vector<unsigned char> param_arg(const ParamDecl& decl, const FwdProblem& problem) {
+using ParamValues = std::map<std::string, ParamValue, std::less<>>;
+using DeviceTensors = std::map<std::string, DeviceTensor, std::less<>>;
+
+std::vector<unsigned char> param_arg(const ParamDecl& decl, const ParamValues& params) {
   ParamValue value;
-  if (auto it = problem.params.find(decl.name); it != problem.params.end()) {
+  if (auto it = params.find(decl.name); it != params.end()) {
     value = it->second;
   } else if (decl.default_value) {
     value = *decl.default_value;
@@ -84,6 +87,47 @@ std::vector<unsigned char> param_arg(const ParamDecl& decl, const FwdProblem& pr
       value);
 }
 
+// The variant's kernel arguments after the family's own: params, then
+// tensors, each in name order (codegen::variant_arguments).
+std::vector<std::vector<unsigned char>> variant_args(const Variant& variant,
+                                                     const AttentionShape& shape,
+                                                     const ParamValues& params,
+                                                     const DeviceTensors& tensors) {
+  std::vector<std::vector<unsigned char>> args;
+  for (const ParamDecl& param : variant.params()) args.push_back(param_arg(param, params));
+  std::map<std::string, std::int64_t> free_sizes;
+  for (const TensorDecl& tensor : variant.tensors()) {
+    const auto it = tensors.find(tensor.name);
+    if (it == tensors.end())
+      throw InputError(fmt::format("tensor '{}' was not given", tensor.name));
+    args.push_back(tensor_arg(tensor.name, tensor, it->second, shape, free_sizes));
+  }
+  return args;
+}
+
+void check_shape(const AttentionShape& s) {
+  if (s.batch < 1 || s.heads < 1 || s.kv_heads < 1 || s.q_len < 0 || s.kv_len < 0 ||
+      s.heads % s.kv_heads != 0) {
+    throw InputError("shape needs batch, heads, kv_heads >= 1 with kv_heads dividing heads");
+  }
+  // The generator's int bounds (codegen/int_range.hpp) assume these limits.
+  if (s.q_len > codegen::kMaxSequence || s.kv_len > codegen::kMaxSequence ||
+      s.heads > codegen::kMaxGridDim || s.batch > codegen::kMaxGridDim) {
+    throw InputError("shape is beyond the kernel's grid limits");
+  }
+}
+
+// The sizes part of the family's arguments.
+aj::FwdArgs sizes_args(const AttentionShape& s) {
+  aj::FwdArgs args{};
+  args.batch = static_cast<int>(s.batch);
+  args.heads = static_cast<int>(s.heads);
+  args.kv_heads = static_cast<int>(s.kv_heads);
+  args.q_len = static_cast<int>(s.q_len);
+  args.kv_len = static_cast<int>(s.kv_len);
+  return args;
+}
+
 }  // namespace
 
 FwdFunctions fwd_functions(const Driver& driver, const Module& module,
@@ -98,6 +142,7 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
   if (!kernel.decode) functions.class_table = codegen::class_table(variant);
   if (functions.class_table) {
     functions.classify = module.function(std::string(codegen::kClassifyEntry));
+    functions.block_mask = module.function(std::string(codegen::kBlockMaskEntry));
   }
   return functions;
 }
@@ -106,15 +151,7 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
                 const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
                 CUstream stream) {
   const AttentionShape& s = problem.shape;
-  if (s.batch < 1 || s.heads < 1 || s.kv_heads < 1 || s.q_len < 0 || s.kv_len < 0 ||
-      s.heads % s.kv_heads != 0) {
-    throw InputError("shape needs batch, heads, kv_heads >= 1 with kv_heads dividing heads");
-  }
-  // The generator's int bounds (codegen/int_range.hpp) assume these limits.
-  if (s.q_len > codegen::kMaxSequence || s.kv_len > codegen::kMaxSequence ||
-      s.heads > codegen::kMaxGridDim || s.batch > codegen::kMaxGridDim) {
-    throw InputError("shape is beyond the kernel's grid limits");
-  }
+  check_shape(s);
   const std::int64_t d = variant.head_dim();
   const std::int64_t dv = variant.head_dim_v();
   check_qkvo("q", problem.q, {s.batch, s.heads, s.q_len, d});
@@ -132,7 +169,7 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   }
   check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv});
 
-  aj::FwdArgs args{};
+  aj::FwdArgs args = sizes_args(s);
   args.q = device_pointer(problem.q.data);
   args.k = device_pointer(problem.k.data);
   args.v = device_pointer(problem.v.data);
@@ -144,24 +181,11 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     args.v_stride[i] = problem.v.strides[i];
     args.o_stride[i] = problem.o.strides[i];
   }
-  args.batch = static_cast<int>(s.batch);
-  args.heads = static_cast<int>(s.heads);
-  args.kv_heads = static_cast<int>(s.kv_heads);
-  args.q_len = static_cast<int>(s.q_len);
-  args.kv_len = static_cast<int>(s.kv_len);
   args.scale = variant.scale();
   args.scale_log2 = static_cast<float>(static_cast<double>(variant.scale()) * M_LOG2E);
 
-  std::vector<std::vector<unsigned char>> extra;
-  for (const ParamDecl& param : variant.params()) extra.push_back(param_arg(param, problem));
-  std::map<std::string, std::int64_t> free_sizes;
-  for (const TensorDecl& tensor : variant.tensors()) {
-    const auto it = problem.tensors.find(tensor.name);
-    if (it == problem.tensors.end()) {
-      throw InputError(fmt::format("tensor '{}' was not given", tensor.name));
-    }
-    extra.push_back(tensor_arg(tensor.name, tensor, it->second, s, free_sizes));
-  }
+  std::vector<std::vector<unsigned char>> extra =
+      variant_args(variant, s, problem.params, problem.tensors);
   if (s.q_len == 0) return;  // nothing to compute, and a zero-sized grid is an error
   if (kernel.decode) {
     launch_decode(driver, functions, kernel, problem, args, extra, stream);
@@ -199,6 +223,41 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   launch(driver, functions.forward, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
          pointers.data(),
          functions.overlap && classes ? LaunchOrder::OverlapPrevious : LaunchOrder::AfterPrevious);
+}
+
+void launch_block_mask(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
+                       const MaskProblem& problem, BlockSparsity blocks, const DeviceTensor& out,
+                       CUstream stream) {
+  if (functions.block_mask == nullptr) {
+    throw InputError(fmt::format(
+        "variant '{}': a block mask is built from a mask that reads tensors; the kernels "
+        "classify a mask of indices alone by themselves",
+        variant.name()));
+  }
+  const AttentionShape& s = problem.shape;
+  check_shape(s);
+  if (blocks.block_m < 1 || blocks.block_n < 1) throw InputError("block sizes must be positive");
+  const std::int64_t q_blocks = (s.q_len + blocks.block_m - 1) / blocks.block_m;
+  const std::int64_t k_blocks = (s.kv_len + blocks.block_n - 1) / blocks.block_n;
+  const std::vector<std::int64_t> shape{s.batch, s.heads, q_blocks, k_blocks};
+  if (out.shape != shape ||
+      out.strides != std::vector<std::int64_t>{s.heads * q_blocks * k_blocks, q_blocks * k_blocks,
+                                               k_blocks, 1}) {
+    throw InputError(fmt::format("block_mask must be a contiguous bool tensor [{}, {}, {}, {}]",
+                                 s.batch, s.heads, q_blocks, k_blocks));
+  }
+  std::vector<std::vector<unsigned char>> extra =
+      variant_args(variant, s, problem.params, problem.tensors);
+  const std::int64_t count = s.batch * s.heads * q_blocks * k_blocks;
+  if (count == 0) return;
+  aj::FwdArgs args = sizes_args(s);
+  void* out_pointer = device_pointer(out.data);
+  std::vector<void*> pointers{&args, &blocks.block_m, &blocks.block_n, &out_pointer};
+  for (auto& bytes : extra) pointers.push_back(bytes.data());
+  const Dim3 grid{static_cast<unsigned>((count * 32 + codegen::kClassifyThreads - 1) /
+                                        codegen::kClassifyThreads)};
+  launch(driver, functions.block_mask, grid, Dim3{codegen::kClassifyThreads}, 0, stream,
+         pointers.data());
 }
 
 }  // namespace attnjit

@@ -44,6 +44,7 @@ struct FwdProblem {
 struct FwdFunctions {
   CUfunction forward = nullptr;
   CUfunction classify = nullptr;                   // set where class_table is
+  CUfunction block_mask = nullptr;                 // set where class_table is
   std::optional<codegen::ClassTable> class_table;  // the variant's, found once at load
   // The decode family's plan and merge kernels, and its stream-K grid: the
   // SMs times the CTAs per SM (its config's, else as many as fit).
@@ -63,5 +64,21 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
 // the tile class table, where there is one, is stream-ordered scratch.
 void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                 const codegen::GeneratedKernel& kernel, const FwdProblem& problem, CUstream stream);
+
+// What Engine::block_mask reads: the shape, and the variant's params and
+// tensors, as for a forward pass.
+struct MaskProblem {
+  AttentionShape shape;
+  std::map<std::string, ParamValue, std::less<>> params;
+  std::map<std::string, DeviceTensor, std::less<>> tensors;
+};
+
+// Fills `out` (bool [batch, heads, blocks of q_len, blocks of kv_len],
+// contiguous) with the block mask of the variant's element mask
+// (tile_walk.cuh's build_block_mask). Throws InputError as launch_fwd does,
+// and when the module has no block mask kernel (a mask that reads no tensor).
+void launch_block_mask(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
+                       const MaskProblem& problem, BlockSparsity blocks, const DeviceTensor& out,
+                       CUstream stream);
 
 }  // namespace attnjit

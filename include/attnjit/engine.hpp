@@ -54,6 +54,14 @@ struct FwdInputs {
   std::optional<TensorView> kv_lens;
 };
 
+// What a block mask is built from (Engine::block_mask): the attention shape,
+// and the params and tensors of the variant whose mask it follows.
+struct MaskInputs {
+  AttentionShape shape;
+  std::map<std::string, ParamValue, std::less<>> params;   // a declared default fills a gap
+  std::map<std::string, TensorView, std::less<>> tensors;  // every declared tensor
+};
+
 struct EngineOptions {
   int device = 0;
   // Where the cache database lives; empty: $ATTNJIT_CACHE_DIR, else
@@ -135,6 +143,15 @@ class Engine {
 
   // kernel(variant, shape of inputs).launch(inputs, stream).
   void forward(const Variant& variant, const FwdInputs& inputs, CUstream_st* stream);
+
+  // The block mask of a `sparsity block(block_m, block_n)` variant, built on
+  // the GPU from `variant`'s mask, which must read tensors (document ids, say):
+  // block (b, h, i, j) of `block_mask` (bool [batch, heads, ceil(q_len /
+  // block_m), ceil(kv_len / block_n)], contiguous) is true exactly when the
+  // mask holds for some query row of block i and key of block j. Enqueued on
+  // `stream`; the kernel lives in the module of `variant`'s prefill kernel.
+  void block_mask(const Variant& variant, const MaskInputs& inputs, BlockSparsity blocks,
+                  const TensorView& block_mask, CUstream_st* stream);
 
  private:
   struct Impl;

@@ -128,4 +128,37 @@ __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename 
   if (threadIdx.x % 32 == 0) a.tile_class[tile] = (unsigned char)c;
 }
 
+// A block mask for `sparsity block(block_m, block_n)` from the variant's
+// element mask, exactly: block (b, h, i, j) of bool [batch, heads,
+// ceil(q_len / block_m), ceil(kv_len / block_n)] is true when the mask holds
+// for some query row of block i and key of block j. A warp per block, 32
+// elements a step, leaving at the first that holds.
+template <class V>
+__device__ __forceinline__ void build_block_mask(const FwdArgs& a, int block_m, int block_n,
+                                                 unsigned char* out, const typename V::Params& p) {
+  const long long q_blocks = (a.q_len + block_m - 1) / block_m;
+  const long long k_blocks = (a.kv_len + block_n - 1) / block_n;
+  const long long block = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  if (block >= (long long)a.batch * a.heads * q_blocks * k_blocks) return;  // whole warps
+  const long long kb = block % k_blocks, qb = block / k_blocks % q_blocks;
+  const int h = (int)(block / k_blocks / q_blocks % a.heads);
+  const int b = (int)(block / k_blocks / q_blocks / a.heads);
+  Index ix = fwd_index(a, b, h, h / (a.heads / a.kv_heads));
+  const long long q0 = qb * block_m, k0 = kb * block_n;
+  const long long rows = (q0 + block_m < a.q_len ? q0 + block_m : a.q_len) - q0;
+  const long long cols = (k0 + block_n < a.kv_len ? k0 + block_n : a.kv_len) - k0;
+  bool any = false;
+  for (long long base = 0; base < rows * cols && !any; base += 32) {
+    const long long e = base + threadIdx.x % 32;
+    bool holds = false;
+    if (e < rows * cols) {
+      ix.q = q0 + e / cols;
+      ix.k = k0 + e % cols;
+      holds = V::mask(p, ix);
+    }
+    any = __any_sync(0xffffffffu, holds);
+  }
+  if (threadIdx.x % 32 == 0) out[block] = any ? 1 : 0;
+}
+
 }  // namespace aj

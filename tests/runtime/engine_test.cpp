@@ -2,9 +2,13 @@
 // context); skipped without one.
 #include "runtime/cuda_driver.hpp"
 #include <attnjit/engine.hpp>
+#include <attnjit/error.hpp>
 #include <attnjit/language.hpp>
 
+#include <cstdint>
 #include <optional>
+#include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -34,6 +38,79 @@ TEST(Engine, AnExplicitConfigIsOfTheFamilyTheShapeTakes) {
   EXPECT_EQ(few_rows.config(), "rows=16,bn=64,warps=4,stages=2,split=0");
   AttentionShape prefill{1, 8, 8, 1024, 1024};
   EXPECT_NE(engine->kernel(variant, prefill, "bn=64").family(), "decode");
+}
+
+// Odd lengths (partial blocks at the ends), more keys than queries, blocks
+// that are not squares; document ids ascending with random breaks.
+TEST(Engine, BuildsABlockMaskFromADocumentMask) {
+  std::optional<Engine> engine = engine_or_skip();
+  if (!engine) GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  ParseResult parsed = parse_variants(
+      "variant d { dtype bf16; head_dim 64; tensor doc: i32[batch, kv_len];\n"
+      "  mask causal && doc[b, q + kv_len - q_len] == doc[b, k]; }",
+      "test.attn");
+  ASSERT_EQ(parsed.variants.size(), 1U);
+  const Variant& variant = parsed.variants.front();
+  const AttentionShape shape{2, 3, 1, 300, 333};
+  const BlockSparsity blocks{64, 48};
+  const std::int64_t q_blocks = 5, k_blocks = 7;
+  std::mt19937_64 rng(5);
+  std::bernoulli_distribution breaks(0.01);
+  std::vector<std::int32_t> doc;
+  for (std::int64_t b = 0; b < shape.batch; ++b) {
+    std::int32_t id = 0;
+    for (std::int64_t k = 0; k < shape.kv_len; ++k) doc.push_back(id += breaks(rng) ? 1 : 0);
+  }
+
+  Driver driver;
+  const Context context(driver, 0);
+  DeviceBuffer doc_buffer(context, doc.size() * sizeof(std::int32_t));
+  doc_buffer.upload(doc.data(), doc.size() * sizeof(std::int32_t));
+  const std::size_t count =
+      static_cast<std::size_t>(shape.batch * shape.heads * q_blocks * k_blocks);
+  DeviceBuffer out_buffer(context, count);
+  out_buffer.fill_bytes(0xab);  // neither 0 nor 1: every block must be written
+  MaskInputs inputs{shape, {}, {}};
+  inputs.tensors["doc"] =
+      contiguous_view(device_pointer(doc_buffer.ptr()), ElemType::I32, {shape.batch, shape.kv_len});
+  const TensorView out = contiguous_view(device_pointer(out_buffer.ptr()), ElemType::Bool,
+                                         {shape.batch, shape.heads, q_blocks, k_blocks});
+  engine->block_mask(variant, inputs, blocks, out, nullptr);
+  std::vector<unsigned char> got(count);
+  out_buffer.download(got.data(), count);
+
+  std::size_t listed = 0;
+  for (std::int64_t b = 0; b < shape.batch; ++b) {
+    const auto id = [&](std::int64_t k) {
+      return doc[static_cast<std::size_t>(b * shape.kv_len + k)];
+    };
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
+      for (std::int64_t i = 0; i < q_blocks; ++i) {
+        for (std::int64_t j = 0; j < k_blocks; ++j) {
+          bool any = false;
+          for (std::int64_t q = i * 64; q < std::min<std::int64_t>(i * 64 + 64, shape.q_len); ++q) {
+            const std::int64_t last = q + shape.kv_len - shape.q_len;
+            for (std::int64_t k = j * 48; k < std::min<std::int64_t>(j * 48 + 48, shape.kv_len);
+                 ++k) {
+              any = any || (last >= k && id(last) == id(k));
+            }
+          }
+          const std::size_t at =
+              static_cast<std::size_t>(((b * shape.heads + h) * q_blocks + i) * k_blocks + j);
+          EXPECT_EQ(got[at], any ? 1 : 0) << "b=" << b << " h=" << h << " block " << i << "," << j;
+          listed += any ? 1 : 0;
+        }
+      }
+    }
+  }
+  EXPECT_GT(listed, 0U);
+  EXPECT_LT(listed, count);
+
+  ParseResult causal =
+      parse_variants("variant c { dtype bf16; head_dim 64; mask causal; }", "c.attn");
+  EXPECT_THROW(
+      engine->block_mask(causal.variants.front(), MaskInputs{shape, {}, {}}, blocks, out, nullptr),
+      InputError);
 }
 
 }  // namespace
