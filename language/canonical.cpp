@@ -146,12 +146,22 @@ std::string canonical_form(const Variant& variant) {
     if (param.default_value) text += " = " + print_value(*param.default_value);
     line(text);
   }
+  // What `sparsity block` declares stays implicit, so that the form parses back.
+  std::string block_term;
+  if (const auto& sparse = variant.block_sparsity()) {
+    block_term =
+        fmt::format("{}[b, h, q / {}, k / {}]", kBlockMaskTensor, sparse->block_m, sparse->block_n);
+  }
   for (const TensorDecl& tensor : variant.tensors()) {
+    if (!block_term.empty() && tensor.name == kBlockMaskTensor) continue;
     std::string dims;
     for (const Dim& dim : tensor.dims) dims += (dims.empty() ? "" : ", ") + dim_spelling(dim);
     line(fmt::format("tensor {}: {}[{}]", tensor.name, elem_type_name(tensor.element), dims));
   }
-  for (const ir::ExprPtr& conjunct : variant.mask()) line("mask " + print_expr(conjunct));
+  for (const ir::ExprPtr& conjunct : variant.mask()) {
+    const std::string text = print_expr(conjunct);
+    if (text != block_term) line("mask " + text);
+  }
   line("score " + print_expr(variant.score()));
   return out;
 }
