@@ -1,6 +1,7 @@
 #include "codegen/interval_code.hpp"
 
 #include "codegen/device_expr.hpp"
+#include "codegen/expr_weight.hpp"
 #include "codegen/int_range.hpp"
 
 #include <cstdint>
@@ -57,7 +58,7 @@ class Emitter {
     }
   }
 
-  bool narrow(const ir::Binary& node) const {
+  [[nodiscard]] bool narrow(const ir::Binary& node) const {
     auto fits = [&](const ir::ExprPtr& e) {
       const std::optional<IntRange> range = int_range(e, variant_);
       return range && range->lo >= std::numeric_limits<std::int32_t>::min() &&
@@ -143,9 +144,9 @@ class Emitter {
     }
     const TensorDecl* tensor = variant_.find_tensor(node.name);
     if (type == Type::Bool) {
-      return fmt::format("aj::iv_read_bool(p.{}, {{{}}})", field_name(node.name), indices);
+      return fmt::format("aj::iv_read_bool(live, p.{}, {{{}}})", field_name(node.name), indices);
     }
-    return fmt::format("aj::iv_read<aj::{}>(p.{}, {{{}}})", tensor_tag(tensor->element),
+    return fmt::format("aj::iv_read<aj::{}>(live, p.{}, {{{}}})", tensor_tag(tensor->element),
                        field_name(node.name), indices);
   }
 
@@ -175,16 +176,24 @@ std::string interval_code(const ir::ExprPtr& mask, const Variant& variant,
     }
   }
   Emitter emitter(variant, indent);
-  std::string code;
   std::string all;
+  // A mask that reads tensors is classified by a warp of tiles that read
+  // together (aj::iv_fold), so no lane may leave early: a lane whose tile is
+  // empty goes on, no longer live, and its reads read nothing.
+  const bool together = reads_tensors(mask);
+  if (together) emitter.append(fmt::format("{}bool live = true;\n", indent));
   for (const ir::ExprPtr& conjunct : conjuncts) {
     const std::string value = emitter.emit(conjunct);
     all = all.empty() ? value : fmt::format("aj::iv_and({}, {})", all, value);
-    if (&conjunct != &conjuncts.back()) {
-      emitter.append(fmt::format("{}if (!{}.can_true) return aj::kEmpty;\n", indent, value));
-    }
+    if (&conjunct == &conjuncts.back()) break;
+    emitter.append(together
+                       ? fmt::format("{}live = live && {}.can_true;\n", indent, value)
+                       : fmt::format("{}if (!{}.can_true) return aj::kEmpty;\n", indent, value));
   }
-  return emitter.code() + fmt::format("{}return aj::classify_bool({});\n", indent, all);
+  const std::string verdict = fmt::format("aj::classify_bool({})", all);
+  return emitter.code() +
+         fmt::format("{}return {};\n", indent,
+                     together ? fmt::format("live ? {} : aj::kEmpty", verdict) : verdict);
 }
 
 }  // namespace attnjit::codegen

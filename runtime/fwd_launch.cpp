@@ -203,8 +203,7 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
       args.tile_class = static_cast<unsigned char*>(device_pointer(classes->ptr()));
       // The classifier takes the forward kernel's arguments less the TMA maps.
       for (auto& bytes_of : extra) pointers.push_back(bytes_of.data());
-      const std::int64_t threads = bytes * 32;
-      const Dim3 grid{static_cast<unsigned>((threads + codegen::kClassifyThreads - 1) /
+      const Dim3 grid{static_cast<unsigned>((bytes + codegen::kClassifyThreads - 1) /
                                             codegen::kClassifyThreads)};
       launch(driver, functions.classify, grid, Dim3{codegen::kClassifyThreads}, 0, stream,
              pointers.data());

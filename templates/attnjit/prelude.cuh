@@ -339,71 +339,122 @@ struct Tile {
 // arithmetic alone cannot: two tiles of different documents never meet.
 constexpr long long kIvReadScan = 256;
 
-// Calls visit(value) for each element the index intervals reach that falls
-// to this thread, false without a call when they reach more than kIvReadScan
-// or are unbounded. On the GPU the 32 lanes of a warp share the elements (the
-// classifier runs uniformly on every thread), and the callers combine lanes.
-template <class T, int Rank, class Visit>
-AJ_HD bool iv_scan(const TensorArg<Rank>& tensor, const IvI (&index)[Rank], Visit visit) {
-  long long first[Rank], width[Rank], count = 1;
+// The elements a read's index intervals reach: count 0 where the read is not
+// live or they are unbounded or more than kIvReadScan.
+template <int Rank>
+struct IvBox {
+  long long first[Rank] = {};
+  int width[Rank] = {};
+  int count = 0;
+
+  AJ_HD IvBox(bool live, const IvI (&index)[Rank]) {
+    if (!live) return;
+    long long elements = 1;
 #pragma unroll
-  for (int d = 0; d < Rank; ++d) {
-    if (!iv_finite(index[d])) return false;
-    first[d] = (long long)index[d].lo;
-    width[d] = (long long)index[d].hi - first[d] + 1;
-    if (width[d] <= 0) return false;
-    count *= width[d];
-    if (count > kIvReadScan) return false;
+    for (int d = 0; d < Rank; ++d) {
+      if (!iv_finite(index[d])) return;
+      first[d] = (long long)index[d].lo;
+      const long long w = (long long)index[d].hi - first[d] + 1;
+      if (w <= 0) return;
+      elements *= w;
+      if (elements > kIvReadScan) return;
+      width[d] = (int)w;
+    }
+    count = (int)elements;
   }
-#ifdef __CUDACC_RTC__
-  const int start = threadIdx.x % 32, step = 32;
-#else
-  const int start = 0, step = 1;
-#endif
-  // 32-bit steps: count <= kIvReadScan, and a 64-bit division is a call.
-  for (int n = start; n < (int)count; n += step) {
+
+  // Element n < count, the last dimension fastest; 32-bit steps, as a 64-bit
+  // division is a call.
+  template <class T>
+  AJ_HD typename T::Value read(const TensorArg<Rank>& tensor, int n) const {
     long long at[Rank];
-    int rest = n;
 #pragma unroll
     for (int d = Rank - 1; d >= 0; --d) {
-      at[d] = first[d] + rest % (int)width[d];
-      rest /= (int)width[d];
+      at[d] = first[d] + n % width[d];
+      n /= width[d];
     }
-    visit(read_at<T>(tensor, at));
+    return read_at<T>(tensor, at);
   }
-  return true;
+};
+
+// The least and greatest int element, and whether some bool element is true
+// or false: what a read over a tile folds its elements into.
+struct IvFoldInt {
+  long long lo = 0x7fffffffffffffffLL, hi = -0x7fffffffffffffffLL - 1;
+  AJ_HD void add(long long v) {
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+#ifdef __CUDACC_RTC__
+  __device__ void warp_join() {
+    for (int offset = 16; offset > 0; offset /= 2) {
+      add(__shfl_xor_sync(0xffffffffU, lo, offset));
+      add(__shfl_xor_sync(0xffffffffU, hi, offset));
+    }
+  }
+#endif
+};
+
+struct IvFoldBool {
+  bool can_true = false, can_false = false;
+  AJ_HD void add(bool v) {
+    can_true = can_true || v;
+    can_false = can_false || !v;
+  }
+#ifdef __CUDACC_RTC__
+  __device__ void warp_join() {
+    can_true = __any_sync(0xffffffffU, can_true);
+    can_false = __any_sync(0xffffffffU, can_false);
+  }
+#endif
+};
+
+// On the GPU the classifier gives each lane a tile of its own and every
+// lane of the warp comes here together (not live, it reads nothing). Where
+// every lane's elements are few, each reads its own; otherwise the warp reads
+// each lane's elements in turn, 32 at a time, so that a document id over a
+// tile's 128 rows costs four loads a lane, not 128.
+constexpr int kIvReadAlone = 4;
+
+template <class T, int Rank, class Fold>
+AJ_HD bool iv_fold(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[Rank], Fold& out) {
+  const IvBox<Rank> box(live, index);
+#ifdef __CUDACC_RTC__
+  if (!__all_sync(0xffffffffU, box.count <= kIvReadAlone)) {
+    const int lane = threadIdx.x % 32;
+    for (int owner = 0; owner < 32; ++owner) {
+      IvBox<Rank> theirs = box;
+      theirs.count = __shfl_sync(0xffffffffU, box.count, owner);
+      if (theirs.count == 0) continue;  // uniform: every lane has the same
+#pragma unroll
+      for (int d = 0; d < Rank; ++d) {
+        theirs.first[d] = __shfl_sync(0xffffffffU, box.first[d], owner);
+        theirs.width[d] = __shfl_sync(0xffffffffU, box.width[d], owner);
+      }
+      Fold part;
+      for (int n = lane; n < theirs.count; n += 32) part.add(theirs.template read<T>(tensor, n));
+      part.warp_join();
+      if (lane == owner) out = part;
+    }
+    return box.count > 0;
+  }
+#endif
+  for (int n = 0; n < box.count; ++n) out.add(box.template read<T>(tensor, n));
+  return box.count > 0;
 }
 
 template <class T, int Rank>
-AJ_HD IvI iv_read(const TensorArg<Rank>& tensor, const IvI (&index)[Rank]) {
-  double lo = inf(), hi = -inf();
-  const bool scanned = iv_scan<T>(tensor, index, [&](long long v) {
-    lo = dmin(lo, (double)v);
-    hi = dmax(hi, (double)v);
-  });
-  if (!scanned) return iv_unknown();
-#ifdef __CUDACC_RTC__
-  for (int offset = 16; offset > 0; offset /= 2) {
-    lo = dmin(lo, __shfl_xor_sync(0xffffffffU, lo, offset));
-    hi = dmax(hi, __shfl_xor_sync(0xffffffffU, hi, offset));
-  }
-#endif
-  return iv_norm(lo, hi);
+AJ_HD IvI iv_read(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[Rank]) {
+  IvFoldInt fold;
+  if (!iv_fold<T>(live, tensor, index, fold)) return iv_unknown();
+  return iv_norm((double)fold.lo, (double)fold.hi);
 }
 
 template <int Rank>
-AJ_HD IvB iv_read_bool(const TensorArg<Rank>& tensor, const IvI (&index)[Rank]) {
-  IvB out{false, false};
-  const bool scanned = iv_scan<Bool>(tensor, index, [&](bool v) {
-    out.can_true = out.can_true || v;
-    out.can_false = out.can_false || !v;
-  });
-  if (!scanned) return iv_bool_unknown();
-#ifdef __CUDACC_RTC__
-  out.can_true = __any_sync(0xffffffffU, out.can_true);
-  out.can_false = __any_sync(0xffffffffU, out.can_false);
-#endif
-  return out;
+AJ_HD IvB iv_read_bool(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[Rank]) {
+  IvFoldBool fold;
+  if (!iv_fold<Bool>(live, tensor, index, fold)) return iv_bool_unknown();
+  return {fold.can_false, fold.can_true};
 }
 
 AJ_HD TileClass classify_bool(IvB m) {

@@ -96,14 +96,18 @@ struct TileWalk {
   TileClass found = kFull;
 };
 
-// The classifier kernel of a variant with a class table: a warp per tile over
-// the whole grid, each with the warp-wide tensor scans of V::classify.
+// The classifier kernel of a variant with a class table: a tile per thread
+// over the whole grid. The warp's lanes read tensors together (aj::iv_fold),
+// so a lane past the last tile classifies the last tile again and stores
+// nothing, rather than leave.
 template <class V, int BM, int BN>
 __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename V::Params& p) {
   allow_dependent_grids();  // the forward kernel waits for the table itself
   const long long q_tiles = (a.q_len + BM - 1) / BM, k_tiles = (a.kv_len + BN - 1) / BN;
-  const long long tile = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
-  if (tile >= class_planes<V>(a) * q_tiles * k_tiles) return;  // whole warps leave together
+  const long long tiles = class_planes<V>(a) * q_tiles * k_tiles;
+  const long long mine = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (mine - threadIdx.x % 32 >= tiles) return;  // whole warps leave together
+  const long long tile = mine < tiles ? mine : tiles - 1;
   const long long kt = tile % k_tiles, qt = tile / k_tiles % q_tiles;
   long long plane = tile / k_tiles / q_tiles;
   const int group = a.heads / a.kv_heads;
@@ -125,7 +129,7 @@ __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename 
   t.k0 = kt * BN;
   t.k1 = (t.k0 + BN < a.kv_len ? t.k0 + BN : a.kv_len) - 1;
   const TileClass c = V::classify(p, t);
-  if (threadIdx.x % 32 == 0) a.tile_class[tile] = (unsigned char)c;
+  if (mine < tiles) a.tile_class[tile] = (unsigned char)c;
 }
 
 // A block mask for `sparsity block(block_m, block_n)` from the variant's
