@@ -2,6 +2,7 @@
 
 #include "codegen/decode_kernel.hpp"
 #include "codegen/fa3_kernel.hpp"
+#include "codegen/hash_order.hpp"
 
 namespace attnjit::codegen {
 
@@ -34,17 +35,25 @@ Family preferred_family(const Variant& variant, const Arch& arch, std::int64_t q
   return preferred_family(variant, arch);
 }
 
-Generated generate(const Variant& variant, Family family, std::string_view config,
-                   const Arch& arch) {
+namespace {
+
+Generated generate_family(const Variant& variant, Family family, std::string_view config,
+                          const Arch& arch) {
+  // The prefill families run hash sparsity on rows sorted by bucket; the
+  // decode family, with a few query rows, compares the buckets in place.
+  const std::optional<Variant> sorted = variant.hash_sparsity() && family != Family::Decode
+                                            ? std::optional(hash_sorted_variant(variant))
+                                            : std::nullopt;
+  const Variant& kernel_variant = sorted ? *sorted : variant;
   switch (family) {
     case Family::Fa2Sm80: {
       const Fa2Config chosen = parse_fa2_config(config, fa2_default_config(variant, arch));
-      return {fa2_kernel(variant, chosen, arch), chosen.to_string()};
+      return {fa2_kernel(kernel_variant, chosen, arch), chosen.to_string()};
     }
     case Family::Fa3Sm90: {
       const Fa3Config chosen =
           parse_fa3_config(config, fa3_default_candidates(variant, arch).front());
-      return {fa3_kernel(variant, chosen, arch), chosen.to_string()};
+      return {fa3_kernel(kernel_variant, chosen, arch), chosen.to_string()};
     }
     case Family::Decode: {
       const DecodeConfig chosen =
@@ -53,6 +62,15 @@ Generated generate(const Variant& variant, Family family, std::string_view confi
     }
   }
   return {};
+}
+
+}  // namespace
+
+Generated generate(const Variant& variant, Family family, std::string_view config,
+                   const Arch& arch) {
+  Generated out = generate_family(variant, family, config, arch);
+  out.kernel.source += hash_kernels_source(variant);
+  return out;
 }
 
 namespace {

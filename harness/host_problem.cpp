@@ -112,6 +112,13 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   for (const TensorDecl& tensor : variant.tensors()) {
     problem.tensors[tensor.name] = random_tensor(tensor, shape, free, random);
   }
+  // Bucket ids as an LSH gives them, in [0, buckets), so that rows share buckets.
+  if (const std::optional<HashSparsity> hash = variant.hash_sparsity()) {
+    std::uniform_int_distribution<int> bucket(0, hash->buckets - 1);
+    for (const std::string_view name : {kQueryBucketTensor, kKeyBucketTensor}) {
+      for (double& id : problem.tensors[std::string(name)].data) id = bucket(random);
+    }
+  }
   if (options.ragged) {
     std::uniform_int_distribution<std::int64_t> keys(0, shape.kv_len);
     for (std::int64_t b = 0; b < shape.batch; ++b) {

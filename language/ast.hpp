@@ -56,6 +56,7 @@ struct Statement {
                  // the kind of sparsity
   Token type;    // the type of param/tensor
   Token size;    // the value of head_dim/head_dim_v, the page size of kv paged, BM of sparsity
+                 // block, the buckets of sparsity hash
   Token size_n;  // BN of sparsity block
   ExprPtr expr;  // scale, mask, score, or a param's default
   std::vector<Dim> dims;

@@ -274,6 +274,13 @@ VariantBuilder& VariantBuilder::sparsity_block(int block_m, int block_n) {
   block_sparsity_ = BlockSparsity{block_m, block_n};
   return *this;
 }
+VariantBuilder& VariantBuilder::sparsity_hash(int buckets) {
+  if (buckets < 1 || buckets > kMaxHashBuckets) {
+    throw SpecError(fmt::format("hash buckets must be in 1..{}, got {}", kMaxHashBuckets, buckets));
+  }
+  hash_sparsity_ = HashSparsity{buckets};
+  return *this;
+}
 VariantBuilder& VariantBuilder::scale(const dsl::E& value) {
   if (value.expr()->type() == ir::Type::Bool) throw SpecError("scale must be a number, got bool");
   scale_ = value.expr();
@@ -350,16 +357,23 @@ Variant VariantBuilder::build() const {
   v.scale_ = resolve_scale(scale_, *head_dim_);
   v.kv_page_size_ = kv_page_size_;
   v.block_sparsity_ = block_sparsity_;
+  v.hash_sparsity_ = hash_sparsity_;
+  if (block_sparsity_ && hash_sparsity_) {
+    throw SpecError("a variant has one kind of sparsity, block or hash");
+  }
 
   std::vector<TensorDecl> tensors = tensors_;
   std::vector<ir::ExprPtr> masks = masks_;
-  if (block_sparsity_) {
-    const std::string name(kBlockMaskTensor);
-    const auto taken = [&name](const auto& decl) { return decl.name == name; };
+  const auto reserve = [&](std::string_view name, std::string_view statement) {
+    const auto taken = [name](const auto& decl) { return decl.name == name; };
     if (std::any_of(params_.begin(), params_.end(), taken) ||
         std::any_of(tensors_.begin(), tensors_.end(), taken)) {
-      throw SpecError(fmt::format("'{}' is the tensor that 'sparsity block' declares", name));
+      throw SpecError(fmt::format("'{}' is a name that '{}' takes", name, statement));
     }
+  };
+  if (block_sparsity_) {
+    const std::string name(kBlockMaskTensor);
+    reserve(name, "sparsity block");
     const auto bm = static_cast<std::int64_t>(block_sparsity_->block_m);
     const auto bn = static_cast<std::int64_t>(block_sparsity_->block_n);
     tensors.push_back(TensorDecl{name,
@@ -372,6 +386,19 @@ Variant VariantBuilder::build() const {
     masks.push_back(ir::tensor_read(name, ir::Type::Bool,
                                     {ir::builtin(ir::Builtin::B), ir::builtin(ir::Builtin::H),
                                      block_of(ir::Builtin::Q, bm), block_of(ir::Builtin::K, bn)}));
+  }
+  if (hash_sparsity_) {
+    const std::string q_bucket(kQueryBucketTensor);
+    const std::string k_bucket(kKeyBucketTensor);
+    for (const std::string_view name :
+         {kQueryBucketTensor, kKeyBucketTensor, kQueryOrderTensor, kKeyOrderTensor}) {
+      reserve(name, "sparsity hash");
+    }
+    tensors.push_back(
+        TensorDecl{q_bucket, ElemType::I32, {DimKind::Batch, DimKind::Heads, DimKind::QLen}});
+    tensors.push_back(
+        TensorDecl{k_bucket, ElemType::I32, {DimKind::Batch, DimKind::KvHeads, DimKind::KvLen}});
+    masks.push_back(hash_bucket_term());
   }
 
   std::set<std::string_view> seen;
@@ -392,13 +419,16 @@ Variant VariantBuilder::build() const {
   std::sort(v.tensors_.begin(), v.tensors_.end(),
             [](const TensorDecl& x, const TensorDecl& y) { return x.name < y.name; });
 
-  for (const ir::ExprPtr& mask : masks) {
-    check_references(mask, v.params_, v.tensors_, false, "the mask");
+  // The bucket tensors are the runtime's to reorder, so the user's
+  // expressions do not see them.
+  const std::vector<TensorDecl>& visible = hash_sparsity_ ? tensors_ : v.tensors_;
+  for (const ir::ExprPtr& mask : masks_) {
+    check_references(mask, v.params_, visible, false, "the mask");
   }
   if (scale_) check_references(scale_, v.params_, v.tensors_, false, "the scale");
   v.mask_ = normalise_mask(masks);
   v.score_ = fold(score_ ? score_ : ir::builtin(ir::Builtin::Score));
-  check_references(v.score_, v.params_, v.tensors_, true, "the score");
+  check_references(v.score_, v.params_, visible, true, "the score");
   static_cast<void>(v.mask_expr());  // throws if the whole mask is too deep to form
 
   v.canonical_ = canonical_form(v);

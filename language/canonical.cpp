@@ -2,6 +2,7 @@
 
 #include <attnjit/error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 
@@ -140,27 +141,40 @@ std::string canonical_form(const Variant& variant) {
   if (const auto& sparse = variant.block_sparsity()) {
     line(fmt::format("sparsity block({}, {})", sparse->block_m, sparse->block_n));
   }
+  if (const auto& hash = variant.hash_sparsity()) {
+    line(fmt::format("sparsity hash(buckets={})", hash->buckets));
+  }
   line(fmt::format("scale {}", float_literal(variant.scale())));
   for (const ParamDecl& param : variant.params()) {
     std::string text = fmt::format("param {}: {}", param.name, param_type_name(param.type));
     if (param.default_value) text += " = " + print_value(*param.default_value);
     line(text);
   }
-  // What `sparsity block` declares stays implicit, so that the form parses back.
-  std::string block_term;
+  // What a `sparsity` statement declares stays implicit, so that the form
+  // parses back: its tensors (names nobody else may declare) and its term.
+  std::vector<std::string_view> implicit_tensors;
+  std::string implicit_term;
   if (const auto& sparse = variant.block_sparsity()) {
-    block_term =
+    implicit_tensors = {kBlockMaskTensor};
+    implicit_term =
         fmt::format("{}[b, h, q / {}, k / {}]", kBlockMaskTensor, sparse->block_m, sparse->block_n);
   }
+  if (variant.hash_sparsity()) {
+    implicit_tensors = {kQueryBucketTensor, kKeyBucketTensor};
+    implicit_term = print_expr(hash_bucket_term());
+  }
   for (const TensorDecl& tensor : variant.tensors()) {
-    if (!block_term.empty() && tensor.name == kBlockMaskTensor) continue;
+    if (std::find(implicit_tensors.begin(), implicit_tensors.end(), tensor.name) !=
+        implicit_tensors.end()) {
+      continue;
+    }
     std::string dims;
     for (const Dim& dim : tensor.dims) dims += (dims.empty() ? "" : ", ") + dim_spelling(dim);
     line(fmt::format("tensor {}: {}[{}]", tensor.name, elem_type_name(tensor.element), dims));
   }
   for (const ir::ExprPtr& conjunct : variant.mask()) {
     const std::string text = print_expr(conjunct);
-    if (text != block_term) line("mask " + text);
+    if (text != implicit_term) line("mask " + text);
   }
   line("score " + print_expr(variant.score()));
   return out;

@@ -107,7 +107,11 @@ class Lowering {
         return;
       case Kind::Sparsity:
         once(statement, "sparsity");
-        builder_.sparsity_block(sparse_block(statement.size), sparse_block(statement.size_n));
+        if (statement.word.text == "hash") {
+          builder_.sparsity_hash(hash_buckets(statement.size));
+        } else {
+          builder_.sparsity_block(sparse_block(statement.size), sparse_block(statement.size_n));
+        }
         return;
       case Kind::Param: declare_param(statement); return;
       case Kind::Tensor: declare_tensor(statement); return;
@@ -178,6 +182,14 @@ class Lowering {
     if (value < 1 || value > kMaxSparseBlock) {
       fail(size.span,
            fmt::format("sparse block sizes must be in 1..{}, got {}", kMaxSparseBlock, value));
+    }
+    return static_cast<int>(value);
+  }
+
+  int hash_buckets(const Token& size) {
+    const std::int64_t value = size.int_value;
+    if (value < 1 || value > kMaxHashBuckets) {
+      fail(size.span, fmt::format("hash buckets must be in 1..{}, got {}", kMaxHashBuckets, value));
     }
     return static_cast<int>(value);
   }

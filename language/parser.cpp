@@ -41,7 +41,7 @@ constexpr std::array kKvLayouts = {std::string_view{"contiguous"}, std::string_v
 // Statements that later issues add to the language; named so that a file
 // using them is told plainly rather than "unknown statement".
 constexpr std::array kLaterStatements = {std::string_view{"approx"}, std::string_view{"quant"}};
-constexpr std::array kSparsities = {std::string_view{"block"}};
+constexpr std::array kSparsities = {std::string_view{"block"}, std::string_view{"hash"}};
 
 // Binary operators by level, loosest first (LANGUAGE.md's table); all are
 // left-associative.
@@ -288,7 +288,18 @@ void Parser::statement_body(ast::Statement& parsed) {
       }
       return;
     case Kind::Sparsity:
-      parsed.word = expect_name("a kind of sparsity ('block')");
+      parsed.word = expect_name("a kind of sparsity ('block' or 'hash')");
+      if (parsed.word.text == "hash") {
+        expect(TokenKind::LParen, "after 'hash'");
+        const Token key = expect_name("'buckets'");
+        if (key.text != "buckets") {
+          throw SyntaxError{key.span, fmt::format("expected 'buckets', got '{}'", key.text)};
+        }
+        expect(TokenKind::Assign, "after 'buckets'");
+        parsed.size = expect(TokenKind::Int, "as the number of buckets");
+        expect(TokenKind::RParen, "after the number of buckets");
+        return;
+      }
       if (parsed.word.text != "block") {
         throw SyntaxError{
             parsed.word.span,

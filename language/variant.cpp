@@ -65,6 +65,16 @@ std::optional<ElemType> parse_elem_type(std::string_view name) { return lookup(k
 std::string_view dim_kind_name(DimKind kind) { return spelling(kDimKinds, kind); }
 std::optional<DimKind> parse_dim_kind(std::string_view name) { return lookup(kDimKinds, name); }
 
+ir::ExprPtr hash_bucket_term() {
+  using ir::Builtin;
+  const auto bucket = [](std::string_view tensor, Builtin head, Builtin row) {
+    return ir::tensor_read(std::string(tensor), ir::Type::Int,
+                           {ir::builtin(Builtin::B), ir::builtin(head), ir::builtin(row)});
+  };
+  return ir::binary(ir::BinaryOp::Eq, bucket(kQueryBucketTensor, Builtin::H, Builtin::Q),
+                    bucket(kKeyBucketTensor, Builtin::Hkv, Builtin::K));
+}
+
 std::optional<std::int64_t> dim_extent(const Dim& dim, const AttentionShape& shape) {
   const auto length = [&shape](DimKind kind) {
     switch (kind) {

@@ -2,6 +2,7 @@
 #include "runtime/fwd_inputs.hpp"
 #include "runtime/kernel_cache.hpp"
 #include "runtime/shape_bucket.hpp"
+#include "runtime/variant_launch.hpp"
 #include <attnjit/engine.hpp>
 
 #include <chrono>
@@ -49,14 +50,14 @@ struct Kernel::Loaded {
         cached(std::move(cached_in)),
         variant(std::move(variant_in)),
         module(gpu->context, cached->compiled.cubin),
-        functions(fwd_functions(gpu->driver, module, cached->generated.kernel,
+        kernels(variant_kernels(gpu->driver, module, cached->generated.kernel,
                                 cached->compiled.lowered_name, variant)) {}
 
   std::shared_ptr<const Gpu> gpu;  // outlives the module, which unloads in its context
   std::shared_ptr<const CachedKernel> cached;
   Variant variant;
   Module module;
-  FwdFunctions functions;
+  VariantKernels kernels;
 };
 
 Kernel::Kernel(std::shared_ptr<const Loaded> loaded, KernelOrigin origin, double acquire_ms)
@@ -79,8 +80,8 @@ void Kernel::launch(const FwdInputs& inputs, CUstream_st* stream) const {
   const FwdProblem problem = fwd_problem(loaded.variant, inputs, loaded.gpu->context.ordinal());
   // Modules belong to a context; the caller's thread may have none current.
   loaded.gpu->context.make_current();
-  launch_fwd(loaded.gpu->driver, loaded.functions, loaded.variant, loaded.cached->generated.kernel,
-             problem, stream);
+  launch_variant(loaded.gpu->driver, loaded.kernels, loaded.variant,
+                 loaded.cached->generated.kernel, problem, stream);
 }
 
 struct Engine::Impl {
@@ -225,6 +226,10 @@ void Engine::forward(const Variant& variant, const FwdInputs& inputs, CUstream_s
 
 void Engine::block_mask(const Variant& variant, const MaskInputs& inputs, BlockSparsity blocks,
                         const TensorView& block_mask, CUstream_st* stream) {
+  if (variant.hash_sparsity()) {
+    throw InputError(fmt::format(
+        "variant '{}': a block mask is built from a mask without hash sparsity", variant.name()));
+  }
   const int device = impl_->gpu->context.ordinal();
   const MaskProblem problem = mask_problem(variant, inputs, device);
   const DeviceTensor out = block_mask_tensor(block_mask, device);
@@ -236,7 +241,8 @@ void Engine::block_mask(const Variant& variant, const MaskInputs& inputs, BlockS
   KernelOrigin origin = KernelOrigin::Memory;
   const std::shared_ptr<const Kernel::Loaded> loaded = impl_->load(variant, family, "", origin);
   impl_->gpu->context.make_current();
-  launch_block_mask(impl_->gpu->driver, loaded->functions, variant, problem, blocks, out, stream);
+  launch_block_mask(impl_->gpu->driver, loaded->kernels.functions, variant, problem, blocks, out,
+                    stream);
 }
 
 }  // namespace attnjit

@@ -147,9 +147,7 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
   return functions;
 }
 
-void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
-                const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
-                CUstream stream) {
+void check_fwd_tensors(const Variant& variant, bool decode, const FwdProblem& problem) {
   const AttentionShape& s = problem.shape;
   check_shape(s);
   const std::int64_t d = variant.head_dim();
@@ -164,10 +162,17 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d});
     check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv});
   }
-  if (!kernel.decode && (problem.kv_lens.data != 0 || problem.page_table.data != 0)) {
+  if (!decode && (problem.kv_lens.data != 0 || problem.page_table.data != 0)) {
     throw InputError("kv_lens and page_table are read by the decode family only");
   }
   check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv});
+}
+
+void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
+                const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                CUstream stream) {
+  check_fwd_tensors(variant, kernel.decode.has_value(), problem);
+  const AttentionShape& s = problem.shape;
 
   aj::FwdArgs args = sizes_args(s);
   args.q = device_pointer(problem.q.data);

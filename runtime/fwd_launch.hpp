@@ -59,6 +59,10 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, const std::string& entry,
                            const Variant& variant);
 
+// Throws InputError when q, k, v or o do not fit the variant and shape (a
+// paged variant's K and V are pages; kv_lens and page_table are for `decode`).
+void check_fwd_tensors(const Variant& variant, bool decode, const FwdProblem& problem);
+
 // Throws InputError when the problem does not fit (shapes, strides, alignment,
 // a missing param or tensor); enqueues nothing then. No host synchronisation;
 // the tile class table, where there is one, is stream-ordered scratch.

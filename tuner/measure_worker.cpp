@@ -5,7 +5,7 @@
 #include "harness/host_problem.hpp"
 #include "harness/launch_timer.hpp"
 #include "runtime/cuda_driver.hpp"
-#include "runtime/fwd_launch.hpp"
+#include "runtime/variant_launch.hpp"
 #include "tuner/protocol.hpp"
 #include <attnjit/language.hpp>
 
@@ -60,10 +60,10 @@ class Session {
     if (request.decode) {
       kernel.decode = codegen::DecodeLaunch{request.decode_ctas_per_sm, request.page_size};
     }
-    const FwdFunctions functions =
-        fwd_functions(context.driver(), module, kernel, request.entry, variant_);
+    const VariantKernels kernels =
+        variant_kernels(context.driver(), module, kernel, request.entry, variant_);
     const auto launch = [&] {
-      launch_fwd(context.driver(), functions, variant_, kernel, device_.problem(), stream_.get());
+      launch_variant(context.driver(), kernels, variant_, kernel, device_.problem(), stream_.get());
     };
 
     MeasureReply reply;

@@ -115,6 +115,9 @@ class VariantBuilder {
   // Block sparsity over blocks of `block_m` query rows and `block_n` keys (1..kMaxSparseBlock
   // each): a run-time block mask tensor and its term in the mask (BlockSparsity).
   VariantBuilder& sparsity_block(int block_m, int block_n);
+  // Hash sparsity over `buckets` buckets (1..kMaxHashBuckets): the bucket tensors and their
+  // term in the mask (HashSparsity). A variant has at most one kind of sparsity.
+  VariantBuilder& sparsity_hash(int buckets);
   // A constant expression; folded when the variant is built.
   VariantBuilder& scale(const dsl::E& value);
   // Several masks are ANDed.
@@ -135,6 +138,7 @@ class VariantBuilder {
   std::optional<int> head_dim_v_;
   int kv_page_size_ = 0;
   std::optional<BlockSparsity> block_sparsity_;
+  std::optional<HashSparsity> hash_sparsity_;
   ir::ExprPtr scale_;
   std::vector<ir::ExprPtr> masks_;
   ir::ExprPtr score_;

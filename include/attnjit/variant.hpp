@@ -59,6 +59,26 @@ struct BlockSparsity {
 };
 inline constexpr std::string_view kBlockMaskTensor = "block_mask";
 
+// Hash sparsity (`sparsity hash(buckets=N);`): the variant declares the
+// tensors q_bucket: i32[batch, heads, q_len] and k_bucket: i32[batch,
+// kv_heads, kv_len] and ANDs q_bucket[b, h, q] == k_bucket[b, hkv, k] into its
+// mask: a query attends only to keys of its own bucket, every other term of
+// the mask (causal, say) at the original positions. The runtime computes the
+// buckets by an LSH of the queries and keys when they are not given, and runs
+// the prefill families on queries and keys reordered by bucket, so that the
+// tiles of two different buckets are empty.
+struct HashSparsity {
+  int buckets;
+};
+inline constexpr std::string_view kQueryBucketTensor = "q_bucket";
+inline constexpr std::string_view kKeyBucketTensor = "k_bucket";
+// The original positions of the reordered rows, which the reordered kernel
+// reads; reserved like the bucket tensors.
+inline constexpr std::string_view kQueryOrderTensor = "q_order";
+inline constexpr std::string_view kKeyOrderTensor = "k_order";
+// q_bucket[b, h, q] == k_bucket[b, hkv, k], the term hash sparsity adds.
+ir::ExprPtr hash_bucket_term();
+
 struct ParamDecl {
   std::string name;
   ParamType type;
@@ -98,6 +118,7 @@ class Variant {
   [[nodiscard]] const std::optional<BlockSparsity>& block_sparsity() const {
     return block_sparsity_;
   }
+  [[nodiscard]] const std::optional<HashSparsity>& hash_sparsity() const { return hash_sparsity_; }
   // Sorted by name.
   [[nodiscard]] const std::vector<ParamDecl>& params() const { return params_; }
   [[nodiscard]] const std::vector<TensorDecl>& tensors() const { return tensors_; }
@@ -128,6 +149,7 @@ class Variant {
   float scale_ = 0;
   int kv_page_size_ = 0;
   std::optional<BlockSparsity> block_sparsity_;
+  std::optional<HashSparsity> hash_sparsity_;
   std::vector<ParamDecl> params_;
   std::vector<TensorDecl> tensors_;
   std::vector<ir::ExprPtr> mask_;
@@ -141,5 +163,7 @@ inline constexpr int kMaxHeadDim = 1024;
 inline constexpr int kMaxTensorRank = 8;
 inline constexpr int kMaxKvPageSize = 1024;
 inline constexpr int kMaxSparseBlock = 65536;
+// The runtime's bucket sort keeps a counter per bucket in shared memory.
+inline constexpr int kMaxHashBuckets = 1024;
 
 }  // namespace attnjit

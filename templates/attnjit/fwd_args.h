@@ -67,4 +67,47 @@ struct TensorArg {
   long long stride[Rank];  // in elements
 };
 
+// The kernels of hash sparsity (hash_sparsity.cuh). A plane is one (batch,
+// head) of a [batch, heads, rows] int32 tensor; plane p starts at element
+// (p / heads) * stride[0] + (p % heads) * stride[1], and row r of it is
+// stride[2] elements further on.
+struct HashSortArgs {
+  const int* bucket;  // [batch, heads, rows], any strides
+  long long stride[3];
+  int heads;  // of the bucket tensor: query heads or KV heads
+  int rows;
+  int* order;          // [planes, rows] contiguous: the original row of each sorted row
+  int* sorted_bucket;  // [planes, rows] contiguous: the bucket of each sorted row
+};
+
+// Rows of `row_bytes` bytes copied between [batch, heads, rows, *] tensors
+// (byte strides of batch, head, row): sorted row r of a plane is original
+// row order[plane * rows + r]. Gather: dst[r] = src[order[r]]; else scatter:
+// dst[order[r]] = src[r].
+struct PermuteRowsArgs {
+  const unsigned char* src;
+  unsigned char* dst;
+  long long src_stride[3];
+  long long dst_stride[3];
+  const int* order;
+  int heads;
+  int rows;
+  int planes;
+  int row_bytes;
+  int gather;
+};
+
+// The bucket of each row of a [batch, heads, rows, head_dim] tensor of
+// 16-bit elements (element strides): argmax over the buckets of its dot
+// product with a fixed pseudo-random +-1 direction per bucket.
+struct LshArgs {
+  const unsigned short* x;
+  long long stride[3];
+  int heads;
+  int rows;
+  int planes;
+  int head_dim;
+  int* bucket;  // [planes, rows] contiguous
+};
+
 }  // namespace aj

@@ -1,13 +1,14 @@
 // Every example variant on the GPU against the CPU reference, over shapes that
 // are not tile multiples, with GQA, q_len != kv_len, both memory layouts, and
 // several configs. Skips visibly where there is no GPU.
+#include "attnjit/hash_sparsity.cuh"
 #include "codegen/family.hpp"
 #include "harness/compare.hpp"
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
 #include "runtime/cuda_driver.hpp"
-#include "runtime/fwd_launch.hpp"
 #include "runtime/kernel_job.hpp"
+#include "runtime/variant_launch.hpp"
 #include <attnjit/language.hpp>
 #include <attnjit/reference.hpp>
 
@@ -94,8 +95,35 @@ const std::vector<Case> kDecodeCases = {
 
 class Fwd : public ::testing::TestWithParam<std::string> {};
 
+// The bucket of each row of `x` ([planes, rows, d]) as hash_sparsity.cuh's
+// LSH picks it: the first bucket of the greatest dot product with the fixed
+// +-1 directions.
+HostTensor lsh_buckets(const std::vector<double>& x, std::vector<std::int64_t> shape,
+                       std::int64_t d, int buckets) {
+  HostTensor out{std::move(shape), {}};
+  for (std::size_t row = 0; row * d < x.size(); ++row) {
+    int best = 0;
+    double best_dot = 0;
+    for (int bucket = 0; bucket < buckets; ++bucket) {
+      double dot = 0;
+      for (std::int64_t c = 0; c < d; ++c) {
+        dot += aj::lsh_sign(bucket, static_cast<int>(c)) * x[row * d + c];
+      }
+      if (bucket == 0 || dot > best_dot) {
+        best_dot = dot;
+        best = bucket;
+      }
+    }
+    out.data.push_back(best);
+  }
+  return out;
+}
+
+// `lsh`: a `sparsity hash` variant given no bucket tensors, so that it
+// hashes Q and K itself; the reference gets the buckets the same LSH gives
+// on the CPU.
 void check_config(const Variant& variant, codegen::Family family, const std::string& config,
-                  const std::vector<Case>& cases = kCases) {
+                  const std::vector<Case>& cases = kCases, bool lsh = false) {
   Gpu& g = *gpu();
   const auto arch = codegen::parse_arch(g.context.arch());
   ASSERT_TRUE(arch);
@@ -103,29 +131,61 @@ void check_config(const Variant& variant, codegen::Family family, const std::str
   const CompiledKernel compiled =
       compile_kernel(kernel_job(generated.kernel), CompileOptions{arch->name(), {}});
   const Module module(g.context, compiled.cubin);
-  const FwdFunctions functions =
-      fwd_functions(g.driver, module, generated.kernel, compiled.lowered_name, variant);
+  const VariantKernels kernels =
+      variant_kernels(g.driver, module, generated.kernel, compiled.lowered_name, variant);
   const Stream stream(g.context);
   std::uint64_t seed = 1;
   for (const Case& c : cases) {
-    const harness::HostProblem host =
+    harness::HostProblem host =
         harness::random_problem(variant, c.shape, {seed++, true, {}, c.ragged});
+    if (lsh) {
+      const auto& s = c.shape;
+      const int buckets = variant.hash_sparsity()->buckets;
+      host.tensors["q_bucket"] =
+          lsh_buckets(host.q, {s.batch, s.heads, s.q_len}, variant.head_dim(), buckets);
+      host.tensors["k_bucket"] =
+          lsh_buckets(host.k, {s.batch, s.kv_heads, s.kv_len}, variant.head_dim(), buckets);
+    }
     harness::DeviceProblem device(g.context, variant, host, c.layout, true);
     device.poison_outputs();
-    launch_fwd(g.driver, functions, variant, generated.kernel, device.problem(), stream.get());
+    FwdProblem problem = device.problem();
+    if (lsh) {
+      problem.tensors.erase("q_bucket");
+      problem.tensors.erase("k_bucket");
+    }
+    launch_variant(g.driver, kernels, variant, generated.kernel, problem, stream.get());
     stream.synchronize();
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
     const auto& s = c.shape;
     const std::string where =
-        fmt::format("{} {} {} b={} h={} hkv={} sq={} sk={}{}", variant.name(),
+        fmt::format("{} {} {} b={} h={} hkv={} sq={} sk={}{}{}", variant.name(),
                     codegen::family_name(family), generated.config, s.batch, s.heads, s.kv_heads,
-                    s.q_len, s.kv_len, c.ragged ? " ragged" : "");
+                    s.q_len, s.kv_len, c.ragged ? " ragged" : "", lsh ? " LSH" : "");
     const harness::Comparison out =
         harness::compare(device.output(), want.out, variant.out_dtype(), "O");
     EXPECT_TRUE(out.ok()) << where << ": " << out.bad << " of " << out.checked << " wrong; first "
                           << out.first_bad;
     const harness::Comparison lse = harness::compare(device.lse(), want.lse, DType::F16, "LSE");
     EXPECT_TRUE(lse.ok()) << where << ": " << lse.first_bad;
+  }
+}
+
+TEST(HashSparsity, HashesQAndKWhenNoBucketsAreGiven) {
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  ParseResult parsed = parse_variants(
+      "variant lsh { dtype bf16; head_dim 128; sparsity hash(buckets=5); mask causal; }\n"
+      "variant lsh16 { dtype fp16; head_dim 64; sparsity hash(buckets=3);\n"
+      "  score score + (k - q) * 0.01; }",
+      "lsh.attn");
+  ASSERT_TRUE(parsed.ok());
+  const auto arch = codegen::parse_arch(gpu()->context.arch());
+  for (const Variant& variant : parsed.variants) {
+    check_config(variant, codegen::Family::Fa2Sm80, "", kCases, true);
+    check_config(variant, codegen::Family::Decode, "", kDecodeCases, true);
+    if (codegen::preferred_family(variant, *arch) == codegen::Family::Fa3Sm90) {
+      check_config(variant, codegen::Family::Fa3Sm90, "", kCases, true);
+    }
   }
 }
 

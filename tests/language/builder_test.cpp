@@ -109,12 +109,50 @@ TEST(Builder, BlockSparsityDeclaresItsMaskTensorAndTerm) {
     static_cast<void>(taken.build());
     ADD_FAILURE() << "no SpecError";
   } catch (const SpecError& error) {
-    EXPECT_STREQ(error.what(), "'block_mask' is the tensor that 'sparsity block' declares");
+    EXPECT_STREQ(error.what(), "'block_mask' is a name that 'sparsity block' takes");
   }
   for (const int bad : {0, -1, 65537}) {
     EXPECT_THROW(v.sparsity_block(bad, 64), SpecError) << bad;
     EXPECT_THROW(v.sparsity_block(64, bad), SpecError) << bad;
   }
+}
+
+TEST(Builder, HashSparsityDeclaresBucketTensorsAndTheirTerm) {
+  using namespace dsl;
+  VariantBuilder v("hashed");
+  v.dtype(DType::BF16).head_dim(64).sparsity_hash(8).mask(causal());
+  const Variant built = v.build();
+  ASSERT_TRUE(built.hash_sparsity().has_value());
+  EXPECT_EQ(built.hash_sparsity()->buckets, 8);
+  const TensorDecl* q_bucket = built.find_tensor("q_bucket");
+  const TensorDecl* k_bucket = built.find_tensor("k_bucket");
+  ASSERT_NE(q_bucket, nullptr);
+  ASSERT_NE(k_bucket, nullptr);
+  EXPECT_EQ(q_bucket->element, ElemType::I32);
+  EXPECT_EQ(q_bucket->dims, (std::vector<Dim>{DimKind::Batch, DimKind::Heads, DimKind::QLen}));
+  EXPECT_EQ(k_bucket->dims, (std::vector<Dim>{DimKind::Batch, DimKind::KvHeads, DimKind::KvLen}));
+  ASSERT_EQ(built.mask().size(), 2U);
+  const Variant parsed = parse_one(
+      "variant hashed { dtype bf16; head_dim 64; sparsity hash(buckets=8); mask causal; }");
+  EXPECT_EQ(built.canonical(), parsed.canonical());
+  EXPECT_EQ(built.hash(), parsed.hash());
+
+  for (const char* name : {"q_bucket", "k_bucket", "q_order", "k_order"}) {
+    VariantBuilder taken("taken");
+    taken.dtype(DType::BF16).head_dim(64).sparsity_hash(4);
+    static_cast<void>(taken.tensor(name, ElemType::I32, {DimKind::Batch}));
+    EXPECT_THROW(static_cast<void>(taken.build()), SpecError) << name;
+  }
+  // The buckets are the runtime's to reorder: the user's mask and score do not read them.
+  VariantBuilder reads("reads");
+  reads.dtype(DType::BF16).head_dim(64).sparsity_hash(4);
+  reads.mask(TensorHandle("q_bucket", ElemType::I32, 3)(b(), h(), q()) > 0);
+  EXPECT_THROW(static_cast<void>(reads.build()), SpecError);
+
+  VariantBuilder both("both");
+  both.dtype(DType::BF16).head_dim(64).sparsity_hash(4).sparsity_block(64, 64);
+  EXPECT_THROW(static_cast<void>(both.build()), SpecError);
+  for (const int bad : {0, -1, 1025}) EXPECT_THROW(v.sparsity_hash(bad), SpecError) << bad;
 }
 
 TEST(Builder, KvPageSizeMustBeAPowerOfTwoUpTo1024) {
