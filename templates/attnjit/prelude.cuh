@@ -363,6 +363,15 @@ struct IvBox {
     count = (int)elements;
   }
 
+  // Whether at most one dimension is wider than one element, as a document
+  // id over a tile's rows is: element n is then n steps along that line.
+  AJ_HD bool is_line() const {
+    int wide = 0;
+#pragma unroll
+    for (int d = 0; d < Rank; ++d) wide += width[d] > 1 ? 1 : 0;
+    return wide <= 1;
+  }
+
   // Element n < count, the last dimension fastest; 32-bit steps, as a 64-bit
   // division is a call.
   template <class T>
@@ -374,6 +383,42 @@ struct IvBox {
       n /= width[d];
     }
     return read_at<T>(tensor, at);
+  }
+};
+
+// A line box bound to its tensor: element n costs a bounds check and a load,
+// so that many can be in flight at once.
+template <class T>
+struct IvLine {
+  const typename T::Stored* base = nullptr;  // the element at position 0 of the line
+  long long stride = 0, first = 0, extent = 0;
+
+  template <int Rank>
+  AJ_HD IvLine(const IvBox<Rank>& box, const TensorArg<Rank>& tensor) {
+    long long offset = 0;
+    bool inside = true;
+#pragma unroll
+    for (int d = 0; d < Rank; ++d) {
+      if (box.width[d] > 1) {
+        stride = tensor.stride[d];
+        first = box.first[d];
+        extent = tensor.extent[d];
+      } else {
+        inside = inside && box.first[d] >= 0 && box.first[d] < tensor.extent[d];
+        offset += box.first[d] * tensor.stride[d];
+      }
+    }
+    if (stride == 0) {  // a single element: a line of one along no dimension
+      first = 0;
+      extent = 1;
+    }
+    if (!inside) extent = 0;  // every element is out of range, so reads 0
+    base = (const typename T::Stored*)tensor.data + offset;
+  }
+
+  AJ_HD typename T::Value read(int n) const {
+    const long long at = first + n;
+    return at >= 0 && at < extent ? convert<T>(base[at * stride]) : typename T::Value(0);
   }
 };
 
@@ -411,10 +456,27 @@ struct IvFoldBool {
 
 // On the GPU the classifier gives each lane a tile of its own and every
 // lane of the warp comes here together (not live, it reads nothing). Where
-// every lane's elements are few, each reads its own; otherwise the warp reads
-// each lane's elements in turn, 32 at a time, so that a document id over a
-// tile's 128 rows costs four loads a lane, not 128.
+// every lane's elements are few, each reads its own. Otherwise the warp reads
+// each lane's elements in turn, 32 a step: where every box is a line (a
+// document id over a tile's rows), kIvReadOwners lanes' boxes at a time with
+// all of their loads in flight, so that the warp's 32 tiles cost 16 memory
+// latencies, not 32; other boxes one at a time.
 constexpr int kIvReadAlone = 4;
+constexpr int kIvReadOwners = 2;
+
+#ifdef __CUDACC_RTC__
+template <int Rank>
+__device__ IvBox<Rank> iv_box_of(const IvBox<Rank>& box, int owner) {
+  IvBox<Rank> theirs = box;
+  theirs.count = __shfl_sync(0xffffffffU, box.count, owner);
+#pragma unroll
+  for (int d = 0; d < Rank; ++d) {
+    theirs.first[d] = __shfl_sync(0xffffffffU, box.first[d], owner);
+    theirs.width[d] = __shfl_sync(0xffffffffU, box.width[d], owner);
+  }
+  return theirs;
+}
+#endif
 
 template <class T, int Rank, class Fold>
 AJ_HD bool iv_fold(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[Rank], Fold& out) {
@@ -422,15 +484,29 @@ AJ_HD bool iv_fold(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[
 #ifdef __CUDACC_RTC__
   if (!__all_sync(0xffffffffU, box.count <= kIvReadAlone)) {
     const int lane = threadIdx.x % 32;
-    for (int owner = 0; owner < 32; ++owner) {
-      IvBox<Rank> theirs = box;
-      theirs.count = __shfl_sync(0xffffffffU, box.count, owner);
-      if (theirs.count == 0) continue;  // uniform: every lane has the same
+    if (__all_sync(0xffffffffU, box.is_line())) {
+      for (int first = 0; first < 32; first += kIvReadOwners) {
+        Fold part[kIvReadOwners];
 #pragma unroll
-      for (int d = 0; d < Rank; ++d) {
-        theirs.first[d] = __shfl_sync(0xffffffffU, box.first[d], owner);
-        theirs.width[d] = __shfl_sync(0xffffffffU, box.width[d], owner);
+        for (int j = 0; j < kIvReadOwners; ++j) {
+          const IvBox<Rank> theirs = iv_box_of(box, first + j);
+          const IvLine<T> line(theirs, tensor);
+#pragma unroll
+          for (int step = 0; step < kIvReadScan / 32; ++step) {
+            const int n = lane + 32 * step;
+            if (n < theirs.count) part[j].add(line.read(n));
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < kIvReadOwners; ++j) {
+          part[j].warp_join();
+          if (lane == first + j) out = part[j];
+        }
       }
+      return box.count > 0;
+    }
+    for (int owner = 0; owner < 32; ++owner) {
+      const IvBox<Rank> theirs = iv_box_of(box, owner);
       Fold part;
       for (int n = lane; n < theirs.count; n += 32) part.add(theirs.template read<T>(tensor, n));
       part.warp_join();
