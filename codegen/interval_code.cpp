@@ -67,9 +67,21 @@ class Emitter {
     return fits(node.lhs) && fits(node.rhs);
   }
 
+  // An operand whose value cannot matter where `guard` fails over the whole
+  // tile reads nothing then.
+  std::string emit_guarded(const ir::ExprPtr& expr, const std::string& guard) {
+    const std::string outer = live_;
+    live_ = fmt::format("{} && {}", outer, guard);
+    std::string out = emit(expr);
+    live_ = outer;
+    return out;
+  }
+
   std::string binary(const ir::Binary& node, Type type) {
     const std::string lhs = emit(node.lhs);
-    const std::string rhs = emit(node.rhs);
+    const std::string rhs = node.op == BinaryOp::And  ? emit_guarded(node.rhs, lhs + ".can_true")
+                            : node.op == BinaryOp::Or ? emit_guarded(node.rhs, lhs + ".can_false")
+                                                      : emit(node.rhs);
     if (lhs == kUnknownFloat || rhs == kUnknownFloat) return unknown(type);
     const bool bools = node.lhs->type() == Type::Bool;
     switch (node.op) {
@@ -127,8 +139,8 @@ class Emitter {
     if (const auto* n = std::get_if<ir::Binary>(&node)) return binary(*n, type);
     if (const auto* n = std::get_if<ir::Select>(&node)) {
       const std::string cond = emit(n->cond);
-      const std::string if_true = emit(n->if_true);
-      const std::string if_false = emit(n->if_false);
+      const std::string if_true = emit_guarded(n->if_true, cond + ".can_true");
+      const std::string if_false = emit_guarded(n->if_false, cond + ".can_false");
       return fmt::format("aj::iv_{}select({}, {}, {})", type == Type::Bool ? "b" : "", cond,
                          if_true, if_false);
     }
@@ -144,15 +156,17 @@ class Emitter {
     }
     const TensorDecl* tensor = variant_.find_tensor(node.name);
     if (type == Type::Bool) {
-      return fmt::format("aj::iv_read_bool(live, p.{}, {{{}}})", field_name(node.name), indices);
+      return fmt::format("aj::iv_read_bool({}, p.{}, {{{}}})", live_, field_name(node.name),
+                         indices);
     }
-    return fmt::format("aj::iv_read<aj::{}>(live, p.{}, {{{}}})", tensor_tag(tensor->element),
+    return fmt::format("aj::iv_read<aj::{}>({}, p.{}, {{{}}})", tensor_tag(tensor->element), live_,
                        field_name(node.name), indices);
   }
 
   const Variant& variant_;
   std::string indent_;
   std::string code_;
+  std::string live_ = "live";  // whether this tile's reads here are needed
   int next_ = 0;
 };
 
