@@ -3,6 +3,7 @@
 #include "codegen/decode_kernel.hpp"
 #include "codegen/fa3_kernel.hpp"
 #include "codegen/hash_order.hpp"
+#include "codegen/hyper_kernels.hpp"
 
 namespace attnjit::codegen {
 
@@ -31,20 +32,26 @@ Family preferred_family(const Variant& variant, const Arch& arch) {
 }
 
 Family preferred_family(const Variant& variant, const Arch& arch, std::int64_t q_len) {
-  if (q_len <= kDecodeMaxQueryRows) return Family::Decode;
+  // approx hyper is exact attention below min_seq query rows, which is all
+  // the decode family computes.
+  const bool exact = !variant.hyper() || q_len < variant.hyper()->min_seq;
+  if (q_len <= kDecodeMaxQueryRows && exact) return Family::Decode;
   return preferred_family(variant, arch);
+}
+
+std::optional<Variant> prefill_kernel_variant(const Variant& variant) {
+  if (variant.hash_sparsity()) return hash_sorted_variant(variant);
+  if (variant.hyper()) return hyper_kernel_variant(variant);
+  return std::nullopt;
 }
 
 namespace {
 
 Generated generate_family(const Variant& variant, Family family, std::string_view config,
                           const Arch& arch) {
-  // The prefill families run hash sparsity on rows sorted by bucket; the
-  // decode family, with a few query rows, compares the buckets in place.
-  const std::optional<Variant> sorted = variant.hash_sparsity() && family != Family::Decode
-                                            ? std::optional(hash_sorted_variant(variant))
-                                            : std::nullopt;
-  const Variant& kernel_variant = sorted ? *sorted : variant;
+  const std::optional<Variant> derived =
+      family == Family::Decode ? std::nullopt : prefill_kernel_variant(variant);
+  const Variant& kernel_variant = derived ? *derived : variant;
   switch (family) {
     case Family::Fa2Sm80: {
       const Fa2Config chosen = parse_fa2_config(config, fa2_default_config(variant, arch));
@@ -70,6 +77,7 @@ Generated generate(const Variant& variant, Family family, std::string_view confi
                    const Arch& arch) {
   Generated out = generate_family(variant, family, config, arch);
   out.kernel.source += hash_kernels_source(variant);
+  if (family != Family::Decode) out.kernel.source += hyper_kernels_source(variant);
   return out;
 }
 

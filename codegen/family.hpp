@@ -27,8 +27,15 @@ std::vector<std::string_view> family_names();
 Family preferred_family(const Variant& variant, const Arch& arch);
 
 // The family for problems of `q_len` query rows: the decode family for a few
-// rows (kDecodeMaxQueryRows), else preferred_family(variant, arch).
+// rows (kDecodeMaxQueryRows; for approx hyper, fewer than min_seq too), else
+// preferred_family(variant, arch).
 Family preferred_family(const Variant& variant, const Arch& arch, std::int64_t q_len);
+
+// What the prefill families' forward kernel computes where it is not the
+// variant itself: the sorted form of hash sparsity (hash_order.hpp), the
+// kernel of approx hyper (hyper_kernels.hpp). The decode family always runs
+// the variant (for approx hyper, a few query rows are exact attention).
+std::optional<Variant> prefill_kernel_variant(const Variant& variant);
 
 struct Generated {
   GeneratedKernel kernel;

@@ -96,12 +96,8 @@ Variant hash_sorted_variant(const Variant& variant) {
   return builder.build();
 }
 
-std::string hash_kernels_source(const Variant& variant) {
-  const std::optional<HashSparsity> hash = variant.hash_sparsity();
-  if (!hash) return {};
+std::string row_kernels_source(int buckets) {
   return fmt::format(
-      "\n"
-      "#include \"attnjit/hash_sparsity.cuh\"\n"
       "\n"
       "extern \"C\" __global__ void __launch_bounds__({sort_threads})\n"
       "{sort}(const aj::HashSortArgs args) {{\n"
@@ -111,16 +107,24 @@ std::string hash_kernels_source(const Variant& variant) {
       "extern \"C\" __global__ void __launch_bounds__({permute_threads})\n"
       "{permute}(const aj::PermuteRowsArgs args) {{\n"
       "  aj::permute_rows(args);\n"
-      "}}\n"
-      "\n"
-      "extern \"C\" __global__ void __launch_bounds__({lsh_threads})\n"
-      "{lsh}(const aj::LshArgs args) {{\n"
-      "  aj::lsh_buckets<Config::kBf16, {buckets}>(args);\n"
       "}}\n",
       fmt::arg("sort", kHashSortEntry), fmt::arg("permute", kPermuteRowsEntry),
-      fmt::arg("lsh", kLshEntry), fmt::arg("buckets", hash->buckets),
-      fmt::arg("sort_threads", kHashSortThreads), fmt::arg("permute_threads", kPermuteThreads),
-      fmt::arg("lsh_threads", kLshThreads));
+      fmt::arg("buckets", buckets), fmt::arg("sort_threads", kHashSortThreads),
+      fmt::arg("permute_threads", kPermuteThreads));
+}
+
+std::string hash_kernels_source(const Variant& variant) {
+  const std::optional<HashSparsity> hash = variant.hash_sparsity();
+  if (!hash) return {};
+  return "\n#include \"attnjit/hash_sparsity.cuh\"\n" + row_kernels_source(hash->buckets) +
+         fmt::format(
+             "\n"
+             "extern \"C\" __global__ void __launch_bounds__({lsh_threads})\n"
+             "{lsh}(const aj::LshArgs args) {{\n"
+             "  aj::lsh_buckets<Config::kBf16, {buckets}>(args);\n"
+             "}}\n",
+             fmt::arg("lsh", kLshEntry), fmt::arg("buckets", hash->buckets),
+             fmt::arg("lsh_threads", kLshThreads));
 }
 
 }  // namespace attnjit::codegen

@@ -29,6 +29,10 @@ inline constexpr int kHashSortThreads = 256;
 inline constexpr int kPermuteThreads = 256;
 inline constexpr int kLshThreads = 256;
 
+// The row sort (over `buckets` buckets) and row permute kernels, which
+// approx hyper's modules hold too.
+std::string row_kernels_source(int buckets);
+
 // Their source, for a module whose variant has hash sparsity; empty otherwise.
 std::string hash_kernels_source(const Variant& variant);
 

@@ -1,6 +1,7 @@
 #include "harness/compare.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,17 @@ Comparison compare(const std::vector<double>& got, const std::vector<double>& wa
     }
   }
   return result;
+}
+
+double relative_l2_error(const std::vector<double>& got, const std::vector<double>& want) {
+  if (got.size() != want.size()) return std::numeric_limits<double>::quiet_NaN();
+  double diff = 0;
+  double norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    diff += (got[i] - want[i]) * (got[i] - want[i]);
+    norm += want[i] * want[i];
+  }
+  return norm > 0 ? std::sqrt(diff / norm) : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace attnjit::harness

@@ -22,4 +22,8 @@ struct Comparison {
 Comparison compare(const std::vector<double>& got, const std::vector<double>& want, DType type,
                    std::string_view what);
 
+// ||got - want|| / ||want|| (L2 over every element): how far an approximation
+// is from the exact output. NaN where the sizes differ or want is all zeros.
+double relative_l2_error(const std::vector<double>& got, const std::vector<double>& want);
+
 }  // namespace attnjit::harness

@@ -49,6 +49,7 @@ struct Statement {
     Tensor,
     Kv,
     Sparsity,
+    Approx,
   };
   Kind kind = Kind::DType;
   Span keyword;
@@ -58,7 +59,8 @@ struct Statement {
   Token size;    // the value of head_dim/head_dim_v, the page size of kv paged, BM of sparsity
                  // block, the buckets of sparsity hash
   Token size_n;  // BN of sparsity block
-  ExprPtr expr;  // scale, mask, score, or a param's default
+  std::vector<std::pair<Token, Token>> args;  // key=value of approx hyper, in written order
+  ExprPtr expr;                               // scale, mask, score, or a param's default
   std::vector<Dim> dims;
 };
 

@@ -281,6 +281,15 @@ VariantBuilder& VariantBuilder::sparsity_hash(int buckets) {
   hash_sparsity_ = HashSparsity{buckets};
   return *this;
 }
+VariantBuilder& VariantBuilder::approx_hyper(const HyperApprox& hyper) {
+  for (const auto& [key, value] :
+       {std::pair{"block", hyper.block}, std::pair{"samples", hyper.samples},
+        std::pair{"lsh_bits", hyper.lsh_bits}, std::pair{"min_seq", hyper.min_seq}}) {
+    if (auto problem = hyper_arg_problem(key, value)) throw SpecError(*problem);
+  }
+  hyper_ = hyper;
+  return *this;
+}
 VariantBuilder& VariantBuilder::scale(const dsl::E& value) {
   if (value.expr()->type() == ir::Type::Bool) throw SpecError("scale must be a number, got bool");
   scale_ = value.expr();
@@ -343,6 +352,27 @@ dsl::TensorHandle VariantBuilder::tensor(std::string name, ElemType element,
   return {std::move(name), element, rank};
 }
 
+// HyperAttention approximates plain softmax attention; its sorting and
+// sampling have no meaning for other masks and scores.
+void VariantBuilder::check_hyper_variant() const {
+  const auto refuse = [](std::string_view what) {
+    throw SpecError(fmt::format(
+        "approx hyper approximates plain attention: its variant may say 'mask causal;' and no {}",
+        what));
+  };
+  const bool causal_only = std::all_of(masks_.begin(), masks_.end(), [](const ir::ExprPtr& m) {
+    const auto* builtin = m->as<ir::BuiltinRef>();
+    return builtin != nullptr && builtin->which == ir::Builtin::Causal;
+  });
+  if (!causal_only) refuse("other mask");
+  if (score_ && score_->as<ir::BuiltinRef>() == nullptr) refuse("score");
+  if (!params_.empty()) refuse("param");
+  if (!tensors_.empty()) refuse("tensor");
+  if (block_sparsity_ || hash_sparsity_) refuse("sparsity");
+  if (kv_page_size_ > 0) refuse("paged KV");
+  if (dtype_ != DType::F16 && dtype_ != DType::BF16) refuse("8-bit dtype");
+}
+
 Variant VariantBuilder::build() const {
   if (!dtype_) throw SpecError(fmt::format("variant '{}' has no 'dtype' statement", name_));
   if (!head_dim_) throw SpecError(fmt::format("variant '{}' has no 'head_dim' statement", name_));
@@ -361,6 +391,8 @@ Variant VariantBuilder::build() const {
   if (block_sparsity_ && hash_sparsity_) {
     throw SpecError("a variant has one kind of sparsity, block or hash");
   }
+  v.hyper_ = hyper_;
+  if (hyper_) check_hyper_variant();
 
   std::vector<TensorDecl> tensors = tensors_;
   std::vector<ir::ExprPtr> masks = masks_;

@@ -144,6 +144,10 @@ std::string canonical_form(const Variant& variant) {
   if (const auto& hash = variant.hash_sparsity()) {
     line(fmt::format("sparsity hash(buckets={})", hash->buckets));
   }
+  if (const auto& hyper = variant.hyper()) {
+    line(fmt::format("approx hyper(block={}, samples={}, lsh_bits={}, min_seq={})", hyper->block,
+                     hyper->samples, hyper->lsh_bits, hyper->min_seq));
+  }
   line(fmt::format("scale {}", float_literal(variant.scale())));
   for (const ParamDecl& param : variant.params()) {
     std::string text = fmt::format("param {}: {}", param.name, param_type_name(param.type));

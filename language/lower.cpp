@@ -8,6 +8,7 @@
 
 #include <limits>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -113,6 +114,23 @@ class Lowering {
           builder_.sparsity_block(sparse_block(statement.size), sparse_block(statement.size_n));
         }
         return;
+      case Kind::Approx: {
+        once(statement, "approx");
+        HyperApprox hyper;
+        std::set<std::string_view> given;
+        for (const auto& [key, value] : statement.args) {
+          if (auto problem = hyper_arg_problem(key.text, value.int_value)) {
+            // A known key accepts 1, so a problem then is the key's.
+            fail(hyper_arg_problem(key.text, 1) ? key.span : value.span, *problem);
+          }
+          if (!given.insert(key.text).second) {
+            fail(key.span, fmt::format("'{}' is given twice", key.text));
+          }
+          set_hyper_arg(hyper, key.text, static_cast<int>(value.int_value));
+        }
+        builder_.approx_hyper(hyper);
+        return;
+      }
       case Kind::Param: declare_param(statement); return;
       case Kind::Tensor: declare_tensor(statement); return;
       case Kind::Scale: once(statement, "scale"); return;

@@ -34,13 +34,14 @@ constexpr std::array kKeywords = {
     Keyword{"tensor", ast::Statement::Kind::Tensor},
     Keyword{"kv", ast::Statement::Kind::Kv},
     Keyword{"sparsity", ast::Statement::Kind::Sparsity},
+    Keyword{"approx", ast::Statement::Kind::Approx},
 };
 
 constexpr std::array kKvLayouts = {std::string_view{"contiguous"}, std::string_view{"paged"}};
 
 // Statements that later issues add to the language; named so that a file
 // using them is told plainly rather than "unknown statement".
-constexpr std::array kLaterStatements = {std::string_view{"approx"}, std::string_view{"quant"}};
+constexpr std::array kLaterStatements = {std::string_view{"quant"}};
 constexpr std::array kSparsities = {std::string_view{"block"}, std::string_view{"hash"}};
 
 // Binary operators by level, loosest first (LANGUAGE.md's table); all are
@@ -286,6 +287,23 @@ void Parser::statement_body(ast::Statement& parsed) {
             fmt::format("unknown KV layout '{}'{}", parsed.word.text,
                         did_you_mean(parsed.word.text, {kKvLayouts.begin(), kKvLayouts.end()}))};
       }
+      return;
+    case Kind::Approx:
+      parsed.word = expect_name("a kind of approximation ('hyper')");
+      if (parsed.word.text != "hyper") {
+        throw SyntaxError{parsed.word.span,
+                          fmt::format("unknown approximation '{}'{}", parsed.word.text,
+                                      did_you_mean(parsed.word.text, {"hyper"}))};
+      }
+      if (token_.kind != TokenKind::LParen) return;  // every argument at its default
+      advance();
+      while (token_.kind != TokenKind::RParen) {
+        if (!parsed.args.empty()) expect(TokenKind::Comma, "between the arguments");
+        const Token key = expect_name("an argument name (block, samples, lsh_bits, min_seq)");
+        expect(TokenKind::Assign, "after the argument name");
+        parsed.args.emplace_back(key, expect(TokenKind::Int, "as the argument's value"));
+      }
+      advance();
       return;
     case Kind::Sparsity:
       parsed.word = expect_name("a kind of sparsity ('block' or 'hash')");

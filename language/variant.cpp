@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace attnjit {
 namespace {
 
@@ -73,6 +75,45 @@ ir::ExprPtr hash_bucket_term() {
   };
   return ir::binary(ir::BinaryOp::Eq, bucket(kQueryBucketTensor, Builtin::H, Builtin::Q),
                     bucket(kKeyBucketTensor, Builtin::Hkv, Builtin::K));
+}
+
+namespace {
+
+struct HyperArg {
+  std::string_view key;
+  std::int64_t lo, hi;
+  int HyperApprox::*field;
+};
+constexpr std::array kHyperArgs = {
+    HyperArg{"block", 1, kMaxHyperBlock, &HyperApprox::block},
+    HyperArg{"samples", 0, kMaxHyperSamples, &HyperApprox::samples},
+    HyperArg{"lsh_bits", 1, kMaxHyperLshBits, &HyperApprox::lsh_bits},
+    HyperArg{"min_seq", 1, kMaxHyperMinSeq, &HyperApprox::min_seq},
+};
+
+const HyperArg* find_hyper_arg(std::string_view key) {
+  for (const HyperArg& arg : kHyperArgs) {
+    if (arg.key == key) return &arg;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<std::string> hyper_arg_problem(std::string_view key, std::int64_t value) {
+  const HyperArg* arg = find_hyper_arg(key);
+  if (arg == nullptr) {
+    return fmt::format("unknown argument '{}' of approx hyper (block, samples, lsh_bits, min_seq)",
+                       key);
+  }
+  if (value < arg->lo || value > arg->hi) {
+    return fmt::format("approx hyper's {} must be in {}..{}, got {}", key, arg->lo, arg->hi, value);
+  }
+  return std::nullopt;
+}
+
+void set_hyper_arg(HyperApprox& hyper, std::string_view key, int value) {
+  if (const HyperArg* arg = find_hyper_arg(key)) hyper.*(arg->field) = value;
 }
 
 std::optional<std::int64_t> dim_extent(const Dim& dim, const AttentionShape& shape) {

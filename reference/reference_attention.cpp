@@ -1,4 +1,5 @@
 #include "reference/attention_row.hpp"
+#include "reference/hyper_reference.hpp"
 #include "reference/inputs_check.hpp"
 #include "reference/interpreter.hpp"
 #include <attnjit/reference.hpp>
@@ -96,6 +97,19 @@ ReferenceOutput reference_attention(const Variant& variant, const ReferenceInput
   const auto rows = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len);
   result.out.assign(rows * head_dim_v, 0.0);
   result.lse.assign(rows, kMinusInf);
+  if (variant.hyper()) {
+    const auto q_len = static_cast<std::size_t>(shape.q_len);
+    for (std::int64_t b = 0; b < shape.batch; ++b) {
+      for (std::int64_t h = 0; h < shape.heads; ++h) {
+        const std::size_t first = static_cast<std::size_t>(b * shape.heads + h) * q_len;
+        reference::hyper_plane(
+            variant, inputs, b, h,
+            std::span(result.out).subspan(first * head_dim_v, q_len * head_dim_v),
+            std::span(result.lse).subspan(first, q_len));
+      }
+    }
+    return result;
+  }
   std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
 
   reference::Point point = reference::shape_point(shape);

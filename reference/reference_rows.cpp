@@ -1,4 +1,5 @@
 #include "reference/attention_row.hpp"
+#include "reference/hyper_reference.hpp"
 #include "reference/inputs_check.hpp"
 #include "reference/interpreter.hpp"
 #include <attnjit/error.hpp>
@@ -7,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -43,6 +46,34 @@ RowIndex row_at(const AttentionShape& shape, std::int64_t flat) {
   return {head_row / shape.heads, head_row % shape.heads, flat % shape.q_len};
 }
 
+// approx hyper computes whole planes (sorts, draws); each plane once.
+std::vector<RowOutput> hyper_rows(const Variant& variant, const ReferenceInputs& inputs,
+                                  std::span<const RowIndex> rows) {
+  const AttentionShape& shape = inputs.shape;
+  const auto q_len = static_cast<std::size_t>(shape.q_len);
+  const auto dv = static_cast<std::size_t>(variant.head_dim_v());
+  std::map<std::pair<std::int64_t, std::int64_t>,
+           std::pair<std::vector<double>, std::vector<double>>>
+      planes;
+  std::vector<RowOutput> result;
+  result.reserve(rows.size());
+  for (const RowIndex& row : rows) {
+    auto [at, fresh] = planes.try_emplace({row.batch, row.head});
+    auto& [out, lse] = at->second;
+    if (fresh) {
+      out.resize(q_len * dv);
+      lse.resize(q_len);
+      reference::hyper_plane(variant, inputs, row.batch, row.head, out, lse);
+    }
+    const auto q = static_cast<std::size_t>(row.q);
+    RowOutput& output = result.emplace_back();
+    output.out.assign(out.begin() + static_cast<std::ptrdiff_t>(q * dv),
+                      out.begin() + static_cast<std::ptrdiff_t>((q + 1) * dv));
+    output.lse = lse[q];
+  }
+  return result;
+}
+
 }  // namespace
 
 std::vector<RowOutput> reference_rows(const Variant& variant, const ReferenceInputs& inputs,
@@ -52,6 +83,7 @@ std::vector<RowOutput> reference_rows(const Variant& variant, const ReferenceInp
   // All rows are checked first so that a bad one costs no computation.
   for (std::size_t i = 0; i < rows.size(); ++i) check_row(i, rows[i], shape);
 
+  if (variant.hyper()) return hyper_rows(variant, inputs, rows);
   std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
   reference::Point point = reference::shape_point(shape);
   std::vector<RowOutput> result;

@@ -1,6 +1,7 @@
 #include "runtime/hash_launch.hpp"
 
 #include "codegen/hash_order.hpp"
+#include "runtime/row_kernels.hpp"
 #include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
 
@@ -13,46 +14,20 @@
 namespace attnjit {
 namespace {
 
-constexpr std::size_t kSliceAlign = 256;
-constexpr std::int64_t kMaxPermuteBlocks = 8192;
 constexpr std::int64_t kElementBytes = 2;  // the families' 16-bit Q, K, V and O
 
-// Pieces of one stream-ordered allocation, laid out before it is made.
-class ScratchPlan {
- public:
-  std::size_t add(std::int64_t bytes) {
-    const std::size_t at = size_;
-    size_ += (static_cast<std::size_t>(bytes) + kSliceAlign - 1) / kSliceAlign * kSliceAlign;
-    return at;
-  }
-  [[nodiscard]] std::size_t size() const { return size_; }
-
- private:
-  std::size_t size_ = 0;
-};
-
-DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape) {
-  DeviceTensor t;
-  t.data = base + offset;
-  t.strides.assign(shape.size(), 1);
-  for (std::size_t d = shape.size() - 1; d > 0; --d) t.strides[d - 1] = t.strides[d] * shape[d];
-  t.shape = std::move(shape);
-  return t;
+void copy_strides(const DeviceTensor& t, long long (&out)[3]) {
+  for (int i = 0; i < 3; ++i) out[i] = t.strides[i];
 }
 
-void copy_strides(const DeviceTensor& t, long long (&out)[3], std::int64_t scale) {
-  for (int i = 0; i < 3; ++i) out[i] = t.strides[i] * scale;
-}
-
-// A [batch, heads, rows] int32 tensor's bucket LSH, sort or permutation
-// plane count.
+// A [batch, heads, rows] int32 tensor's bucket LSH plane count.
 std::int64_t planes(const DeviceTensor& t) { return t.shape[0] * t.shape[1]; }
 
 void lsh(const Driver& driver, const HashFunctions& hash, const DeviceTensor& x, int head_dim,
          const DeviceTensor& out, CUstream stream) {
   aj::LshArgs args{};
   args.x = static_cast<const unsigned short*>(device_pointer(x.data));
-  copy_strides(x, args.stride, 1);
+  copy_strides(x, args.stride);
   args.heads = static_cast<int>(x.shape[1]);
   args.rows = static_cast<int>(x.shape[2]);
   args.planes = static_cast<int>(planes(x));
@@ -66,44 +41,14 @@ void lsh(const Driver& driver, const HashFunctions& hash, const DeviceTensor& x,
          Dim3{codegen::kLshThreads}, 0, stream, pointers);
 }
 
-void sort(const Driver& driver, const HashFunctions& hash, const DeviceTensor& bucket,
-          const DeviceTensor& order, const DeviceTensor& sorted, CUstream stream) {
-  aj::HashSortArgs args{};
-  args.bucket = static_cast<const int*>(device_pointer(bucket.data));
-  copy_strides(bucket, args.stride, 1);
-  args.heads = static_cast<int>(bucket.shape[1]);
-  args.rows = static_cast<int>(bucket.shape[2]);
-  args.order = static_cast<int*>(device_pointer(order.data));
-  args.sorted_bucket = static_cast<int*>(device_pointer(sorted.data));
-  if (planes(bucket) == 0 || args.rows == 0) return;
-  void* pointers[] = {&args};
-  launch(driver, hash.sort, Dim3{static_cast<unsigned>(planes(bucket))},
-         Dim3{codegen::kHashSortThreads}, 0, stream, pointers);
-}
-
-// Rows of `row_bytes` between two [batch, heads, rows, ...] tensors whose
-// strides are in `element_bytes` units.
-void permute(const Driver& driver, const HashFunctions& hash, const DeviceTensor& src,
-             const DeviceTensor& dst, std::int64_t element_bytes, std::int64_t row_bytes,
-             const DeviceTensor& order, bool gather, CUstream stream) {
-  aj::PermuteRowsArgs args{};
-  args.src = static_cast<const unsigned char*>(device_pointer(src.data));
-  args.dst = static_cast<unsigned char*>(device_pointer(dst.data));
-  copy_strides(src, args.src_stride, element_bytes);
-  copy_strides(dst, args.dst_stride, element_bytes);
-  args.order = static_cast<const int*>(device_pointer(order.data));
-  args.heads = static_cast<int>(order.shape[1]);
-  args.rows = static_cast<int>(order.shape[2]);
-  args.planes = static_cast<int>(planes(order));
-  args.row_bytes = static_cast<int>(row_bytes);
-  args.gather = gather ? 1 : 0;
-  const std::int64_t words = planes(order) * args.rows * row_bytes / 4;
-  if (words == 0) return;
-  const std::int64_t blocks = std::min(
-      kMaxPermuteBlocks, (words + codegen::kPermuteThreads - 1) / codegen::kPermuteThreads);
-  void* pointers[] = {&args};
-  launch(driver, hash.permute, Dim3{static_cast<unsigned>(blocks)}, Dim3{codegen::kPermuteThreads},
-         0, stream, pointers);
+// Every row of a [batch, heads, rows] plane, as one segment.
+RowPlanes whole_planes(std::int64_t batch, std::int64_t heads, std::int64_t rows) {
+  RowPlanes out;
+  out.batch = batch;
+  out.heads = heads;
+  out.rows = rows;
+  out.valid_rows = rows;
+  return out;
 }
 
 // A 3-dimensional view of the float LSE [batch, heads, q_len] as rows of one float.
@@ -185,8 +130,12 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
   const DeviceTensor k_order_t = contiguous(base, k_order, {s.batch, s.kv_heads, s.kv_len});
   const DeviceTensor q_sorted_t = contiguous(base, q_sorted, {s.batch, s.heads, s.q_len});
   const DeviceTensor k_sorted_t = contiguous(base, k_sorted, {s.batch, s.kv_heads, s.kv_len});
-  sort(driver, hash, run.tensors.at(q_name), q_order_t, q_sorted_t, stream);
-  sort(driver, hash, run.tensors.at(k_name), k_order_t, k_sorted_t, stream);
+  const RowPlanes q_planes = whole_planes(s.batch, s.heads, s.q_len);
+  const RowPlanes k_planes = whole_planes(s.batch, s.kv_heads, s.kv_len);
+  sort_rows(driver, hash.sort, run.tensors.at(q_name), q_planes, s.q_len, q_order_t.data,
+            q_sorted_t.data, stream);
+  sort_rows(driver, hash.sort, run.tensors.at(k_name), k_planes, s.kv_len, k_order_t.data,
+            k_sorted_t.data, stream);
 
   FwdProblem reordered = run;
   reordered.q = contiguous(base, q_copy, {s.batch, s.heads, s.q_len, d});
@@ -198,18 +147,18 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
   reordered.tensors[k_name] = k_sorted_t;
   reordered.tensors[std::string(kQueryOrderTensor)] = q_order_t;
   reordered.tensors[std::string(kKeyOrderTensor)] = k_order_t;
-  permute(driver, hash, problem.q, reordered.q, kElementBytes, d * kElementBytes, q_order_t, true,
-          stream);
-  permute(driver, hash, problem.k, reordered.k, kElementBytes, d * kElementBytes, k_order_t, true,
-          stream);
-  permute(driver, hash, problem.v, reordered.v, kElementBytes, dv * kElementBytes, k_order_t, true,
-          stream);
+  permute_rows(driver, hash.permute, problem.q, reordered.q, kElementBytes, d * kElementBytes,
+               q_planes, q_order_t.data, true, stream);
+  permute_rows(driver, hash.permute, problem.k, reordered.k, kElementBytes, d * kElementBytes,
+               k_planes, k_order_t.data, true, stream);
+  permute_rows(driver, hash.permute, problem.v, reordered.v, kElementBytes, dv * kElementBytes,
+               k_planes, k_order_t.data, true, stream);
   launch_fwd(driver, functions, *sorted, kernel, reordered, stream);
-  permute(driver, hash, reordered.o, problem.o, kElementBytes, dv * kElementBytes, q_order_t, false,
-          stream);
+  permute_rows(driver, hash.permute, problem.o, reordered.o, kElementBytes, dv * kElementBytes,
+               q_planes, q_order_t.data, false, stream);
   if (problem.lse != 0) {
-    permute(driver, hash, lse_rows(reordered.lse, s), lse_rows(problem.lse, s), 4, 4, q_order_t,
-            false, stream);
+    permute_rows(driver, hash.permute, lse_rows(problem.lse, s), lse_rows(reordered.lse, s), 4, 4,
+                 q_planes, q_order_t.data, false, stream);
   }
 }
 

@@ -1,10 +1,11 @@
 // One call that runs any variant from its module: the forward kernel (with
-// its classifier) alone, or for `sparsity hash` the whole pipeline of
-// hash_launch.hpp. The engine, the tuner's worker and the GPU tests all
-// launch through it.
+// its classifier) alone, or the whole pipeline of hash_launch.hpp for
+// `sparsity hash` or of hyper_launch.hpp for `approx hyper`. The engine, the
+// tuner's worker and the GPU tests all launch through it.
 #pragma once
 
 #include "runtime/hash_launch.hpp"
+#include "runtime/hyper_launch.hpp"
 
 #include <optional>
 #include <string>
@@ -12,9 +13,10 @@
 namespace attnjit {
 
 struct VariantKernels {
-  std::optional<Variant> sorted;  // what the forward kernel computes, where not the variant
+  std::optional<Variant> sorted;  // what a prefill forward kernel computes, where not the variant
   FwdFunctions functions;
-  std::optional<HashFunctions> hash;  // for `sparsity hash`
+  std::optional<HashFunctions> hash;    // for `sparsity hash`
+  std::optional<HyperFunctions> hyper;  // for `approx hyper` on a prefill family
 };
 VariantKernels variant_kernels(const Driver& driver, const Module& module,
                                const codegen::GeneratedKernel& kernel, const std::string& entry,

@@ -4,6 +4,7 @@
 #include "harness/device_problem.hpp"
 #include "harness/host_problem.hpp"
 #include "harness/launch_timer.hpp"
+#include "language/hyper_plan.hpp"
 #include "runtime/cuda_driver.hpp"
 #include "tools/cli_error.hpp"
 #include "tools/kernel_options.hpp"
@@ -16,6 +17,7 @@
 #include <charconv>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -29,6 +31,7 @@ struct RunOptions {
   KernelOptions kernel;
   std::vector<std::string> params;
   bool check = false;
+  bool vs_exact = false;
   int iters = 0;
   bool json = false;
   std::string cache_dir;
@@ -137,6 +140,20 @@ int run_run(const RunOptions& options) {
                        {"first_bad", out.ok() ? lse.first_bad : out.first_bad}};
     if (!out.ok() || !lse.ok()) status = kBadInput;
   }
+  std::optional<Kernel> exact;
+  if (options.vs_exact) {
+    if (!variant.hyper()) {
+      throw CliError(kBadInput,
+                     fmt::format("--vs-exact: variant '{}' approximates nothing", variant.name()));
+    }
+    exact.emplace(engine.kernel(exact_of(variant), shape));
+    const std::vector<double> approx = device.output();
+    device.poison_outputs();
+    exact->launch(inputs, stream.get());
+    stream.synchronize();
+    const std::vector<double> want = device.output();
+    result["vs_exact"] = {{"relative_error", harness::relative_l2_error(approx, want)}};
+  }
   if (options.iters > 0) {
     for (int i = 0; i < 3; ++i) {
       kernel.launch(inputs, stream.get());
@@ -149,6 +166,15 @@ int run_run(const RunOptions& options) {
     const double flops = harness::attention_flops(variant, host);
     result["ms"] = ms;
     result["tflops"] = flops / (ms * 1e-3) / 1e12;
+    if (exact) {
+      const double exact_ms =
+          timer
+              .time(
+                  stream, [&] { exact->launch(inputs, stream.get()); }, options.iters)
+              .median_ms;
+      result["vs_exact"]["exact_ms"] = exact_ms;
+      result["vs_exact"]["speedup"] = exact_ms / ms;
+    }
   }
   if (options.json) {
     std::cout << result.dump(2) << "\n";
@@ -164,6 +190,14 @@ int run_run(const RunOptions& options) {
     if (result.contains("ms")) {
       std::cout << fmt::format(" {:.4f} ms {:.1f} TFLOP/s", result["ms"].get<double>(),
                                result["tflops"].get<double>());
+    }
+    if (result.contains("vs_exact")) {
+      const nlohmann::json& vs = result["vs_exact"];
+      std::cout << fmt::format(" rel_err_vs_exact={:.4g}", vs["relative_error"].get<double>());
+      if (vs.contains("exact_ms")) {
+        std::cout << fmt::format(" exact {:.4f} ms speedup {:.2f}x", vs["exact_ms"].get<double>(),
+                                 vs["speedup"].get<double>());
+      }
     }
     std::cout << "\n";
     if (status != kSuccess)
@@ -184,6 +218,9 @@ void add_run_command(CLI::App& app, std::function<int()>& run) {
   command->add_option("--param", options->params, "A param's value, NAME=VALUE (repeatable)");
   command->add_flag("--check", options->check,
                     "Compare with the CPU reference (slow for big shapes)");
+  command->add_flag("--vs-exact", options->vs_exact,
+                    "For an approximation: run the exact variant too and report the relative "
+                    "L2 error of O (and, with --iters, its time)");
   command
       ->add_option("--iters", options->iters,
                    "Time this many launches as the peers' benchmark does; print the median")

@@ -118,6 +118,9 @@ class VariantBuilder {
   // Hash sparsity over `buckets` buckets (1..kMaxHashBuckets): the bucket tensors and their
   // term in the mask (HashSparsity). A variant has at most one kind of sparsity.
   VariantBuilder& sparsity_hash(int buckets);
+  // HyperAttention (HyperApprox): block 1..kMaxHyperBlock, samples 0..kMaxHyperSamples,
+  // lsh_bits 1..kMaxHyperLshBits, min_seq 1..kMaxHyperMinSeq.
+  VariantBuilder& approx_hyper(const HyperApprox& hyper);
   // A constant expression; folded when the variant is built.
   VariantBuilder& scale(const dsl::E& value);
   // Several masks are ANDed.
@@ -131,6 +134,8 @@ class VariantBuilder {
   [[nodiscard]] Variant build() const;
 
  private:
+  void check_hyper_variant() const;
+
   std::string name_;
   std::optional<DType> dtype_;
   std::optional<DType> out_dtype_;
@@ -139,6 +144,7 @@ class VariantBuilder {
   int kv_page_size_ = 0;
   std::optional<BlockSparsity> block_sparsity_;
   std::optional<HashSparsity> hash_sparsity_;
+  std::optional<HyperApprox> hyper_;
   ir::ExprPtr scale_;
   std::vector<ir::ExprPtr> masks_;
   ir::ExprPtr score_;

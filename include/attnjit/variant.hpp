@@ -79,6 +79,28 @@ inline constexpr std::string_view kKeyOrderTensor = "k_order";
 // q_bucket[b, h, q] == k_bucket[b, hkv, k], the term hash sparsity adds.
 ir::ExprPtr hash_bucket_term();
 
+// HyperAttention (`approx hyper(block=B, samples=M, lsh_bits=R, min_seq=S);`,
+// Han et al. 2023), an approximation of plain softmax attention, causal or
+// not: queries and keys sorted by an R-bit angular LSH in Gray-code order,
+// exact attention on the diagonal blocks of B keys of that order, plus M key
+// columns drawn uniformly and weighted by keys / M, the two merged by their
+// LSEs; causal by the paper's recursion on halves, exact below S rows. The
+// defaults are the paper's. Its variant may say `mask causal;` and nothing
+// else of mask, score, param, tensor, sparsity or paging.
+struct HyperApprox {
+  int block = 256;
+  int samples = 256;
+  int lsh_bits = 7;
+  int min_seq = 4096;
+  friend bool operator==(const HyperApprox&, const HyperApprox&) = default;
+};
+
+// What is wrong with `key=value` in `approx hyper(...)`, or nothing: the
+// builder and the parser share it.
+std::optional<std::string> hyper_arg_problem(std::string_view key, std::int64_t value);
+// Sets the field `key` names (one that hyper_arg_problem accepts).
+void set_hyper_arg(HyperApprox& hyper, std::string_view key, int value);
+
 struct ParamDecl {
   std::string name;
   ParamType type;
@@ -119,6 +141,7 @@ class Variant {
     return block_sparsity_;
   }
   [[nodiscard]] const std::optional<HashSparsity>& hash_sparsity() const { return hash_sparsity_; }
+  [[nodiscard]] const std::optional<HyperApprox>& hyper() const { return hyper_; }
   // Sorted by name.
   [[nodiscard]] const std::vector<ParamDecl>& params() const { return params_; }
   [[nodiscard]] const std::vector<TensorDecl>& tensors() const { return tensors_; }
@@ -150,6 +173,7 @@ class Variant {
   int kv_page_size_ = 0;
   std::optional<BlockSparsity> block_sparsity_;
   std::optional<HashSparsity> hash_sparsity_;
+  std::optional<HyperApprox> hyper_;
   std::vector<ParamDecl> params_;
   std::vector<TensorDecl> tensors_;
   std::vector<ir::ExprPtr> mask_;
@@ -165,5 +189,10 @@ inline constexpr int kMaxKvPageSize = 1024;
 inline constexpr int kMaxSparseBlock = 65536;
 // The runtime's bucket sort keeps a counter per bucket in shared memory.
 inline constexpr int kMaxHashBuckets = 1024;
+// approx hyper: 2^lsh_bits buckets, so at most kMaxHashBuckets of them.
+inline constexpr int kMaxHyperLshBits = 10;
+inline constexpr int kMaxHyperBlock = 65536;
+inline constexpr int kMaxHyperSamples = 65536;
+inline constexpr int kMaxHyperMinSeq = 1 << 30;
 
 }  // namespace attnjit

@@ -67,23 +67,31 @@ struct TensorArg {
   long long stride[Rank];  // in elements
 };
 
-// The kernels of hash sparsity (hash_sparsity.cuh). A plane is one (batch,
-// head) of a [batch, heads, rows] int32 tensor; plane p starts at element
-// (p / heads) * stride[0] + (p % heads) * stride[1], and row r of it is
-// stride[2] elements further on.
+// The kernels of hash sparsity (hash_sparsity.cuh), which approx hyper
+// (hyper.cuh) shares. A plane is one segment of one (batch, head) of a
+// [batch, heads, rows] int32 tensor: planes go (batch, segment, head), and
+// plane p's row r is row first + segment * step + r of its (batch, head),
+// which starts at element batch * stride[0] + head * stride[1]; rows are
+// stride[2] elements apart. Rows at or past valid_rows are padding: they sort
+// last. Hash sparsity has one segment of all rows.
 struct HashSortArgs {
   const int* bucket;  // [batch, heads, rows], any strides
   long long stride[3];
   int heads;  // of the bucket tensor: query heads or KV heads
-  int rows;
-  int* order;          // [planes, rows] contiguous: the original row of each sorted row
-  int* sorted_bucket;  // [planes, rows] contiguous: the bucket of each sorted row
+  int segments;
+  long long first, step, valid_rows;
+  int rows;            // of a plane
+  int order_pitch;     // elements from one plane's order to the next
+  int* order;          // [planes, order_pitch]: the (batch, head) row of each sorted row
+  int* sorted_bucket;  // [planes, rows] contiguous: the bucket of each sorted row; may be null
 };
 
-// Rows of `row_bytes` bytes copied between [batch, heads, rows, *] tensors
-// (byte strides of batch, head, row): sorted row r of a plane is original
-// row order[plane * rows + r]. Gather: dst[r] = src[order[r]]; else scatter:
-// dst[order[r]] = src[r].
+// Rows of `row_bytes` bytes copied between a [batch, heads, rows, *] tensor
+// and a compact one of planes (as HashSortArgs's, byte strides of batch, head,
+// row each): compact row r of plane p is row order[p * rows + r] of the
+// plane's (batch, head). Gather: compact[r] = original[order[r]], zeros for a
+// padding row (at or past valid_rows); else scatter: original[order[r]] =
+// compact[r], padding rows dropped.
 struct PermuteRowsArgs {
   const unsigned char* src;
   unsigned char* dst;
@@ -91,6 +99,8 @@ struct PermuteRowsArgs {
   long long dst_stride[3];
   const int* order;
   int heads;
+  int segments;
+  long long valid_rows;
   int rows;
   int planes;
   int row_bytes;
@@ -108,6 +118,54 @@ struct LshArgs {
   int planes;
   int head_dim;
   int* bucket;  // [planes, rows] contiguous
+};
+
+// The kernels of approx hyper (hyper.cuh). The hash code of each row of a
+// [batch, heads, rows, head_dim] 16-bit tensor: the signs of its dot products
+// with `bits` fixed +-1 directions, in Gray-code order, into [planes, rows].
+struct HyperHashArgs {
+  const unsigned short* x;
+  long long stride[3];
+  int heads;
+  int rows;
+  int planes;
+  int head_dim;
+  int* code;
+};
+
+// For each key plane, `samples` key columns drawn uniformly from the first
+// k_rows sorted keys and appended after them: entry k_rows + m of the plane's
+// order (pitch k_rows + samples) is the order of the drawn sorted key, and of
+// sample_block its diagonal block (the sorted key / block). sample_block is -1
+// for the sorted keys themselves.
+struct HyperSampleArgs {
+  int* order;
+  int* sample_block;
+  int planes;
+  int k_rows;
+  int samples;
+  int block;
+  unsigned seed;
+};
+
+// One level's output (compact planes as HashSortArgs's, [planes, rows, dv]
+// 16-bit and [planes, rows] LSE, contiguous) merged into the call's output
+// (element strides of batch, head, row; LSE [batch, heads, valid_rows]
+// contiguous) by log-sum-exp, or put there where `replace`.
+struct HyperMergeArgs {
+  const unsigned short* part;
+  const float* part_lse;
+  const int* order;
+  unsigned short* out;
+  long long out_stride[3];
+  float* lse;
+  int heads;
+  int segments;
+  int rows;
+  int planes;
+  long long valid_rows;
+  int head_dim_v;
+  int replace;
 };
 
 }  // namespace aj

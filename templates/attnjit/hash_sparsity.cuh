@@ -29,6 +29,13 @@ __device__ __forceinline__ long long plane_start(long long plane, int heads,
   return plane / heads * stride[0] + plane % heads * stride[1];
 }
 
+// Where plane `plane` (batch, segment, head) starts in its [batch, heads,
+// rows] tensor.
+__device__ __forceinline__ long long segment_plane_start(long long plane, int heads, int segments,
+                                                         const long long (&stride)[3]) {
+  return plane / ((long long)heads * segments) * stride[0] + plane % heads * stride[1];
+}
+
 // A CTA per plane. Each warp takes a contiguous run of rows; a count per
 // (warp, bucket) turns into where the warp's rows of each bucket go, and the
 // warp then places its rows in order, 32 at a time, so equal buckets keep
@@ -41,14 +48,18 @@ __device__ __forceinline__ void hash_sort(const HashSortArgs& a) {
   __shared__ int total[kKeys];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const long long plane = blockIdx.x;
-  const int* in = a.bucket + plane_start(plane, a.heads, a.stride);
+  const int* in = a.bucket + segment_plane_start(plane, a.heads, a.segments, a.stride);
+  const long long first = a.first + plane / a.heads % a.segments * a.step;
   const auto key = [](int id) { return (unsigned)id < (unsigned)kBuckets ? id : kBuckets; };
+  // A padding row's id: past every bucket, so it sorts last.
+  const auto id_of = [&](int r) {
+    return first + r < a.valid_rows ? in[(first + r) * a.stride[2]] : kBuckets;
+  };
   for (int i = threadIdx.x; i < kWarps * kKeys; i += kThreads) offset[i / kKeys][i % kKeys] = 0;
   __syncthreads();
   const int per_warp = (a.rows + kWarps - 1) / kWarps;
   const int begin = min(a.rows, warp * per_warp), end = min(a.rows, begin + per_warp);
-  for (int r = begin + lane; r < end; r += 32)
-    atomicAdd(&offset[warp][key(in[r * a.stride[2]])], 1);
+  for (int r = begin + lane; r < end; r += 32) atomicAdd(&offset[warp][key(id_of(r))], 1);
   __syncthreads();
   for (int k = threadIdx.x; k < kKeys; k += kThreads) {
     int run = 0;
@@ -87,12 +98,12 @@ __device__ __forceinline__ void hash_sort(const HashSortArgs& a) {
     offset[i / kKeys][i % kKeys] += total[i % kKeys];
   }
   __syncthreads();
-  int* const order = a.order + plane * a.rows;
-  int* const sorted = a.sorted_bucket + plane * a.rows;
+  int* const order = a.order + plane * a.order_pitch;
+  int* const sorted = a.sorted_bucket == nullptr ? nullptr : a.sorted_bucket + plane * a.rows;
   for (int base = begin; base < end; base += 32) {
     const int r = base + lane;
     const bool valid = r < end;
-    const int id = valid ? in[r * a.stride[2]] : 0;
+    const int id = valid ? id_of(r) : 0;
     const int k = valid ? key(id) : -1;
     const unsigned peers = __match_any_sync(0xffffffffU, k);
     const int leader = __ffs(peers) - 1;
@@ -104,8 +115,8 @@ __device__ __forceinline__ void hash_sort(const HashSortArgs& a) {
     start = __shfl_sync(0xffffffffU, start, leader);
     if (valid) {
       const int at = start + __popc(peers & ((1U << lane) - 1U));
-      order[at] = r;
-      sorted[at] = id;
+      order[at] = (int)(first + r);
+      if (sorted != nullptr) sorted[at] = id;
     }
     __syncwarp();
   }
@@ -120,13 +131,17 @@ __device__ __forceinline__ void permute_words(const PermuteRowsArgs& a) {
     const long long row = i / pieces, piece = i % pieces;
     const long long plane = row / a.rows, r = row % a.rows;
     const long long o = a.order[row];
+    const bool padding = o >= a.valid_rows;
+    if (padding && !a.gather) continue;
     const long long from = a.gather ? o : r, to = a.gather ? r : o;
-    const Word* src =
-        (const Word*)(a.src + plane_start(plane, a.heads, a.src_stride) + from * a.src_stride[2]) +
-        piece;
-    Word* dst =
-        (Word*)(a.dst + plane_start(plane, a.heads, a.dst_stride) + to * a.dst_stride[2]) + piece;
-    *dst = *src;
+    const long long src_plane = a.gather
+                                    ? segment_plane_start(plane, a.heads, a.segments, a.src_stride)
+                                    : plane_start(plane, a.heads, a.src_stride);
+    const long long dst_plane = a.gather
+                                    ? plane_start(plane, a.heads, a.dst_stride)
+                                    : segment_plane_start(plane, a.heads, a.segments, a.dst_stride);
+    Word* dst = (Word*)(a.dst + dst_plane + to * a.dst_stride[2]) + piece;
+    *dst = padding ? Word{} : *((const Word*)(a.src + src_plane + from * a.src_stride[2]) + piece);
   }
 }
 
@@ -144,8 +159,24 @@ __device__ __forceinline__ void permute_rows(const PermuteRowsArgs& a) {
   }
 }
 
-// A warp per row: the dot product with each bucket's direction, the lanes
-// sharing the columns, and the first bucket of the greatest.
+// The dot product of a row of 16-bit elements with direction `direction`
+// (lsh_sign), the warp's lanes sharing the columns; every lane gets the same
+// bits, so that they all decide alike.
+template <bool kBf16>
+__device__ __forceinline__ float warp_sign_dot(const unsigned short* x, int head_dim,
+                                               int direction) {
+  const int lane = threadIdx.x % 32;
+  float dot = 0;
+  for (int c = lane; c < head_dim; c += 32) {
+    const float value = kBf16 ? bf16_bits_to_float(x[c]) : half_bits_to_float(x[c]);
+    dot += lsh_sign(direction, c) * value;
+  }
+  for (int step = 16; step > 0; step /= 2) dot += __shfl_xor_sync(0xffffffffU, dot, step);
+  return __shfl_sync(0xffffffffU, dot, 0);
+}
+
+// A warp per row: the dot product with each bucket's direction and the first
+// bucket of the greatest.
 template <bool kBf16, int kBuckets>
 __device__ __forceinline__ void lsh_buckets(const LshArgs& a) {
   const long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
@@ -156,13 +187,7 @@ __device__ __forceinline__ void lsh_buckets(const LshArgs& a) {
   float best = 0;
   int arg = 0;
   for (int bucket = 0; bucket < kBuckets; ++bucket) {
-    float dot = 0;
-    for (int c = lane; c < a.head_dim; c += 32) {
-      const float value = kBf16 ? bf16_bits_to_float(x[c]) : half_bits_to_float(x[c]);
-      dot += lsh_sign(bucket, c) * value;
-    }
-    for (int step = 16; step > 0; step /= 2) dot += __shfl_xor_sync(0xffffffffU, dot, step);
-    dot = __shfl_sync(0xffffffffU, dot, 0);  // every lane the same bits
+    const float dot = warp_sign_dot<kBf16>(x, a.head_dim, bucket);
     if (bucket == 0 || dot > best) {
       best = dot;
       arg = bucket;

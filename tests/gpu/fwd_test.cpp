@@ -189,6 +189,41 @@ TEST(HashSparsity, HashesQAndKWhenNoBucketsAreGiven) {
   }
 }
 
+// approx hyper with small blocks, few draws and a low min_seq, so that
+// every stage runs at test sizes: hashing, sorting segments with padding,
+// drawn columns, several causal levels merged into the exact part, GQA. The
+// reference makes the same draws and hashes alike.
+TEST(HyperAttention, MatchesTheReferenceWithTheSameDraws) {
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  ParseResult parsed = parse_variants(
+      "variant hyper_causal { dtype bf16; head_dim 64; mask causal;\n"
+      "  approx hyper(block=32, samples=16, lsh_bits=3, min_seq=64); }\n"
+      "variant hyper_full { dtype fp16; head_dim 128;\n"
+      "  approx hyper(block=48, samples=20, lsh_bits=4, min_seq=100); }",
+      "hyper.attn");
+  ASSERT_TRUE(parsed.ok());
+  const std::vector<Case> causal = {
+      {{2, 4, 2, 301, 301}, harness::Layout::BHSD}, {{1, 2, 1, 1000, 1000}, harness::Layout::BSHD},
+      {{1, 3, 3, 129, 129}, harness::Layout::BHSD}, {{1, 1, 1, 64, 64}, harness::Layout::BHSD},
+      {{1, 2, 1, 40, 90}, harness::Layout::BSHD},
+  };
+  const std::vector<Case> full = {
+      {{1, 2, 1, 200, 333}, harness::Layout::BHSD},
+      {{2, 4, 4, 150, 150}, harness::Layout::BSHD},
+      {{1, 1, 1, 99, 500}, harness::Layout::BHSD},
+      {{1, 2, 2, 700, 37}, harness::Layout::BHSD},
+  };
+  const auto arch = codegen::parse_arch(gpu()->context.arch());
+  for (const Variant& variant : parsed.variants) {
+    const std::vector<Case>& cases = variant.mask().empty() ? full : causal;
+    check_config(variant, codegen::Family::Fa2Sm80, "", cases);
+    if (codegen::preferred_family(variant, *arch) == codegen::Family::Fa3Sm90) {
+      check_config(variant, codegen::Family::Fa3Sm90, "", cases);
+    }
+  }
+}
+
 TEST_P(Fwd, MatchesTheReference) {
   if (gpu() == nullptr)
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";

@@ -181,6 +181,24 @@ TEST(Canonical, BlockSparsityPrintsItsStatementAlone) {
                                    "head_dim 64; dtype bf16; }"));
 }
 
+// Every argument printed, so that defaults spelled out or left out, in any
+// order, give one hash, and the form parses back.
+TEST(Canonical, ApproxHyperPrintsEveryArgument) {
+  const Variant hyper = parse_one("variant h { dtype bf16; head_dim 64; approx hyper; }");
+  EXPECT_EQ(hyper.canonical(),
+            "dtype bf16;\nout_dtype bf16;\nhead_dim 64;\nhead_dim_v 64;\n"
+            "approx hyper(block=256, samples=256, lsh_bits=7, min_seq=4096);\nscale 0.125;\n"
+            "score score;\n");
+  EXPECT_EQ(hyper.hash(), hash_of("variant g { approx hyper(min_seq=4096, block=256); "
+                                  "dtype bf16; head_dim 64; }"));
+  EXPECT_EQ(hyper.hash(), hash_of("variant g {\n" + hyper.canonical() + "}"));
+  EXPECT_NE(hyper.hash(), hash_of("variant g { dtype bf16; head_dim 64; approx hyper(); "
+                                  "mask causal; }"));
+  EXPECT_NE(hyper.hash(), hash_of("variant g { dtype bf16; head_dim 64; "
+                                  "approx hyper(samples=128); }"));
+  EXPECT_NE(hyper.hash(), hash_of("variant g { dtype bf16; head_dim 64; }"));
+}
+
 TEST(Canonical, KvStatementOrderDoesNotMatter) {
   const std::string first = hash_of(R"(variant g {
     kv paged(64); dtype bf16; head_dim 256; param window: i32 = 4096;

@@ -1,0 +1,196 @@
+#include "runtime/hyper_launch.hpp"
+
+#include "codegen/hash_order.hpp"
+#include "codegen/hyper_kernels.hpp"
+#include "language/hyper_plan.hpp"
+#include "runtime/row_kernels.hpp"
+#include "templates/attnjit/fwd_args.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+namespace attnjit {
+namespace {
+
+constexpr std::int64_t kElementBytes = 2;  // the families' 16-bit Q, K, V and O
+
+unsigned blocks_for(std::int64_t threads) {
+  return static_cast<unsigned>((threads + codegen::kHyperThreads - 1) / codegen::kHyperThreads);
+}
+
+// The code of every row of x ([batch, heads, rows, d]) into `code` ([batch, heads, rows]).
+void hash_rows(const Driver& driver, const HyperFunctions& hyper, const DeviceTensor& x, int d,
+               const DeviceTensor& code, CUstream stream) {
+  aj::HyperHashArgs args{};
+  args.x = static_cast<const unsigned short*>(device_pointer(x.data));
+  for (int i = 0; i < 3; ++i) args.stride[i] = x.strides[i];
+  args.heads = static_cast<int>(x.shape[1]);
+  args.rows = static_cast<int>(x.shape[2]);
+  args.planes = static_cast<int>(x.shape[0] * x.shape[1]);
+  args.head_dim = d;
+  args.code = static_cast<int*>(device_pointer(code.data));
+  const std::int64_t threads = std::int64_t{args.planes} * args.rows * 32;
+  if (threads == 0) return;
+  void* pointers[] = {&args};
+  launch(driver, hyper.hash, Dim3{blocks_for(threads)}, Dim3{codegen::kHyperThreads}, 0, stream,
+         pointers);
+}
+
+// Where the levels' pieces lie in the scratch: the rows' codes, the sorted
+// orders and the draws' blocks, and the compact Q, K, V, O and LSE.
+struct LevelSlices {
+  std::size_t q_code = 0;
+  std::size_t k_code = 0;
+  std::size_t q_order = 0;
+  std::size_t k_order = 0;
+  std::size_t sample_block = 0;
+  std::size_t q = 0;
+  std::size_t k = 0;
+  std::size_t v = 0;
+  std::size_t o = 0;
+  std::size_t lse = 0;
+};
+
+// Params and the sample-block tensor that tell the kernel which part it runs.
+void tell_part(FwdProblem& run, std::int64_t q_blocks, std::int64_t q_rows, std::int64_t block,
+               std::int64_t keys, bool causal, double log_weight, DeviceTensor sample_block) {
+  run.params[std::string(codegen::kHyperQueryBlocksParam)] = static_cast<std::int32_t>(q_blocks);
+  run.params[std::string(codegen::kHyperQueryRowsParam)] = static_cast<std::int32_t>(q_rows);
+  run.params[std::string(codegen::kHyperBlockParam)] = static_cast<std::int32_t>(block);
+  run.params[std::string(codegen::kHyperKeysParam)] = static_cast<std::int32_t>(keys);
+  run.params[std::string(codegen::kHyperCausalParam)] = causal;
+  run.params[std::string(codegen::kHyperLogWeightParam)] = static_cast<float>(log_weight);
+  run.tensors[std::string(codegen::kHyperSampleBlockTensor)] = std::move(sample_block);
+}
+
+}  // namespace
+
+HyperFunctions hyper_functions(const Module& module) {
+  return {module.function(std::string(codegen::kHashSortEntry)),
+          module.function(std::string(codegen::kPermuteRowsEntry)),
+          module.function(std::string(codegen::kHyperHashEntry)),
+          module.function(std::string(codegen::kHyperSamplesEntry)),
+          module.function(std::string(codegen::kHyperMergeEntry))};
+}
+
+void launch_hyper(const Driver& driver, const FwdFunctions& functions, const HyperFunctions& hyper,
+                  const Variant& variant, const Variant& kernel_variant,
+                  const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                  CUstream stream) {
+  check_fwd_tensors(variant, false, problem);
+  const AttentionShape& s = problem.shape;
+  const bool causal = hyper_is_causal(variant);
+  const HyperPlan plan = hyper_plan(*variant.hyper(), causal, s.q_len, s.kv_len);
+  const std::int64_t d = variant.head_dim();
+  const std::int64_t dv = variant.head_dim_v();
+
+  // Every causal level has as many compact rows as the next; one slice each serves all.
+  std::int64_t q_compact = 0;
+  std::int64_t k_compact = 0;
+  for (const HyperLevel& level : plan.levels) {
+    q_compact = std::max(q_compact, level.segments * level.q_rows);
+    k_compact = std::max(k_compact, level.segments * (level.k_rows + level.samples));
+  }
+  const std::int64_t q_planes = s.batch * s.heads;
+  const std::int64_t k_planes = s.batch * s.kv_heads;
+  ScratchPlan layout;
+  const std::size_t dummy_block = layout.add(4);
+  const bool own_lse = problem.lse == 0 && !plan.levels.empty();
+  const std::size_t lse_at = own_lse ? layout.add(q_planes * s.q_len * 4) : 0;
+  LevelSlices at;
+  if (!plan.levels.empty()) {
+    at.q_code = layout.add(q_planes * s.q_len * 4);
+    at.k_code = layout.add(k_planes * s.kv_len * 4);
+    at.q_order = layout.add(q_planes * q_compact * 4);
+    at.k_order = layout.add(k_planes * k_compact * 4);
+    at.sample_block = layout.add(k_planes * k_compact * 4);
+    at.q = layout.add(q_planes * q_compact * d * kElementBytes);
+    at.k = layout.add(k_planes * k_compact * d * kElementBytes);
+    at.v = layout.add(k_planes * k_compact * dv * kElementBytes);
+    at.o = layout.add(q_planes * q_compact * dv * kElementBytes);
+    at.lse = layout.add(q_planes * q_compact * 4);
+  }
+  const StreamScratch scratch(driver, layout.size(), stream);
+  const CUdeviceptr base = scratch.ptr();
+  const CUdeviceptr lse = own_lse ? base + lse_at : problem.lse;
+
+  if (plan.exact_chunk > 0) {
+    // Keys below hyper_keys only: the sample blocks are never read, so one
+    // element serves every index.
+    DeviceTensor none{base + dummy_block, {s.batch, s.kv_heads, s.kv_len}, {0, 0, 0}};
+    driver.memset_d8_async(none.data, 0xff, 4, stream);
+    FwdProblem run = problem;
+    run.lse = lse;
+    tell_part(run, 1, plan.exact_chunk, plan.exact_chunk, s.kv_len, causal, 0.0, std::move(none));
+    launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
+  }
+  if (plan.levels.empty()) return;
+
+  const DeviceTensor q_codes = contiguous(base, at.q_code, {s.batch, s.heads, s.q_len});
+  const DeviceTensor k_codes = contiguous(base, at.k_code, {s.batch, s.kv_heads, s.kv_len});
+  hash_rows(driver, hyper, problem.q, static_cast<int>(d), q_codes, stream);
+  hash_rows(driver, hyper, problem.k, static_cast<int>(d), k_codes, stream);
+
+  for (std::size_t index = 0; index < plan.levels.size(); ++index) {
+    const HyperLevel& level = plan.levels[index];
+    const std::int64_t pitch = level.k_rows + level.samples;
+    const std::int64_t batch = s.batch * level.segments;
+    RowPlanes q_rows{s.batch,       s.heads,    level.segments, level.q_rows,
+                     level.q_first, level.step, s.q_len};
+    RowPlanes k_rows{s.batch,       s.kv_heads, level.segments, level.k_rows,
+                     level.k_first, level.step, s.kv_len};
+    sort_rows(driver, hyper.sort, q_codes, q_rows, level.q_rows, base + at.q_order, 0, stream);
+    sort_rows(driver, hyper.sort, k_codes, k_rows, pitch, base + at.k_order, 0, stream);
+
+    aj::HyperSampleArgs draws{};
+    draws.order = static_cast<int*>(device_pointer(base + at.k_order));
+    draws.sample_block = static_cast<int*>(device_pointer(base + at.sample_block));
+    draws.planes = static_cast<int>(k_rows.planes());
+    draws.k_rows = static_cast<int>(level.k_rows);
+    draws.samples = static_cast<int>(level.samples);
+    draws.block = static_cast<int>(level.block);
+    draws.seed = static_cast<unsigned>(index + 1);
+    void* draw_pointers[] = {&draws};
+    launch(driver, hyper.samples, Dim3{blocks_for(k_rows.planes() * pitch)},
+           Dim3{codegen::kHyperThreads}, 0, stream, draw_pointers);
+
+    FwdProblem run = problem;
+    run.shape = AttentionShape{batch, s.heads, s.kv_heads, level.q_rows, pitch};
+    run.q = contiguous(base, at.q, {batch, s.heads, level.q_rows, d});
+    run.k = contiguous(base, at.k, {batch, s.kv_heads, pitch, d});
+    run.v = contiguous(base, at.v, {batch, s.kv_heads, pitch, dv});
+    run.o = contiguous(base, at.o, {batch, s.heads, level.q_rows, dv});
+    run.lse = base + at.lse;
+    k_rows.rows = pitch;  // the compact key planes hold the drawn keys too
+    permute_rows(driver, hyper.permute, problem.q, run.q, kElementBytes, d * kElementBytes, q_rows,
+                 base + at.q_order, true, stream);
+    permute_rows(driver, hyper.permute, problem.k, run.k, kElementBytes, d * kElementBytes, k_rows,
+                 base + at.k_order, true, stream);
+    permute_rows(driver, hyper.permute, problem.v, run.v, kElementBytes, dv * kElementBytes, k_rows,
+                 base + at.k_order, true, stream);
+    tell_part(run, level.blocks, level.q_rows, level.block, level.k_rows, false, level.log_weight(),
+              contiguous(base, at.sample_block, {batch, s.kv_heads, pitch}));
+    launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
+
+    aj::HyperMergeArgs merge{};
+    merge.part = static_cast<const unsigned short*>(device_pointer(run.o.data));
+    merge.part_lse = static_cast<const float*>(device_pointer(run.lse));
+    merge.order = static_cast<const int*>(device_pointer(base + at.q_order));
+    merge.out = static_cast<unsigned short*>(device_pointer(problem.o.data));
+    for (int i = 0; i < 3; ++i) merge.out_stride[i] = problem.o.strides[i];
+    merge.lse = static_cast<float*>(device_pointer(lse));
+    merge.heads = static_cast<int>(s.heads);
+    merge.segments = static_cast<int>(level.segments);
+    merge.rows = static_cast<int>(level.q_rows);
+    merge.planes = static_cast<int>(q_rows.planes());
+    merge.valid_rows = s.q_len;
+    merge.head_dim_v = static_cast<int>(dv);
+    merge.replace = plan.exact_chunk == 0 && index == 0 ? 1 : 0;
+    void* merge_pointers[] = {&merge};
+    launch(driver, hyper.merge, Dim3{blocks_for(q_rows.planes() * level.q_rows * 32)},
+           Dim3{codegen::kHyperThreads}, 0, stream, merge_pointers);
+  }
+}
+
+}  // namespace attnjit

@@ -1,0 +1,57 @@
+// Launches of the row kernels that hash sparsity and approx hyper share
+// (templates/attnjit/hash_sparsity.cuh): a stable sort of rows by bucket and
+// row gathers and scatters between a [batch, heads, rows, *] tensor and
+// compact planes, and the scratch both lay out.
+#pragma once
+
+#include "runtime/fwd_launch.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace attnjit {
+
+// Pieces of one stream-ordered allocation, laid out before it is made.
+class ScratchPlan {
+ public:
+  std::size_t add(std::int64_t bytes);
+  [[nodiscard]] std::size_t size() const { return size_; }
+
+ private:
+  std::size_t size_ = 0;
+};
+
+// A row-major tensor at base + offset.
+DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape);
+
+// Compact planes over a [batch, heads, rows] tensor, as HashSortArgs (fwd_args.h)
+// describes them: `segments` runs of `rows` rows per (batch, head), the j-th
+// from row first + j * step; rows at or past valid_rows are padding.
+struct RowPlanes {
+  std::int64_t batch = 0;
+  std::int64_t heads = 0;
+  std::int64_t segments = 1;
+  std::int64_t rows = 0;
+  std::int64_t first = 0;
+  std::int64_t step = 0;
+  std::int64_t valid_rows = 0;
+  [[nodiscard]] std::int64_t planes() const { return batch * segments * heads; }
+};
+
+// Sorts each plane's rows by the int32 ids of `bucket` ([batch, heads, *])
+// into order ([planes, order_pitch]; the (batch, head) row of each sorted row)
+// and, unless it is 0, sorted ([planes, rows]: their ids).
+void sort_rows(const Driver& driver, CUfunction sort, const DeviceTensor& bucket,
+               const RowPlanes& planes, std::int64_t order_pitch, CUdeviceptr order,
+               CUdeviceptr sorted, CUstream stream);
+
+// Rows of `row_bytes` between `original` ([batch, heads, *, ...]) and
+// `compact` ([planes / heads, heads, rows, ...]), whose strides are in
+// `element_bytes` units: compact row r of plane p is original row
+// order[p * planes.rows + r]. Gather fills compact, scatter original.
+void permute_rows(const Driver& driver, CUfunction permute, const DeviceTensor& original,
+                  const DeviceTensor& compact, std::int64_t element_bytes, std::int64_t row_bytes,
+                  const RowPlanes& planes, CUdeviceptr order, bool gather, CUstream stream);
+
+}  // namespace attnjit
