@@ -12,8 +12,6 @@ namespace attnjit::codegen {
 
 Variant hyper_kernel_variant(const Variant& variant) {
   // Spelled in the language, so that it reads as what it computes.
-  const std::string q_block =
-      fmt::format("q * {} / {}", kHyperQueryBlocksParam, kHyperQueryRowsParam);
   const std::string source = fmt::format(
       "variant {name}_hyper_kernel {{\n"
       "  dtype {dtype};\n"
@@ -21,24 +19,20 @@ Variant hyper_kernel_variant(const Variant& variant) {
       "  head_dim {d};\n"
       "  head_dim_v {dv};\n"
       "  scale {scale};\n"
-      "  param {q_blocks}: i32;\n"
-      "  param {q_rows}: i32;\n"
+      "  param {q_block}: i32;\n"
       "  param {block}: i32;\n"
       "  param {keys}: i32;\n"
       "  param {causal}: bool;\n"
-      "  param {log_weight}: f32;\n"
       "  tensor {sample_block}: i32[batch, kv_heads, kv_len];\n"
-      "  mask k < {keys} ? {q_block} == k / {block} && (!{causal} || causal)\n"
-      "                  : {sample_block}[b, hkv, k] != {q_block};\n"
-      "  score k < {keys} ? score : score + {log_weight};\n"
+      "  mask k < {keys} && q / {q_block} == k / {block} && (!{causal} || causal) ||\n"
+      "       k >= {keys} && {sample_block}[b, hkv, k] != q / {q_block};\n"
       "}}\n",
       fmt::arg("name", variant.name()), fmt::arg("dtype", dtype_name(variant.dtype())),
       fmt::arg("out_dtype", dtype_name(variant.out_dtype())), fmt::arg("d", variant.head_dim()),
       fmt::arg("dv", variant.head_dim_v()), fmt::arg("scale", variant.scale()),
-      fmt::arg("q_blocks", kHyperQueryBlocksParam), fmt::arg("q_rows", kHyperQueryRowsParam),
-      fmt::arg("block", kHyperBlockParam), fmt::arg("keys", kHyperKeysParam),
-      fmt::arg("causal", kHyperCausalParam), fmt::arg("log_weight", kHyperLogWeightParam),
-      fmt::arg("sample_block", kHyperSampleBlockTensor), fmt::arg("q_block", q_block));
+      fmt::arg("q_block", kHyperQueryBlockParam), fmt::arg("block", kHyperBlockParam),
+      fmt::arg("keys", kHyperKeysParam), fmt::arg("causal", kHyperCausalParam),
+      fmt::arg("sample_block", kHyperSampleBlockTensor));
   ParseResult parsed = parse_variants(source, "hyper_kernel.attn");
   if (!parsed.ok()) {
     throw std::logic_error("the approx hyper kernel variant does not parse:\n" +
@@ -55,7 +49,7 @@ std::string hyper_kernels_source(const Variant& variant) {
              "\n"
              "extern \"C\" __global__ void __launch_bounds__({threads})\n"
              "{hash}(const aj::HyperHashArgs args) {{\n"
-             "  aj::hyper_hash<Config::kBf16, {bits}>(args);\n"
+             "  aj::hyper_hash<Config::kBf16, {bits}, {threads}>(args);\n"
              "}}\n"
              "\n"
              "extern \"C\" __global__ void __launch_bounds__({threads})\n"
@@ -65,10 +59,11 @@ std::string hyper_kernels_source(const Variant& variant) {
              "\n"
              "extern \"C\" __global__ void __launch_bounds__({threads})\n"
              "{merge}(const aj::HyperMergeArgs args) {{\n"
-             "  aj::hyper_merge<Config::kBf16>(args);\n"
+             "  aj::hyper_merge<Config::kBf16, {per_lane}>(args);\n"
              "}}\n",
              fmt::arg("hash", kHyperHashEntry), fmt::arg("samples", kHyperSamplesEntry),
              fmt::arg("merge", kHyperMergeEntry), fmt::arg("bits", hyper->lsh_bits),
+             fmt::arg("per_lane", (variant.head_dim_v() + 31) / 32),
              fmt::arg("threads", kHyperThreads));
 }
 

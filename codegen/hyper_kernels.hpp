@@ -2,15 +2,15 @@
 // variant that hyper_kernel_variant derives, runs every launch of the plan
 // (language/hyper_plan.hpp), told by params which:
 //   the exact part, on the call's own Q, K and V: blocks of exact_chunk rows
-//     (hyper_q_blocks = 1, hyper_q_rows = hyper_block = exact_chunk, every
-//     key below hyper_keys = kv_len), causal within them where the variant is;
-//   a level, on gathered compact planes: queries and keys in hash order, the
-//     level's sampled keys appended after its k_rows keys (hyper_keys =
-//     k_rows); a query sees the keys of its diagonal block and the sampled
-//     keys of other blocks (hyper_sample_block), these with the log of their
-//     weight added to the score.
+//     (hyper_q_block = hyper_block = exact_chunk, every key below hyper_keys
+//     = kv_len), causal within them where the variant is;
+//   a level's diagonal blocks, on gathered compact planes of queries and
+//     keys in hash order (hyper_keys = kv_len);
+//   a level's drawn keys (hyper_keys = 0): a query sees those of other
+//     blocks than its own (hyper_sample_block).
 // The tile classifier finds the blocks off the diagonal empty, so each part
-// costs its blocks alone.
+// costs its blocks alone; the score is the plain one everywhere, and the
+// drawn keys' weight enters where the runtime merges the parts' LSEs.
 #pragma once
 
 #include <attnjit/variant.hpp>
@@ -20,12 +20,10 @@
 
 namespace attnjit::codegen {
 
-inline constexpr std::string_view kHyperQueryBlocksParam = "hyper_q_blocks";
-inline constexpr std::string_view kHyperQueryRowsParam = "hyper_q_rows";
+inline constexpr std::string_view kHyperQueryBlockParam = "hyper_q_block";
 inline constexpr std::string_view kHyperBlockParam = "hyper_block";
 inline constexpr std::string_view kHyperKeysParam = "hyper_keys";
 inline constexpr std::string_view kHyperCausalParam = "hyper_causal";
-inline constexpr std::string_view kHyperLogWeightParam = "hyper_log_weight";
 inline constexpr std::string_view kHyperSampleBlockTensor = "hyper_sample_block";
 
 Variant hyper_kernel_variant(const Variant& variant);

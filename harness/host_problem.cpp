@@ -64,8 +64,8 @@ ParamValue random_param(const ParamDecl& decl, const AttentionShape& shape,
 }
 
 void fill(std::vector<std::uint16_t>& bits, std::vector<double>& values, std::int64_t count,
-          DType type, std::mt19937_64& random) {
-  std::normal_distribution<float> normal;
+          DType type, std::mt19937_64& random, double deviation = 1.0) {
+  std::normal_distribution<float> normal(0.0F, static_cast<float>(deviation));
   bits.resize(static_cast<std::size_t>(count));
   values.resize(static_cast<std::size_t>(count));
   for (std::size_t i = 0; i < bits.size(); ++i) {
@@ -96,9 +96,9 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   const std::int64_t d = variant.head_dim();
   const std::int64_t dv = variant.head_dim_v();
   fill(problem.q_bits, problem.q, shape.batch * shape.heads * shape.q_len * d, variant.dtype(),
-       random);
+       random, options.qk_scale);
   fill(problem.k_bits, problem.k, shape.batch * shape.kv_heads * shape.kv_len * d, variant.dtype(),
-       random);
+       random, options.qk_scale);
   fill(problem.v_bits, problem.v, shape.batch * shape.kv_heads * shape.kv_len * dv, variant.dtype(),
        random);
   for (const ParamDecl& param : variant.params()) {
@@ -128,10 +128,31 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   return problem;
 }
 
+namespace {
+
+bool causal_only(const Variant& variant) {
+  if (variant.mask().size() != 1) return false;
+  const auto* builtin = variant.mask().front()->as<ir::BuiltinRef>();
+  return builtin != nullptr && builtin->which == ir::Builtin::Causal;
+}
+
+// Query q sees keys 0 ..= q + kv_len - q_len: counted in closed form, as the
+// interpreter would take minutes over long sequences.
+std::int64_t causal_pairs(const AttentionShape& s) {
+  std::int64_t pairs = 0;
+  for (std::int64_t q = 0; q < s.q_len; ++q) {
+    pairs += std::clamp<std::int64_t>(q + s.kv_len - s.q_len + 1, 0, s.kv_len);
+  }
+  return pairs;
+}
+
+}  // namespace
+
 double attention_flops(const Variant& variant, const HostProblem& problem) {
   const AttentionShape& s = problem.shape;
-  const std::int64_t pairs = variant.mask().empty()
-                                 ? s.q_len * s.kv_len
+  const std::int64_t pairs = variant.mask().empty() ? s.q_len * s.kv_len
+                             : causal_only(variant)
+                                 ? causal_pairs(s)
                                  : unmasked_pairs(variant, problem.reference_inputs(), 0, 0);
   return 4.0 * static_cast<double>(s.batch * s.heads) * static_cast<double>(pairs) *
          variant.head_dim();

@@ -34,6 +34,10 @@ struct ProblemOptions {
   // A ragged batch: each entry's keys drawn in [0, kv_len], the first entry
   // with kv_len and, from two entries on, the second with none.
   bool ragged = false;
+  // Q and K drawn with this standard deviation: above 1 the softmax peaks on
+  // a few keys per query, the regime that approximations such as
+  // HyperAttention are built for.
+  double qk_scale = 1.0;
 };
 
 // FLOPs of one forward pass as ../shared/bench/peers.py counts them:

@@ -20,7 +20,7 @@ HyperLevel level(const HyperApprox& hyper, std::int64_t q_rows, std::int64_t k_r
   out.q_rows = q_rows;
   out.k_rows = k_rows;
   out.block = hyper.block;
-  out.blocks = ceil_div(k_rows, hyper.block);
+  out.q_block = ceil_div(q_rows, ceil_div(k_rows, hyper.block));
   out.samples = hyper.samples;
   return out;
 }

@@ -29,9 +29,10 @@ struct HyperLevel {
   std::int64_t k_first = 0;
   std::int64_t step = 0;
   // Diagonal blocks in the sorted order: key r is in block r / block, query r
-  // in block r * blocks / q_rows.
+  // in block r / q_block, where q_block spreads the queries over as many blocks
+  // as the keys fill (the paper's query block size).
   std::int64_t block = 0;
-  std::int64_t blocks = 0;
+  std::int64_t q_block = 0;
   std::int64_t samples = 0;  // key columns drawn per plane, weighted by k_rows / samples
   // The log of that weight, added to a drawn key's score (0 without draws).
   [[nodiscard]] double log_weight() const;

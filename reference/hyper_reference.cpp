@@ -2,12 +2,15 @@
 
 #include "language/hyper_plan.hpp"
 #include "templates/attnjit/hyper.cuh"
+#include <attnjit/error.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace attnjit::reference {
 namespace {
@@ -80,6 +83,19 @@ void merge(const std::vector<double>& logits, const std::vector<const double*>& 
 
 }  // namespace
 
+bool hyper_approximates(const Variant& variant, const ReferenceInputs& inputs) {
+  if (!variant.hyper()) return false;
+  const AttentionShape& s = inputs.shape;
+  if (hyper_plan(*variant.hyper(), hyper_is_causal(variant), s.q_len, s.kv_len).levels.empty()) {
+    return false;
+  }
+  if (!inputs.kv_lens.empty()) {
+    throw InputError(fmt::format("variant '{}': approx hyper takes no ragged batch past min_seq",
+                                 variant.name()));
+  }
+  return true;
+}
+
 void hyper_plane(const Variant& variant, const ReferenceInputs& inputs, std::int64_t b,
                  std::int64_t h, std::span<double> out, std::span<double> lse) {
   const HyperApprox& hyper = *variant.hyper();
@@ -138,7 +154,7 @@ void hyper_plane(const Variant& variant, const ReferenceInputs& inputs, std::int
       for (std::int64_t r = 0; r < level.q_rows; ++r) {
         const std::int64_t i = q_order[static_cast<std::size_t>(r)];
         if (i >= s.q_len) continue;
-        const std::int64_t block = r * level.blocks / level.q_rows;
+        const std::int64_t block = r / level.q_block;
         logits.clear();
         values.clear();
         for (std::int64_t c = block * level.block;

@@ -97,7 +97,7 @@ ReferenceOutput reference_attention(const Variant& variant, const ReferenceInput
   const auto rows = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len);
   result.out.assign(rows * head_dim_v, 0.0);
   result.lse.assign(rows, kMinusInf);
-  if (variant.hyper()) {
+  if (reference::hyper_approximates(variant, inputs)) {
     const auto q_len = static_cast<std::size_t>(shape.q_len);
     for (std::int64_t b = 0; b < shape.batch; ++b) {
       for (std::int64_t h = 0; h < shape.heads; ++h) {

@@ -83,7 +83,7 @@ std::vector<RowOutput> reference_rows(const Variant& variant, const ReferenceInp
   // All rows are checked first so that a bad one costs no computation.
   for (std::size_t i = 0; i < rows.size(); ++i) check_row(i, rows[i], shape);
 
-  if (variant.hyper()) return hyper_rows(variant, inputs, rows);
+  if (reference::hyper_approximates(variant, inputs)) return hyper_rows(variant, inputs, rows);
   std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
   reference::Point point = reference::shape_point(shape);
   std::vector<RowOutput> result;

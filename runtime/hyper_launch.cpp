@@ -5,10 +5,13 @@
 #include "language/hyper_plan.hpp"
 #include "runtime/row_kernels.hpp"
 #include "templates/attnjit/fwd_args.h"
+#include <attnjit/error.hpp>
 
 #include <algorithm>
 #include <optional>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace attnjit {
 namespace {
@@ -50,18 +53,28 @@ struct LevelSlices {
   std::size_t v = 0;
   std::size_t o = 0;
   std::size_t lse = 0;
+  std::size_t drawn_o = 0;
+  std::size_t drawn_lse = 0;
 };
 
 // Params and the sample-block tensor that tell the kernel which part it runs.
-void tell_part(FwdProblem& run, std::int64_t q_blocks, std::int64_t q_rows, std::int64_t block,
-               std::int64_t keys, bool causal, double log_weight, DeviceTensor sample_block) {
-  run.params[std::string(codegen::kHyperQueryBlocksParam)] = static_cast<std::int32_t>(q_blocks);
-  run.params[std::string(codegen::kHyperQueryRowsParam)] = static_cast<std::int32_t>(q_rows);
+void tell_part(FwdProblem& run, std::int64_t q_block, std::int64_t block, std::int64_t keys,
+               bool causal, DeviceTensor sample_block) {
+  run.params[std::string(codegen::kHyperQueryBlockParam)] = static_cast<std::int32_t>(q_block);
   run.params[std::string(codegen::kHyperBlockParam)] = static_cast<std::int32_t>(block);
   run.params[std::string(codegen::kHyperKeysParam)] = static_cast<std::int32_t>(keys);
   run.params[std::string(codegen::kHyperCausalParam)] = causal;
-  run.params[std::string(codegen::kHyperLogWeightParam)] = static_cast<float>(log_weight);
   run.tensors[std::string(codegen::kHyperSampleBlockTensor)] = std::move(sample_block);
+}
+
+// Rows first .. first + count - 1 of each plane of a compact [planes, pitch,
+// width] tensor (element `bytes` wide), as [batch, heads, count, width].
+DeviceTensor pitch_rows(CUdeviceptr data, std::int64_t batch, std::int64_t heads,
+                        std::int64_t pitch, std::int64_t first, std::int64_t count,
+                        std::int64_t width, std::int64_t bytes) {
+  return {data + static_cast<CUdeviceptr>(first * width * bytes),
+          {batch, heads, count, width},
+          {heads * pitch * width, pitch * width, width, 1}};
 }
 
 }  // namespace
@@ -79,6 +92,11 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
                   const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
                   CUstream stream) {
   check_fwd_tensors(variant, false, problem);
+  if (problem.kv_lens.data != 0) {
+    throw InputError(fmt::format(
+        "variant '{}': approx hyper on a prefill family takes no ragged batch (kv_lens)",
+        variant.name()));
+  }
   const AttentionShape& s = problem.shape;
   const bool causal = hyper_is_causal(variant);
   const HyperPlan plan = hyper_plan(*variant.hyper(), causal, s.q_len, s.kv_len);
@@ -110,6 +128,8 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     at.v = layout.add(k_planes * k_compact * dv * kElementBytes);
     at.o = layout.add(q_planes * q_compact * dv * kElementBytes);
     at.lse = layout.add(q_planes * q_compact * 4);
+    at.drawn_o = layout.add(q_planes * q_compact * dv * kElementBytes);
+    at.drawn_lse = layout.add(q_planes * q_compact * 4);
   }
   const StreamScratch scratch(driver, layout.size(), stream);
   const CUdeviceptr base = scratch.ptr();
@@ -122,7 +142,7 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     driver.memset_d8_async(none.data, 0xff, 4, stream);
     FwdProblem run = problem;
     run.lse = lse;
-    tell_part(run, 1, plan.exact_chunk, plan.exact_chunk, s.kv_len, causal, 0.0, std::move(none));
+    tell_part(run, plan.exact_chunk, plan.exact_chunk, s.kv_len, causal, std::move(none));
     launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
   }
   if (plan.levels.empty()) return;
@@ -155,27 +175,43 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     launch(driver, hyper.samples, Dim3{blocks_for(k_rows.planes() * pitch)},
            Dim3{codegen::kHyperThreads}, 0, stream, draw_pointers);
 
-    FwdProblem run = problem;
-    run.shape = AttentionShape{batch, s.heads, s.kv_heads, level.q_rows, pitch};
-    run.q = contiguous(base, at.q, {batch, s.heads, level.q_rows, d});
-    run.k = contiguous(base, at.k, {batch, s.kv_heads, pitch, d});
-    run.v = contiguous(base, at.v, {batch, s.kv_heads, pitch, dv});
-    run.o = contiguous(base, at.o, {batch, s.heads, level.q_rows, dv});
-    run.lse = base + at.lse;
-    k_rows.rows = pitch;  // the compact key planes hold the drawn keys too
-    permute_rows(driver, hyper.permute, problem.q, run.q, kElementBytes, d * kElementBytes, q_rows,
-                 base + at.q_order, true, stream);
-    permute_rows(driver, hyper.permute, problem.k, run.k, kElementBytes, d * kElementBytes, k_rows,
-                 base + at.k_order, true, stream);
-    permute_rows(driver, hyper.permute, problem.v, run.v, kElementBytes, dv * kElementBytes, k_rows,
-                 base + at.k_order, true, stream);
-    tell_part(run, level.blocks, level.q_rows, level.block, level.k_rows, false, level.log_weight(),
-              contiguous(base, at.sample_block, {batch, s.kv_heads, pitch}));
-    launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
+    // The compact K and V hold each plane's sorted keys, then its drawn keys.
+    const DeviceTensor q_compact_t = contiguous(base, at.q, {batch, s.heads, level.q_rows, d});
+    const DeviceTensor k_compact_t = contiguous(base, at.k, {batch, s.kv_heads, pitch, d});
+    const DeviceTensor v_compact_t = contiguous(base, at.v, {batch, s.kv_heads, pitch, dv});
+    k_rows.rows = pitch;
+    permute_rows(driver, hyper.permute, problem.q, q_compact_t, kElementBytes, d * kElementBytes,
+                 q_rows, base + at.q_order, true, stream);
+    permute_rows(driver, hyper.permute, problem.k, k_compact_t, kElementBytes, d * kElementBytes,
+                 k_rows, base + at.k_order, true, stream);
+    permute_rows(driver, hyper.permute, problem.v, v_compact_t, kElementBytes, dv * kElementBytes,
+                 k_rows, base + at.k_order, true, stream);
+
+    // The diagonal blocks, then the drawn keys: each a launch over its keys.
+    const auto part = [&](std::int64_t first, std::int64_t count, std::size_t o_at,
+                          std::size_t lse_at) {
+      FwdProblem run = problem;
+      run.shape = AttentionShape{batch, s.heads, s.kv_heads, level.q_rows, count};
+      run.q = q_compact_t;
+      run.k = pitch_rows(base + at.k, batch, s.kv_heads, pitch, first, count, d, kElementBytes);
+      run.v = pitch_rows(base + at.v, batch, s.kv_heads, pitch, first, count, dv, kElementBytes);
+      run.o = contiguous(base, o_at, {batch, s.heads, level.q_rows, dv});
+      run.lse = base + lse_at;
+      tell_part(run, level.q_block, level.block, first == 0 ? count : 0, false,
+                pitch_rows(base + at.sample_block, batch, s.kv_heads, pitch, first, count, 1, 4));
+      launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
+    };
+    part(0, level.k_rows, at.o, at.lse);
+    if (level.samples > 0) part(level.k_rows, level.samples, at.drawn_o, at.drawn_lse);
 
     aj::HyperMergeArgs merge{};
-    merge.part = static_cast<const unsigned short*>(device_pointer(run.o.data));
-    merge.part_lse = static_cast<const float*>(device_pointer(run.lse));
+    merge.part = static_cast<const unsigned short*>(device_pointer(base + at.o));
+    merge.part_lse = static_cast<const float*>(device_pointer(base + at.lse));
+    if (level.samples > 0) {
+      merge.drawn = static_cast<const unsigned short*>(device_pointer(base + at.drawn_o));
+      merge.drawn_lse = static_cast<const float*>(device_pointer(base + at.drawn_lse));
+      merge.drawn_log_weight = static_cast<float>(level.log_weight());
+    }
     merge.order = static_cast<const int*>(device_pointer(base + at.q_order));
     merge.out = static_cast<unsigned short*>(device_pointer(problem.o.data));
     for (int i = 0; i < 3; ++i) merge.out_stride[i] = problem.o.strides[i];

@@ -32,6 +32,7 @@ struct RunOptions {
   std::vector<std::string> params;
   bool check = false;
   bool vs_exact = false;
+  double qk_scale = 1.0;
   int iters = 0;
   bool json = false;
   std::string cache_dir;
@@ -82,6 +83,7 @@ int run_run(const RunOptions& options) {
   const AttentionShape shape = parse_shape(options.shape);
   harness::ProblemOptions problem_options;
   problem_options.draw_defaulted_params = false;
+  problem_options.qk_scale = options.qk_scale;
   for (const std::string& item : options.params) {
     problem_options.params[item.substr(0, item.find('='))] = parse_param(variant, item);
   }
@@ -221,6 +223,11 @@ void add_run_command(CLI::App& app, std::function<int()>& run) {
   command->add_flag("--vs-exact", options->vs_exact,
                     "For an approximation: run the exact variant too and report the relative "
                     "L2 error of O (and, with --iters, its time)");
+  command
+      ->add_option("--qk-scale", options->qk_scale,
+                   "Standard deviation of the random Q and K (default 1; larger peaks the "
+                   "softmax)")
+      ->check(CLI::PositiveNumber);
   command
       ->add_option("--iters", options->iters,
                    "Time this many launches as the peers' benchmark does; print the median")

@@ -148,13 +148,17 @@ struct HyperSampleArgs {
   unsigned seed;
 };
 
-// One level's output (compact planes as HashSortArgs's, [planes, rows, dv]
-// 16-bit and [planes, rows] LSE, contiguous) merged into the call's output
-// (element strides of batch, head, row; LSE [batch, heads, valid_rows]
-// contiguous) by log-sum-exp, or put there where `replace`.
+// A level's outputs (compact planes as HashSortArgs's, [planes, rows, dv]
+// 16-bit and [planes, rows] LSE, contiguous): its diagonal blocks' and, unless
+// null, its drawn keys', whose LSE is raised by drawn_log_weight, merged into
+// the call's output (element strides of batch, head, row; LSE [batch, heads,
+// valid_rows] contiguous) by log-sum-exp, or put there where `replace`.
 struct HyperMergeArgs {
   const unsigned short* part;
   const float* part_lse;
+  const unsigned short* drawn;
+  const float* drawn_lse;
+  float drawn_log_weight;
   const int* order;
   unsigned short* out;
   long long out_stride[3];

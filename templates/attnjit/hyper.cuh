@@ -37,17 +37,37 @@ AJ_HD int hyper_draw(unsigned seed, unsigned plane, unsigned m, int range) {
 #ifdef __CUDACC_RTC__
 
 // A warp per row: bit i of its code is whether its dot product with the
-// direction of lsh_sign(i, .) is positive.
-template <bool kBf16, int kBits>
+// direction of lsh_sign(i, .) is positive. The CTA's warps share the
+// directions, kept in shared memory as sign bits per column, and each lane
+// reads its columns of the row once.
+template <bool kBf16, int kBits, int kThreads>
 __device__ __forceinline__ void hyper_hash(const HyperHashArgs& a) {
-  const long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  constexpr int kMaxColumns = 1024;
+  __shared__ unsigned negative[kMaxColumns];  // bit i: direction i is -1 at this column
+  for (int c = threadIdx.x; c < a.head_dim; c += kThreads) {
+    unsigned bits = 0;
+    for (int bit = 0; bit < kBits; ++bit) bits |= lsh_sign(bit, c) < 0 ? 1U << bit : 0U;
+    negative[c] = bits;
+  }
+  __syncthreads();
+  const long long row = ((long long)blockIdx.x * kThreads + threadIdx.x) / 32;
   if (row >= (long long)a.planes * a.rows) return;  // whole warps leave together
   const int lane = threadIdx.x % 32;
   const long long plane = row / a.rows, r = row % a.rows;
   const unsigned short* x = a.x + plane_start(plane, a.heads, a.stride) + r * a.stride[2];
+  float dot[kBits] = {};
+  for (int c = lane; c < a.head_dim; c += 32) {
+    const float value = kBf16 ? bf16_bits_to_float(x[c]) : half_bits_to_float(x[c]);
+    const unsigned signs = negative[c];
+#pragma unroll
+    for (int bit = 0; bit < kBits; ++bit) dot[bit] += (signs >> bit) & 1U ? -value : value;
+  }
   unsigned bits = 0;
+#pragma unroll
   for (int bit = 0; bit < kBits; ++bit) {
-    bits |= warp_sign_dot<kBf16>(x, a.head_dim, bit) > 0 ? 1U << bit : 0U;
+    float sum = dot[bit];
+    for (int step = 16; step > 0; step /= 2) sum += __shfl_xor_sync(0xffffffffU, sum, step);
+    bits |= sum > 0 ? 1U << bit : 0U;
   }
   if (lane == 0) a.code[row] = gray_rank(bits);
 }
@@ -77,8 +97,9 @@ __device__ __forceinline__ unsigned short float_to_bits(float x) {
   return out;
 }
 
-// A warp per compact row: both LSEs, then the columns weighted by them.
-template <bool kBf16>
+// A warp per compact row: the values first, all loads in flight, then the
+// LSEs' weights. kPerLane columns a lane (head_dim_v <= 32 * kPerLane).
+template <bool kBf16, int kPerLane>
 __device__ __forceinline__ void hyper_merge(const HyperMergeArgs& a) {
   const long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
   if (row >= (long long)a.planes * a.rows) return;
@@ -89,27 +110,36 @@ __device__ __forceinline__ void hyper_merge(const HyperMergeArgs& a) {
   const long long b = plane / ((long long)a.heads * a.segments), h = plane % a.heads;
   float* lse = a.lse + (b * a.heads + h) * a.valid_rows + to;
   unsigned short* out = a.out + b * a.out_stride[0] + h * a.out_stride[1] + to * a.out_stride[2];
-  const unsigned short* part = a.part + row * a.head_dim_v;
-  const float mine = a.replace ? neg_inf() : *lse, theirs = a.part_lse[row];
-  const float top = fmaxf(mine, theirs);
-  if (top == neg_inf()) {  // nothing on either side: O stays 0
-    for (int c = lane; c < a.head_dim_v; c += 32) out[c] = 0;
-    if (lane == 0) *lse = neg_inf();
-    return;
-  }
-  const float w_mine = mine == neg_inf() ? 0.0F : expf(mine - top);
-  const float w_theirs = theirs == neg_inf() ? 0.0F : expf(theirs - top);
-  const float total = w_mine + w_theirs;
   const auto load = [](unsigned short v) {
     return kBf16 ? bf16_bits_to_float(v) : half_bits_to_float(v);
   };
-  for (int c = lane; c < a.head_dim_v; c += 32) {
-    const float mixed =
-        (w_mine * (w_mine > 0 ? load(out[c]) : 0.0F) + w_theirs * load(part[c])) / total;
-    out[c] = float_to_bits<kBf16>(mixed);
+  float mine[kPerLane], part[kPerLane], drawn[kPerLane];
+#pragma unroll
+  for (int j = 0; j < kPerLane; ++j) {
+    const int c = lane + 32 * j;
+    const bool in = c < a.head_dim_v;
+    mine[j] = in && !a.replace ? load(out[c]) : 0.0F;
+    part[j] = in ? load(a.part[row * a.head_dim_v + c]) : 0.0F;
+    drawn[j] = in && a.drawn != nullptr ? load(a.drawn[row * a.head_dim_v + c]) : 0.0F;
   }
-  __syncwarp();
-  if (lane == 0) *lse = top + logf(total);
+  const float l_mine = a.replace ? neg_inf() : *lse;
+  const float l_part = a.part_lse[row];
+  const float l_drawn = a.drawn != nullptr ? a.drawn_lse[row] + a.drawn_log_weight : neg_inf();
+  const float top = fmaxf(l_mine, fmaxf(l_part, l_drawn));
+  const auto weight = [top](float l) { return l == neg_inf() ? 0.0F : expf(l - top); };
+  const float w_mine = weight(l_mine), w_part = weight(l_part), w_drawn = weight(l_drawn);
+  const float total = w_mine + w_part + w_drawn;
+  // Nothing on any side: O is 0 and the LSE -inf.
+  const float inverse = total > 0 ? 1.0F / total : 0.0F;
+#pragma unroll
+  for (int j = 0; j < kPerLane; ++j) {
+    const int c = lane + 32 * j;
+    if (c < a.head_dim_v) {
+      out[c] = float_to_bits<kBf16>((w_mine * mine[j] + w_part * part[j] + w_drawn * drawn[j]) *
+                                    inverse);
+    }
+  }
+  if (lane == 0) *lse = total > 0 ? top + logf(total) : neg_inf();
 }
 
 #endif  // __CUDACC_RTC__

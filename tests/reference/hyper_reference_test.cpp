@@ -34,7 +34,7 @@ TEST(HyperPlan, CausalHalvesWhileSegmentsKeepMinSeqRows) {
   EXPECT_EQ(top.q_first, 152);
   EXPECT_EQ(top.k_first, 0);
   EXPECT_EQ(top.step, 304);
-  EXPECT_EQ(top.blocks, 5);
+  EXPECT_EQ(top.q_block, 31);  // 152 queries over the 5 blocks of 152 keys
   const HyperLevel& next = plan.levels[1];
   EXPECT_EQ(next.q_rows, 76);
   EXPECT_EQ(next.segments, 2);
@@ -57,7 +57,7 @@ TEST(HyperPlan, NotCausalIsOneLevelOfAllRows) {
   ASSERT_EQ(plan.levels.size(), 1U);
   EXPECT_EQ(plan.levels[0].q_rows, 200);
   EXPECT_EQ(plan.levels[0].k_rows, 333);
-  EXPECT_EQ(plan.levels[0].blocks, 7);
+  EXPECT_EQ(plan.levels[0].q_block, 29);
 }
 
 TEST(HyperPlan, CausalNeedsSquareCallsPastMinSeq) {
