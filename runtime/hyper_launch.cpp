@@ -198,7 +198,9 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
       run.o = contiguous(base, o_at, {batch, s.heads, level.q_rows, dv});
       run.lse = base + lse_at;
       tell_part(run, level.q_block, level.block, first == 0 ? count : 0, false,
-                pitch_rows(base + at.sample_block, batch, s.kv_heads, pitch, first, count, 1, 4));
+                DeviceTensor{base + at.sample_block + static_cast<CUdeviceptr>(first * 4),
+                             {batch, s.kv_heads, count},
+                             {s.kv_heads * pitch, pitch, 1}});
       launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
     };
     part(0, level.k_rows, at.o, at.lse);
