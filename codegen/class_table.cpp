@@ -32,9 +32,12 @@ std::int64_t class_table_bytes(const ClassTable& table, const AttentionShape& sh
 std::string classify_kernel_source(const Variant& variant) {
   if (!class_table(variant)) return {};
   const VariantArguments arguments = variant_arguments(variant);
+  // Two CTAs an SM at least, not ptxas's default aim of as many as fit: the
+  // interval code in doubles needs more than 64 registers, and at 64 it
+  // spills to local memory.
   return fmt::format(
       "\n"
-      "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+      "extern \"C\" __global__ void __launch_bounds__({threads}, 2)\n"
       "{entry}(const aj::FwdArgs args{signature}) {{\n"
       "  aj::classify_tiles<Variant, Config::kBlockM, Config::kBlockN>(args, "
       "Variant::Params{{{names}}});\n"

@@ -195,7 +195,7 @@ std::string interval_code(const ir::ExprPtr& mask, const Variant& variant,
   // together (aj::iv_fold), so no lane may leave early: a lane whose tile is
   // empty goes on, no longer live, and its reads read nothing.
   const bool together = reads_tensors(mask);
-  if (together) emitter.append(fmt::format("{}bool live = true;\n", indent));
+  if (together) emitter.append(fmt::format("{}bool live = tile.live;\n", indent));
   for (const ir::ExprPtr& conjunct : conjuncts) {
     const std::string value = emitter.emit(conjunct);
     all = all.empty() ? value : fmt::format("aj::iv_and({}, {})", all, value);

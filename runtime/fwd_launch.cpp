@@ -15,6 +15,17 @@
 namespace attnjit {
 namespace {
 
+// Tiles a classifier warp takes (FwdArgs::class_lanes): 32 where there are
+// tiles enough to fill the GPU with warps anyway, fewer where they are few,
+// down to a warp a tile, so that a mask's tensor reads (a document id over a
+// tile's rows) spread over enough warps to hide their latency.
+int classifier_lanes(std::int64_t tiles) {
+  constexpr std::int64_t kWarpsWanted = 8192;  // about 64 on each of an H100's 132 SMs
+  int lanes = 1;
+  while (lanes < 32 && tiles / (std::int64_t{2} * lanes) >= kWarpsWanted) lanes *= 2;
+  return lanes;
+}
+
 constexpr std::int64_t kVectorElements = 8;  // 16-byte cp.async pieces of 16-bit elements
 
 void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::int64_t>& shape) {
@@ -208,7 +219,13 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
       args.tile_class = static_cast<unsigned char*>(device_pointer(classes->ptr()));
       // The classifier takes the forward kernel's arguments less the TMA maps.
       for (auto& bytes_of : extra) pointers.push_back(bytes_of.data());
-      const Dim3 grid{static_cast<unsigned>((bytes + codegen::kClassifyThreads - 1) /
+      if (bytes >= (std::int64_t{1} << 31)) {
+        throw InputError(fmt::format("variant '{}': {} tiles to classify, more than 2^31",
+                                     variant.name(), bytes));
+      }
+      args.class_lanes = classifier_lanes(bytes);
+      const std::int64_t threads = (bytes + args.class_lanes - 1) / args.class_lanes * 32;
+      const Dim3 grid{static_cast<unsigned>((threads + codegen::kClassifyThreads - 1) /
                                             codegen::kClassifyThreads)};
       launch(driver, functions.classify, grid, Dim3{codegen::kClassifyThreads}, 0, stream,
              pointers.data());

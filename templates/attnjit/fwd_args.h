@@ -27,6 +27,10 @@ struct FwdArgs {
   // The tile class table of a mask that reads tensors (DESIGN.md, "Tile
   // classes"), a byte per tile, which the classifier kernel writes; else null.
   unsigned char* tile_class;
+  // Tiles a warp of the classifier takes, one a lane (a power of two up to
+  // 32): fewer where tiles are few, so that their tensor reads spread over
+  // more warps.
+  int class_lanes;
 };
 
 // What the decode family takes besides FwdArgs (fwd_decode.cuh). Its rows

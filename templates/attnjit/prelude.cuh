@@ -331,6 +331,8 @@ enum TileClass : int { kEmpty = 0, kFull = 1, kPartial = 2 };
 struct Tile {
   Index at;  // b, h, hkv and the sizes; q and k unused
   long long q0, q1, k0, k1;
+  // False for a classifier lane that only helps its warp read (aj::iv_fold).
+  bool live = true;
 };
 
 // A tensor read over a tile: where its indices reach few elements (a
@@ -457,10 +459,11 @@ struct IvFoldBool {
 // On the GPU the classifier gives each lane a tile of its own and every
 // lane of the warp comes here together (not live, it reads nothing). Where
 // every lane's elements are few, each reads its own. Otherwise the warp reads
-// each lane's elements in turn, 32 a step: where every box is a line (a
-// document id over a tile's rows), kIvReadOwners lanes' boxes at a time with
-// all of their loads in flight, so that the warp's 32 tiles cost 16 memory
-// latencies, not 32; other boxes one at a time.
+// the elements of each lane that has any in turn, 32 a step: where every box
+// is a line (a document id over a tile's rows), kIvReadOwners lanes' boxes at
+// a time with all of their loads in flight, so that 32 tiles cost 16 memory
+// latencies, not 32; other boxes one at a time. Lanes without a tile of their
+// own (FwdArgs::class_lanes) take no turn.
 constexpr int kIvReadAlone = 4;
 constexpr int kIvReadOwners = 2;
 
@@ -484,28 +487,36 @@ AJ_HD bool iv_fold(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[
 #ifdef __CUDACC_RTC__
   if (!__all_sync(0xffffffffU, box.count <= kIvReadAlone)) {
     const int lane = threadIdx.x % 32;
+    // Only lanes with elements to read (live, a tile of their own) own a turn.
+    unsigned pending = __ballot_sync(0xffffffffU, box.count > 0);
     if (__all_sync(0xffffffffU, box.is_line())) {
-      for (int first = 0; first < 32; first += kIvReadOwners) {
+      while (pending != 0U) {
+        int owner[kIvReadOwners];
         Fold part[kIvReadOwners];
 #pragma unroll
         for (int j = 0; j < kIvReadOwners; ++j) {
-          const IvBox<Rank> theirs = iv_box_of(box, first + j);
+          owner[j] = pending != 0U ? __ffs(pending) - 1 : -1;
+          pending &= pending - 1U;
+          const IvBox<Rank> theirs = iv_box_of(box, owner[j] < 0 ? 0 : owner[j]);
           const IvLine<T> line(theirs, tensor);
+          const int count = owner[j] < 0 ? 0 : theirs.count;
 #pragma unroll
           for (int step = 0; step < kIvReadScan / 32; ++step) {
             const int n = lane + 32 * step;
-            if (n < theirs.count) part[j].add(line.read(n));
+            if (n < count) part[j].add(line.read(n));
           }
         }
 #pragma unroll
         for (int j = 0; j < kIvReadOwners; ++j) {
           part[j].warp_join();
-          if (lane == first + j) out = part[j];
+          if (lane == owner[j]) out = part[j];
         }
       }
       return box.count > 0;
     }
-    for (int owner = 0; owner < 32; ++owner) {
+    while (pending != 0U) {
+      const int owner = __ffs(pending) - 1;
+      pending &= pending - 1U;
       const IvBox<Rank> theirs = iv_box_of(box, owner);
       Fold part;
       for (int n = lane; n < theirs.count; n += 32) part.add(theirs.template read<T>(tensor, n));

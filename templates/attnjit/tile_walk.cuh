@@ -96,20 +96,26 @@ struct TileWalk {
   TileClass found = kFull;
 };
 
-// The classifier kernel of a variant with a class table: a tile per thread
-// over the whole grid. The warp's lanes read tensors together (aj::iv_fold),
-// so a lane past the last tile classifies the last tile again and stores
+// The classifier kernel of a variant with a class table: a.class_lanes tiles
+// a warp, a tile a lane. The warp's lanes read tensors together
+// (aj::iv_fold), so a lane without a tile of its own (past the last tile, or
+// past class_lanes) classifies another lane's tile, not live, and stores
 // nothing, rather than leave.
 template <class V, int BM, int BN>
 __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename V::Params& p) {
   allow_dependent_grids();  // the forward kernel waits for the table itself
-  const long long q_tiles = (a.q_len + BM - 1) / BM, k_tiles = (a.kv_len + BN - 1) / BN;
-  const long long tiles = class_planes<V>(a) * q_tiles * k_tiles;
-  const long long mine = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-  if (mine - threadIdx.x % 32 >= tiles) return;  // whole warps leave together
-  const long long tile = mine < tiles ? mine : tiles - 1;
-  const long long kt = tile % k_tiles, qt = tile / k_tiles % q_tiles;
-  long long plane = tile / k_tiles / q_tiles;
+  // In 32 bits (the runtime keeps tables under 2^31 tiles): a 64-bit
+  // division is a call, and values live across it go to local memory.
+  const unsigned q_tiles = (a.q_len + BM - 1) / BM, k_tiles = (a.kv_len + BN - 1) / BN;
+  const unsigned tiles = (unsigned)class_planes<V>(a) * q_tiles * k_tiles;
+  const unsigned lane = threadIdx.x % 32;
+  const unsigned first = (blockIdx.x * blockDim.x + threadIdx.x) / 32 * (unsigned)a.class_lanes;
+  if (first >= tiles) return;  // whole warps leave together
+  const unsigned mine = first + lane % (unsigned)a.class_lanes;
+  const bool owner = lane < (unsigned)a.class_lanes && mine < tiles;
+  const unsigned tile = mine < tiles ? mine : tiles - 1;
+  const unsigned kt = tile % k_tiles, qt = tile / k_tiles % q_tiles;
+  unsigned plane = tile / k_tiles / q_tiles;
   const int group = a.heads / a.kv_heads;
   int b = 0, h = 0, hkv = 0;
   if constexpr (V::kClassHeads == 1) {
@@ -124,12 +130,13 @@ __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename 
   if constexpr (V::kClassByBatch) b = (int)plane;
   Tile t;
   t.at = fwd_index(a, b, h, hkv);
-  t.q0 = qt * BM;
+  t.q0 = (long long)qt * BM;
   t.q1 = (t.q0 + BM < a.q_len ? t.q0 + BM : a.q_len) - 1;
-  t.k0 = kt * BN;
+  t.k0 = (long long)kt * BN;
   t.k1 = (t.k0 + BN < a.kv_len ? t.k0 + BN : a.kv_len) - 1;
+  t.live = owner;
   const TileClass c = V::classify(p, t);
-  if (mine < tiles) a.tile_class[tile] = (unsigned char)c;
+  if (owner) a.tile_class[tile] = (unsigned char)c;
 }
 
 // A block mask for `sparsity block(block_m, block_n)` from the variant's
