@@ -16,10 +16,6 @@ namespace {
 
 constexpr std::int64_t kElementBytes = 2;  // the families' 16-bit Q, K, V and O
 
-void copy_strides(const DeviceTensor& t, long long (&out)[3]) {
-  for (int i = 0; i < 3; ++i) out[i] = t.strides[i];
-}
-
 // A [batch, heads, rows] int32 tensor's bucket LSH plane count.
 std::int64_t planes(const DeviceTensor& t) { return t.shape[0] * t.shape[1]; }
 

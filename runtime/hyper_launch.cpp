@@ -27,7 +27,7 @@ void hash_rows(const Driver& driver, const HyperFunctions& hyper, const DeviceTe
                const DeviceTensor& code, CUstream stream) {
   aj::HyperHashArgs args{};
   args.x = static_cast<const unsigned short*>(device_pointer(x.data));
-  for (int i = 0; i < 3; ++i) args.stride[i] = x.strides[i];
+  copy_strides(x, args.stride);
   args.heads = static_cast<int>(x.shape[1]);
   args.rows = static_cast<int>(x.shape[2]);
   args.planes = static_cast<int>(x.shape[0] * x.shape[1]);
@@ -216,7 +216,7 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     }
     merge.order = static_cast<const int*>(device_pointer(base + at.q_order));
     merge.out = static_cast<unsigned short*>(device_pointer(problem.o.data));
-    for (int i = 0; i < 3; ++i) merge.out_stride[i] = problem.o.strides[i];
+    copy_strides(problem.o, merge.out_stride);
     merge.lse = static_cast<float*>(device_pointer(lse));
     merge.heads = static_cast<int>(s.heads);
     merge.segments = static_cast<int>(level.segments);

@@ -11,11 +11,11 @@ namespace {
 constexpr std::size_t kSliceAlign = 256;
 constexpr std::int64_t kMaxPermuteBlocks = 8192;
 
+}  // namespace
+
 void copy_strides(const DeviceTensor& t, long long (&out)[3], std::int64_t scale) {
   for (int i = 0; i < 3; ++i) out[i] = t.strides[i] * scale;
 }
-
-}  // namespace
 
 std::size_t ScratchPlan::add(std::int64_t bytes) {
   const std::size_t at = size_;
@@ -38,7 +38,7 @@ void sort_rows(const Driver& driver, CUfunction sort, const DeviceTensor& bucket
   if (planes.planes() == 0 || planes.rows == 0) return;
   aj::HashSortArgs args{};
   args.bucket = static_cast<const int*>(device_pointer(bucket.data));
-  copy_strides(bucket, args.stride, 1);
+  copy_strides(bucket, args.stride);
   args.heads = static_cast<int>(planes.heads);
   args.segments = static_cast<int>(planes.segments);
   args.first = planes.first;

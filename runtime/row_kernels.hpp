@@ -25,6 +25,10 @@ class ScratchPlan {
 // A row-major tensor at base + offset.
 DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape);
 
+// The strides of a tensor's first three dimensions, times `scale` (bytes per
+// stride unit, where a kernel takes byte strides), as the row kernels' args hold them.
+void copy_strides(const DeviceTensor& t, long long (&out)[3], std::int64_t scale = 1);
+
 // Compact planes over a [batch, heads, rows] tensor, as HashSortArgs (fwd_args.h)
 // describes them: `segments` runs of `rows` rows per (batch, head), the j-th
 // from row first + j * step; rows at or past valid_rows are padding.
