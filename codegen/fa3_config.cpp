@@ -55,8 +55,10 @@ Fa3Config parse_fa3_config(std::string_view text, Fa3Config base) {
 int fa3_smem_bytes(const Variant& variant, const Fa3Config& config) {
   const int d = variant.head_dim();
   const int dv = variant.head_dim_v();
-  const int q_bytes = config.block_m * std::max(d, dv) * 2;
-  const int kv_bytes = config.block_n * (d + dv) * 2;
+  const int e = input_bytes(variant);
+  // O (16-bit) is staged where Q was.
+  const int q_bytes = config.block_m * std::max(d * e, dv * 2);
+  const int kv_bytes = config.block_n * (d + dv) * e;
   // Barriers (8 bytes: Q, and full K, full V, empty K, empty V per stage)
   // and the tile token per stage (4 bytes), as fwd_sm90.cuh lays them out.
   return 1024 + q_bytes + config.stages * kv_bytes + (1 + 4 * config.stages) * 8 +
@@ -69,7 +71,13 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
   if (arch.sm() != 90 || !arch.arch_specific) {
     out.push_back(fmt::format("fa3_sm90 needs sm_90a (wgmma, setmaxnreg), not {}", arch.name()));
   }
-  for (std::string& rule : sixteen_bit_io(variant, "fa3_sm90")) out.push_back(std::move(rule));
+  const bool fp8 = fp8_inputs(variant);
+  if (!fp8) {
+    for (std::string& rule : sixteen_bit_io(variant, "fa3_sm90")) out.push_back(std::move(rule));
+  } else if (variant.out_dtype() != DType::F16 && variant.out_dtype() != DType::BF16) {
+    out.push_back(
+        fmt::format("fa3_sm90 writes fp16 or bf16, not {}", dtype_name(variant.out_dtype())));
+  }
   if (variant.kv_page_size() > 0) {
     out.emplace_back("a paged KV cache is read by the decode family only");
   }
@@ -78,6 +86,17 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
   if (d % 64 != 0 || dv % 64 != 0 || d > 256 || dv > 256) {
     out.push_back(fmt::format(
         "fa3_sm90 needs head dims that are multiples of 64 up to 256, not {} and {}", d, dv));
+  }
+  // An fp8 tile row fills whole 128-byte swizzle rows: head_dim bytes for Q
+  // and K, block_n bytes for V transposed.
+  if (fp8 && d % 128 != 0) {
+    out.push_back(fmt::format("fa3_sm90 with fp8 inputs needs head_dim 128 or 256, not {}", d));
+  }
+  if (fp8 && config.block_n % 128 != 0) {
+    out.push_back(fmt::format("bn={} must be 128 or 256 for fp8 inputs", config.block_n));
+  }
+  if (fp8 && (variant.hash_sparsity() || variant.hyper())) {
+    out.emplace_back("hash sparsity and approx hyper take fp16 or bf16 inputs");
   }
   if (config.block_m != 64 && config.block_m != 128 && config.block_m != 192) {
     out.push_back(fmt::format("bm={} must be 64, 128 or 192 (64 rows per consumer warpgroup)",
@@ -109,16 +128,19 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   // Three consumers get 160 registers each: a score or mask that reads
   // tensors or divides spills there, so it starts at two.
   const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
-  if (d <= 64 && !heavy) {
-    tiles = {{192, 128}, {128, 128}};
-  } else if (d <= 64) {
+  if (fp8_inputs(variant)) {
+    // Key tiles are 128 or 256 wide (whole swizzle rows of V transposed), and
+    // the scores of 256 keys spill beside O.
     tiles = {{128, 128}};
+  } else if (d <= 64) {
+    tiles = heavy ? std::vector<Fa3Config>{{128, 128}}
+                  : std::vector<Fa3Config>{{192, 128}, {128, 128}};
   } else if (d <= 128) {
     tiles = {{128, 128}, {128, 96}, {128, 64}};
   } else {
     tiles = {{128, 64}, {128, 48}, {128, 32}};
   }
-  tiles.push_back({64, 64});
+  tiles.push_back({64, fp8_inputs(variant) ? 128 : 64});
   std::vector<Fa3Config> out;
   for (Fa3Config config : tiles) {
     for (config.stages = 4; config.stages > 2; --config.stages) {
@@ -134,9 +156,11 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
 std::vector<Fa3Config> fa3_search_space(const Variant& variant, const Arch& arch) {
   std::vector<Fa3Config> out;
   for (const int bm : {64, 128, 192}) {
-    for (const int bn : {64, 96, 128, 160, 176, 192}) {
+    for (const int bn : {64, 96, 128, 160, 176, 192, 256}) {
       for (const int stages : {2, 3, 4}) {
         const Fa3Config config{bm, bn, stages};
+        // 16-bit scores of 256 keys leave no registers for the rest.
+        if (bn == 256 && !fp8_inputs(variant)) continue;
         if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
       }
     }

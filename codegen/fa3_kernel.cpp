@@ -1,6 +1,7 @@
 #include "codegen/fa3_kernel.hpp"
 
 #include "codegen/class_table.hpp"
+#include "codegen/io_rules.hpp"
 #include "codegen/wgmma_code.hpp"
 
 #include <fmt/format.h>
@@ -18,7 +19,6 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
   kernel.block_n = config.block_n;
   kernel.tma_maps = true;
 
-  const bool bf16 = variant.dtype() == DType::BF16;
   const RegisterSplit split = fa3_register_split(variant, config);
   const VariantArguments arguments = variant_arguments(variant);
   // The launch bound's 1 gives the kernel a register cap at entry, without
@@ -36,7 +36,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "  static constexpr int kConsumers = {consumers};\n"
       "  static constexpr int kProducerRegs = {producer_regs}, kConsumerRegs = {consumer_regs};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
-      "  static constexpr bool kBf16 = {bf16}, kOutBf16 = {out_bf16};\n"
+      "  static constexpr bool kBf16 = {bf16}, kFp8 = {fp8}, kOutBf16 = {out_bf16};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
       "  static constexpr int kSmemBytes = {smem};\n"
       "  using Mma = Wgmma;\n"
@@ -49,16 +49,29 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "{classify}",
       fmt::arg("config", config.to_string()), fmt::arg("arch", arch.name()),
       fmt::arg("variant", variant_struct(variant)),
-      fmt::arg("wgmma", wgmma_struct("Wgmma", config.block_n, variant.head_dim_v(), bf16)),
+      fmt::arg("wgmma",
+               wgmma_struct("Wgmma", config.block_n, variant.head_dim_v(), variant.dtype())),
       fmt::arg("bm", config.block_m), fmt::arg("bn", config.block_n),
       fmt::arg("stages", config.stages), fmt::arg("consumers", config.consumers()),
       fmt::arg("producer_regs", split.producer), fmt::arg("consumer_regs", split.consumer),
       fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
-      fmt::arg("bf16", bf16), fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
+      fmt::arg("bf16", variant.dtype() == DType::BF16), fmt::arg("fp8", fp8_inputs(variant)),
+      fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
       fmt::arg("threads", kernel.threads), fmt::arg("entry", kernel.entry),
       fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names),
       fmt::arg("classify", classify_kernel_source(variant)));
+  if (fp8_inputs(variant)) {
+    kernel.source += fmt::format(
+        "\n#include \"attnjit/fp8_layout.cuh\"\n"
+        "static_assert(aj::kFp8VTile == {tile}, \"the runtime's grid\");\n"
+        "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+        "{entry}(const aj::Fp8VLayoutArgs args) {{\n"
+        "  aj::fp8_v_layout(args);\n"
+        "}}\n",
+        fmt::arg("tile", kFp8VTile), fmt::arg("threads", kFp8VThreads),
+        fmt::arg("entry", kFp8VLayoutEntry));
+  }
   return kernel;
 }
 

@@ -7,7 +7,16 @@
 #include "codegen/kernel_source.hpp"
 #include <attnjit/variant.hpp>
 
+#include <string_view>
+
 namespace attnjit::codegen {
+
+// The kernel that lays an fp8 variant's V out for the forward kernel
+// (templates/attnjit/fp8_layout.cuh), in the module of every fp8 variant:
+// a CTA of kFp8VThreads per 64 keys x 64 columns of one (batch, KV head).
+inline constexpr std::string_view kFp8VLayoutEntry = "attnjit_fp8_v_layout";
+inline constexpr int kFp8VThreads = 256;
+inline constexpr int kFp8VTile = 64;
 
 // Throws SpecError listing every rule the config breaks for the variant or arch.
 GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, const Arch& arch);

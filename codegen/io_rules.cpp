@@ -17,4 +17,10 @@ std::vector<std::string> sixteen_bit_io(const Variant& variant, std::string_view
   return out;
 }
 
+bool fp8_inputs(const Variant& variant) {
+  return variant.dtype() == DType::FP8E4M3 || variant.dtype() == DType::FP8E5M2;
+}
+
+int input_bytes(const Variant& variant) { return fp8_inputs(variant) ? 1 : 2; }
+
 }  // namespace attnjit::codegen

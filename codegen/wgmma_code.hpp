@@ -3,15 +3,19 @@
 // accumulator registers and N is the config's.
 #pragma once
 
+#include <attnjit/variant.hpp>
+
 #include <string>
 
 namespace attnjit::codegen {
 
-// struct `name` with
+// struct `name` over operands of `dtype`, with kK (the k step: 16 for 16-bit
+// types, 32 for fp8) and
 //   qk(float (&d)[n_qk / 8][4], u64 a_desc, u64 b_desc, int accumulate):
-//     m64n{n_qk}k16, A and B K-major in shared memory; accumulate 0 overwrites d
+//     m64n{n_qk}k{kK}, A and B K-major in shared memory; accumulate 0 overwrites d
 //   pv(float (&d)[n_pv / 8][4], const u32 (&a)[4], u64 b_desc):
-//     m64n{n_pv}k16, A from registers, B N-major in shared memory, accumulating
-std::string wgmma_struct(const std::string& name, int n_qk, int n_pv, bool bf16);
+//     m64n{n_pv}k{kK}, A from registers (e4m3 for fp8), B in shared memory
+//     (N-major for 16-bit types, K-major for fp8), accumulating
+std::string wgmma_struct(const std::string& name, int n_qk, int n_pv, DType dtype);
 
 }  // namespace attnjit::codegen

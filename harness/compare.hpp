@@ -17,10 +17,16 @@ struct Comparison {
   [[nodiscard]] bool ok() const { return bad == 0; }
 };
 
-// |got - want| <= atol + rtol * |want|; infinities must match exactly. The
-// tolerances cover rounding P to the storage type before P V and rounding O.
-Comparison compare(const std::vector<double>& got, const std::vector<double>& want, DType type,
-                   std::string_view what);
+// |got - want| <= tolerance * (1 + |want|); infinities must match exactly.
+Comparison compare(const std::vector<double>& got, const std::vector<double>& want,
+                   double tolerance, std::string_view what);
+
+// O's tolerance for a variant: what rounding P to its input type before P V
+// and O to its output type may cost (compare.cpp's table).
+double output_tolerance(const Variant& variant);
+// The LSE is float, from the kernels' fast exp2 and log2 summed in their
+// order: fp16's tolerance, for every variant.
+inline constexpr double kLseTolerance = 4e-3;
 
 // ||got - want|| / ||want|| (L2 over every element): how far an approximation
 // is from the exact output. NaN where the sizes differ or want is all zeros.

@@ -24,9 +24,9 @@ class DeviceProblem {
                 Layout layout, bool with_lse);
 
   [[nodiscard]] const FwdProblem& problem() const { return problem_; }
-  // The same problem as the public API's views (16-bit q, k, v, o).
+  // The same problem as the public API's views.
   [[nodiscard]] FwdInputs inputs() const;
-  // Every output byte to 0xff: NaN in both 16-bit formats and in the LSE.
+  // Every output byte to 0xff: NaN in every storage format and in the LSE.
   void poison_outputs();
   // O as doubles in [batch, heads, q_len, head_dim_v] order, whatever the layout.
   [[nodiscard]] std::vector<double> output() const;
@@ -36,7 +36,7 @@ class DeviceProblem {
   DeviceTensor place(DeviceBuffer& buffer, long long heads, long long len, long long dim) const;
   // A paged variant's K or V: the rows of each batch entry on pages in a
   // shuffled order, which page_table_ records.
-  DeviceTensor upload_paged(const Context& context, const std::vector<std::uint16_t>& bits,
+  DeviceTensor upload_paged(const Context& context, const std::vector<std::uint8_t>& bytes,
                             long long dim, int page);
 
   DType in_type_;
@@ -45,7 +45,8 @@ class DeviceProblem {
   Layout layout_;
   AttentionShape shape_;
   int head_dim_v_;
-  // q, k, v, o, lse, then the variant's tensors, the page table, kv_lens
+  // q, k, v, o, lse, then the variant's tensors, the page table, kv_lens,
+  // the descales
   std::vector<DeviceBuffer> buffers_;
   std::vector<std::int32_t> page_ids_;  // [batch, pages per entry]
   FwdProblem problem_;

@@ -1,5 +1,7 @@
 #include "harness/half.hpp"
 
+#include "harness/fp8.hpp"
+
 #include <bit>
 #include <cmath>
 
@@ -45,12 +47,32 @@ float from_fp16(std::uint16_t bits) {
   return sign * std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
 }
 
-std::uint16_t to_bits(DType type, float value) {
-  return type == DType::BF16 ? to_bf16(value) : to_fp16(value);
+std::size_t storage_size(DType type) {
+  return type == DType::FP8E4M3 || type == DType::FP8E5M2 ? 1 : 2;
 }
 
-float from_bits(DType type, std::uint16_t bits) {
-  return type == DType::BF16 ? from_bf16(bits) : from_fp16(bits);
+void store(DType type, float value, std::uint8_t* at) {
+  std::uint16_t bits = 0;
+  switch (type) {
+    case DType::F16: bits = to_fp16(value); break;
+    case DType::BF16: bits = to_bf16(value); break;
+    case DType::FP8E4M3: bits = to_e4m3(value); break;
+    case DType::FP8E5M2: bits = to_e5m2(value); break;
+  }
+  at[0] = static_cast<std::uint8_t>(bits & 0xffU);
+  if (storage_size(type) == 2) at[1] = static_cast<std::uint8_t>(bits >> 8);
+}
+
+float load(DType type, const std::uint8_t* at) {
+  const auto bits = static_cast<std::uint16_t>(
+      storage_size(type) == 2 ? at[0] | (static_cast<unsigned>(at[1]) << 8) : at[0]);
+  switch (type) {
+    case DType::F16: return from_fp16(bits);
+    case DType::BF16: return from_bf16(bits);
+    case DType::FP8E4M3: return from_e4m3(static_cast<std::uint8_t>(bits));
+    case DType::FP8E5M2: return from_e5m2(static_cast<std::uint8_t>(bits));
+  }
+  return NAN;
 }
 
 }  // namespace attnjit::harness

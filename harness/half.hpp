@@ -1,9 +1,10 @@
 // 16-bit float storage formats on the host: round to nearest even, as the
-// GPU's conversions do.
+// GPU's conversions do. And the elements of every DType (fp8.hpp's too).
 #pragma once
 
 #include <attnjit/variant.hpp>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace attnjit::harness {
@@ -13,8 +14,10 @@ std::uint16_t to_fp16(float value);
 float from_bf16(std::uint16_t bits);
 float from_fp16(std::uint16_t bits);
 
-// For DType::BF16 or DType::F16.
-std::uint16_t to_bits(DType type, float value);
-float from_bits(DType type, std::uint16_t bits);
+// An element of Q, K, V or O in a DType's storage, little-endian as the GPU
+// reads it: 2 bytes, 1 for fp8.
+std::size_t storage_size(DType type);
+void store(DType type, float value, std::uint8_t* at);
+float load(DType type, const std::uint8_t* at);
 
 }  // namespace attnjit::harness

@@ -1,9 +1,12 @@
 #include "harness/host_problem.hpp"
 
+#include "harness/fp8.hpp"
 #include "harness/half.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
+#include <stdexcept>
 
 namespace attnjit::harness {
 namespace {
@@ -38,6 +41,8 @@ HostTensor random_tensor(const TensorDecl& decl, const AttentionShape& shape,
       case ElemType::F32: x = static_cast<float>(normal(random)); break;
       case ElemType::F16: x = from_fp16(to_fp16(static_cast<float>(normal(random)))); break;
       case ElemType::BF16: x = from_bf16(to_bf16(static_cast<float>(normal(random)))); break;
+      case ElemType::F8E4M3:
+      case ElemType::F8E5M2: throw std::logic_error("a declared tensor is never fp8");
     }
   }
   // Ids ascend along the last dimension, as document ids of packed sequences
@@ -63,14 +68,38 @@ ParamValue random_param(const ParamDecl& decl, const AttentionShape& shape,
   return std::int32_t{0};
 }
 
-void fill(std::vector<std::uint16_t>& bits, std::vector<double>& values, std::int64_t count,
-          DType type, std::mt19937_64& random, double deviation = 1.0) {
+// `heads` planes of `per_head` normals in the storage type. fp8 planes are
+// quantised as fp8 models quantise them, which exercises the kernel's
+// descales: scaled so that the largest magnitude is the format's largest
+// value, with the inverse scale as the descale (1 for an empty or all-zero
+// plane).
+void fill(std::vector<std::uint8_t>& bytes, std::vector<double>& values,
+          std::vector<float>& descales, std::int64_t heads, std::int64_t per_head, DType type,
+          std::mt19937_64& random, double deviation = 1.0) {
   std::normal_distribution<float> normal(0.0F, static_cast<float>(deviation));
-  bits.resize(static_cast<std::size_t>(count));
-  values.resize(static_cast<std::size_t>(count));
-  for (std::size_t i = 0; i < bits.size(); ++i) {
-    bits[i] = to_bits(type, normal(random));
-    values[i] = from_bits(type, bits[i]);
+  const bool fp8 = type == DType::FP8E4M3 || type == DType::FP8E5M2;
+  const float largest = type == DType::FP8E4M3 ? kE4M3Max : kE5M2Max;
+  const std::size_t size = storage_size(type);
+  const auto plane = static_cast<std::size_t>(per_head);
+  std::vector<float> drawn(static_cast<std::size_t>(heads) * plane);
+  for (float& x : drawn) x = normal(random);
+  bytes.resize(drawn.size() * size);
+  values.resize(drawn.size());
+  for (std::int64_t head = 0; head < heads; ++head) {
+    const std::size_t first = static_cast<std::size_t>(head) * plane;
+    float descale = 1.0F;
+    if (fp8) {
+      float amax = 0.0F;
+      for (std::size_t i = first; i < first + plane; ++i) {
+        amax = std::max(amax, std::fabs(drawn[i]));
+      }
+      if (amax > 0.0F) descale = amax / largest;
+      descales.push_back(descale);
+    }
+    for (std::size_t i = first; i < first + plane; ++i) {
+      store(type, drawn[i] / descale, &bytes[i * size]);
+      values[i] = static_cast<double>(load(type, &bytes[i * size])) * descale;
+    }
   }
 }
 
@@ -95,12 +124,13 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   problem.shape = shape;
   const std::int64_t d = variant.head_dim();
   const std::int64_t dv = variant.head_dim_v();
-  fill(problem.q_bits, problem.q, shape.batch * shape.heads * shape.q_len * d, variant.dtype(),
-       random, options.qk_scale);
-  fill(problem.k_bits, problem.k, shape.batch * shape.kv_heads * shape.kv_len * d, variant.dtype(),
-       random, options.qk_scale);
-  fill(problem.v_bits, problem.v, shape.batch * shape.kv_heads * shape.kv_len * dv, variant.dtype(),
-       random);
+  const DType type = variant.dtype();
+  fill(problem.q_bytes, problem.q, problem.q_descale, shape.batch * shape.heads, shape.q_len * d,
+       type, random, options.qk_scale);
+  fill(problem.k_bytes, problem.k, problem.k_descale, shape.batch * shape.kv_heads,
+       shape.kv_len * d, type, random, options.qk_scale);
+  fill(problem.v_bytes, problem.v, problem.v_descale, shape.batch * shape.kv_heads,
+       shape.kv_len * dv, type, random);
   for (const ParamDecl& param : variant.params()) {
     if (auto given = options.params.find(param.name); given != options.params.end()) {
       problem.params[param.name] = given->second;

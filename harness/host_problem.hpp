@@ -1,5 +1,6 @@
 // A random attention problem for a variant, held on the host: Q, K, V rounded
-// to the variant's storage type, tensors and params drawn to exercise the mask.
+// to the variant's storage type (fp8 with a scale per head), tensors and
+// params drawn to exercise the mask.
 #pragma once
 
 #include <attnjit/reference.hpp>
@@ -14,10 +15,14 @@ namespace attnjit::harness {
 
 struct HostProblem {
   AttentionShape shape;
-  // Contiguous [batch, heads, len, dim]; bits in the storage type and the same
-  // values widened, for the reference.
-  std::vector<std::uint16_t> q_bits, k_bits, v_bits;
+  // Contiguous [batch, heads, len, dim]: the elements in the variant's storage
+  // (half.hpp's store), and the values they stand for, for the reference: an
+  // fp8 element times its head's descale.
+  std::vector<std::uint8_t> q_bytes, k_bytes, v_bytes;
   std::vector<double> q, k, v;
+  // An fp8 variant's dequantisation factors, contiguous float [batch, heads]
+  // for Q and [batch, kv_heads] for K and V; empty for other variants.
+  std::vector<float> q_descale, k_descale, v_descale;
   std::map<std::string, ParamValue, std::less<>> params;
   std::map<std::string, HostTensor, std::less<>> tensors;
   std::vector<std::int64_t> kv_lens;  // a ragged batch's keys per entry; empty: kv_len each

@@ -331,6 +331,10 @@ dsl::E VariantBuilder::param(std::string name, ParamType type,
 dsl::TensorHandle VariantBuilder::tensor(std::string name, ElemType element,
                                          std::vector<Dim> dims) {
   check_declared_name("tensor", name);
+  if (element == ElemType::F8E4M3 || element == ElemType::F8E5M2) {
+    throw SpecError(fmt::format("tensor '{}' cannot be {}: fp8 is for Q, K and V only, by dtype",
+                                name, elem_type_name(element)));
+  }
   if (dims.empty() || dims.size() > static_cast<std::size_t>(kMaxTensorRank)) {
     throw SpecError(fmt::format("tensor '{}' must have 1..{} dimensions, has {}", name,
                                 kMaxTensorRank, dims.size()));

@@ -288,6 +288,12 @@ class Lowering {
                "unknown tensor element type '{}'{}", statement.type.text,
                did_you_mean(statement.type.text, {"i32", "f32", "f16", "bf16", "u8", "bool"})));
     }
+    if (*element == ElemType::F8E4M3 || *element == ElemType::F8E5M2) {
+      fail(statement.type.span,
+           fmt::format("a tensor cannot be {} (only Q, K and V can, by dtype); its element type is "
+                       "one of i32, f32, f16, bf16, u8, bool",
+                       statement.type.text));
+    }
     if (statement.dims.size() > static_cast<std::size_t>(kMaxTensorRank)) {
       fail(statement.dims[kMaxTensorRank].span,
            fmt::format("a tensor has at most {} dimensions", kMaxTensorRank));

@@ -45,6 +45,8 @@ constexpr std::array kElemTypes = {
     std::pair{ElemType::BF16, std::string_view{"bf16"}},
     std::pair{ElemType::U8, std::string_view{"u8"}},
     std::pair{ElemType::Bool, std::string_view{"bool"}},
+    std::pair{ElemType::F8E4M3, std::string_view{"fp8_e4m3"}},
+    std::pair{ElemType::F8E5M2, std::string_view{"fp8_e5m2"}},
 };
 constexpr std::array kDimKinds = {
     std::pair{DimKind::Batch, std::string_view{"batch"}},
@@ -160,7 +162,9 @@ ir::Type value_type(ElemType type) {
     case ElemType::U8: return ir::Type::Int;
     case ElemType::F32:
     case ElemType::F16:
-    case ElemType::BF16: return ir::Type::Float;
+    case ElemType::BF16:
+    case ElemType::F8E4M3:
+    case ElemType::F8E5M2: return ir::Type::Float;
     case ElemType::Bool: return ir::Type::Bool;
   }
   return ir::Type::Int;

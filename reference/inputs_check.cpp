@@ -195,6 +195,10 @@ std::optional<IntRange> int_range(ElemType element) {
     case ElemType::F32:
     case ElemType::F16:
     case ElemType::BF16:
+    // No declared tensor is fp8 (the builder refuses it); were one, it would
+    // hold floats.
+    case ElemType::F8E4M3:
+    case ElemType::F8E5M2:
     case ElemType::Bool: return std::nullopt;
   }
   return std::nullopt;

@@ -1,6 +1,7 @@
 #include "runtime/fwd_inputs.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace attnjit {
 namespace {
@@ -9,11 +10,13 @@ std::optional<ElemType> storage_type(DType type) {
   switch (type) {
     case DType::F16: return ElemType::F16;
     case DType::BF16: return ElemType::BF16;
-    case DType::FP8E4M3:
-    case DType::FP8E5M2: return std::nullopt;
+    case DType::FP8E4M3: return ElemType::F8E4M3;
+    case DType::FP8E5M2: return ElemType::F8E5M2;
   }
   return std::nullopt;
 }
+
+bool is_fp8(DType type) { return type == DType::FP8E4M3 || type == DType::FP8E5M2; }
 
 // Bools are stored one per byte, so u8 and bool views hold the same bytes.
 bool same_storage(ElemType a, ElemType b) {
@@ -54,6 +57,44 @@ std::map<std::string, DeviceTensor, std::less<>> declared_tensors(
   return tensors;
 }
 
+// One float factor per (batch, head); a stride of 0 shares a factor, a
+// negative one is refused as the launch refuses it.
+DeviceTensor descale_tensor(const std::string& name, const TensorView& view, std::int64_t batch,
+                            std::int64_t heads, std::string_view heads_name, int device) {
+  DeviceTensor tensor = device_tensor(name, view, ElemType::F32, device);
+  if (tensor.shape != std::vector<std::int64_t>{batch, heads}) {
+    throw InputError(fmt::format("{} must be [batch, {}] = [{}, {}], not [{}]", name, heads_name,
+                                 batch, heads, fmt::join(tensor.shape, ", ")));
+  }
+  if (tensor.strides[0] < 0 || tensor.strides[1] < 0) {
+    throw InputError(
+        fmt::format("{} has a negative stride: [{}]", name, fmt::join(tensor.strides, ", ")));
+  }
+  return tensor;
+}
+
+void add_descales(const Variant& variant, const FwdInputs& inputs, int device,
+                  FwdProblem& problem) {
+  if (!inputs.q_descale && !inputs.k_descale && !inputs.v_descale) return;
+  if (!is_fp8(variant.dtype())) {
+    throw InputError(fmt::format("variant '{}' has {} inputs; descale factors are for fp8 variants",
+                                 variant.name(), dtype_name(variant.dtype())));
+  }
+  const AttentionShape& s = problem.shape;
+  if (inputs.q_descale) {
+    problem.q_descale =
+        descale_tensor("q_descale", *inputs.q_descale, s.batch, s.heads, "heads", device);
+  }
+  if (inputs.k_descale) {
+    problem.k_descale =
+        descale_tensor("k_descale", *inputs.k_descale, s.batch, s.kv_heads, "kv_heads", device);
+  }
+  if (inputs.v_descale) {
+    problem.v_descale =
+        descale_tensor("v_descale", *inputs.v_descale, s.batch, s.kv_heads, "kv_heads", device);
+  }
+}
+
 }  // namespace
 
 FwdProblem fwd_problem(const Variant& variant, const FwdInputs& inputs, int device) {
@@ -85,6 +126,7 @@ FwdProblem fwd_problem(const Variant& variant, const FwdInputs& inputs, int devi
   if (inputs.kv_lens) {
     problem.kv_lens = device_tensor("kv_lens", *inputs.kv_lens, ElemType::I32, device);
   }
+  add_descales(variant, inputs, device, problem);
   problem.params = inputs.params;
   problem.tensors = declared_tensors(variant, inputs.tensors, device);
   return problem;

@@ -1,11 +1,14 @@
 #include "runtime/fwd_launch.hpp"
 
+#include "codegen/fa3_kernel.hpp"
 #include "codegen/int_range.hpp"
+#include "codegen/io_rules.hpp"
 #include "runtime/decode_launch.hpp"
 #include "runtime/tma_maps.hpp"
 #include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -26,9 +29,9 @@ int classifier_lanes(std::int64_t tiles) {
   return lanes;
 }
 
-constexpr std::int64_t kVectorElements = 8;  // 16-byte cp.async pieces of 16-bit elements
-
-void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::int64_t>& shape) {
+// The kernels read rows in 16-byte pieces (cp.async, TMA).
+void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::int64_t>& shape,
+                std::int64_t element_bytes) {
   if (t.shape != shape) {
     std::string want;
     for (const std::int64_t s : shape) want += (want.empty() ? "" : ", ") + std::to_string(s);
@@ -37,10 +40,51 @@ void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::
   if (t.strides.size() != 4 || t.strides[3] != 1) {
     throw InputError(fmt::format("{} must have 4 strides with a contiguous last dimension", name));
   }
-  if (t.data % 16 != 0 || t.strides[2] % kVectorElements != 0) {
+  if (t.data % 16 != 0 || (t.strides[2] * element_bytes) % 16 != 0) {
     throw InputError(fmt::format(
-        "{} must start on 16 bytes and have a row stride that is a multiple of 8 elements", name));
+        "{} must start on 16 bytes and have a row stride that is a multiple of 16 bytes", name));
   }
+}
+
+// An fp8 variant's [batch, heads] factors (fwd_inputs.cpp checks their type).
+void check_descale(const char* name, const DeviceTensor& t,
+                   const std::vector<std::int64_t>& shape) {
+  if (t.data == 0) return;
+  if (t.shape != shape || t.strides.size() != 2 || t.strides[0] < 0 || t.strides[1] < 0) {
+    throw InputError(fmt::format("{} must be a float tensor [{}, {}] with non-negative strides",
+                                 name, shape[0], shape[1]));
+  }
+}
+
+aj::Descale descale_arg(const DeviceTensor& t) {
+  aj::Descale out{};
+  out.data = static_cast<const float*>(device_pointer(t.data));
+  if (t.data != 0) {
+    out.stride[0] = t.strides[0];
+    out.stride[1] = t.strides[1];
+  }
+  return out;
+}
+
+// V of an fp8 variant in the layout the Hopper kernel reads (fp8_layout.cuh),
+// into `vt`: [batch, kv_heads, head_dim_v, padded_len] bytes.
+void lay_out_fp8_v(const Driver& driver, CUfunction layout, const FwdProblem& problem,
+                   const DeviceTensor& vt, CUstream stream) {
+  const AttentionShape& s = problem.shape;
+  aj::Fp8VLayoutArgs args{};
+  args.v = static_cast<const unsigned char*>(device_pointer(problem.v.data));
+  for (int i = 0; i < 3; ++i) args.v_stride[i] = problem.v.strides[i];
+  args.vt = static_cast<unsigned char*>(device_pointer(vt.data));
+  args.kv_heads = static_cast<int>(s.kv_heads);
+  args.kv_len = static_cast<int>(s.kv_len);
+  args.padded_len = static_cast<int>(vt.shape[3]);
+  args.head_dim_v = static_cast<int>(vt.shape[2]);
+  const std::int64_t tile = codegen::kFp8VTile;
+  const Dim3 grid{static_cast<unsigned>((vt.shape[3] + tile - 1) / tile),
+                  static_cast<unsigned>(vt.shape[2] / tile),
+                  static_cast<unsigned>(s.batch * s.kv_heads)};
+  void* pointers[] = {&args};
+  launch(driver, layout, grid, Dim3{codegen::kFp8VThreads}, 0, stream, pointers);
 }
 
 // TensorArg<Rank> as bytes: the generator declares it as {data, extent[R], stride[R]}.
@@ -141,6 +185,15 @@ aj::FwdArgs sizes_args(const AttentionShape& s) {
 
 }  // namespace
 
+DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape) {
+  DeviceTensor t;
+  t.data = base + offset;
+  t.strides.assign(shape.size(), 1);
+  for (std::size_t d = shape.size() - 1; d > 0; --d) t.strides[d - 1] = t.strides[d] * shape[d];
+  t.shape = std::move(shape);
+  return t;
+}
+
 FwdFunctions fwd_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, const std::string& entry,
                            const Variant& variant) {
@@ -151,6 +204,9 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
   if (kernel.decode) find_decode_functions(driver, module, kernel, functions);
   // The decode family evaluates a mask of tensors per element, without a table.
   if (!kernel.decode) functions.class_table = codegen::class_table(variant);
+  if (!kernel.decode && codegen::fp8_inputs(variant)) {
+    functions.fp8_v_layout = module.function(std::string(codegen::kFp8VLayoutEntry));
+  }
   if (functions.class_table) {
     functions.classify = module.function(std::string(codegen::kClassifyEntry));
     functions.block_mask = module.function(std::string(codegen::kBlockMaskEntry));
@@ -163,20 +219,24 @@ void check_fwd_tensors(const Variant& variant, bool decode, const FwdProblem& pr
   check_shape(s);
   const std::int64_t d = variant.head_dim();
   const std::int64_t dv = variant.head_dim_v();
-  check_qkvo("q", problem.q, {s.batch, s.heads, s.q_len, d});
+  const std::int64_t e = codegen::input_bytes(variant);
+  check_qkvo("q", problem.q, {s.batch, s.heads, s.q_len, d}, e);
   if (const std::int64_t page = variant.kv_page_size(); page > 0) {
     // Paged: [pages, kv_heads, page, d], any number of pages.
     const std::int64_t pages = problem.k.shape.empty() ? 0 : problem.k.shape[0];
-    check_qkvo("k", problem.k, {pages, s.kv_heads, page, d});
-    check_qkvo("v", problem.v, {pages, s.kv_heads, page, dv});
+    check_qkvo("k", problem.k, {pages, s.kv_heads, page, d}, e);
+    check_qkvo("v", problem.v, {pages, s.kv_heads, page, dv}, e);
   } else {
-    check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d});
-    check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv});
+    check_qkvo("k", problem.k, {s.batch, s.kv_heads, s.kv_len, d}, e);
+    check_qkvo("v", problem.v, {s.batch, s.kv_heads, s.kv_len, dv}, e);
   }
   if (!decode && (problem.kv_lens.data != 0 || problem.page_table.data != 0)) {
     throw InputError("kv_lens and page_table are read by the decode family only");
   }
-  check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv});
+  check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv}, 2);
+  check_descale("q_descale", problem.q_descale, {s.batch, s.heads});
+  check_descale("k_descale", problem.k_descale, {s.batch, s.kv_heads});
+  check_descale("v_descale", problem.v_descale, {s.batch, s.kv_heads});
 }
 
 void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
@@ -199,6 +259,9 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   }
   args.scale = variant.scale();
   args.scale_log2 = static_cast<float>(static_cast<double>(variant.scale()) * M_LOG2E);
+  args.q_descale = descale_arg(problem.q_descale);
+  args.k_descale = descale_arg(problem.k_descale);
+  args.v_descale = descale_arg(problem.v_descale);
 
   std::vector<std::vector<unsigned char>> extra =
       variant_args(variant, s, problem.params, problem.tensors);
@@ -232,9 +295,19 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
       pointers.resize(1);
     }
   }
+  std::optional<StreamScratch> v_scratch;
+  std::optional<DeviceTensor> vt;
+  if (functions.fp8_v_layout != nullptr) {
+    // At least 16 keys: a TMA map wants extents of 1 and more, even of no keys.
+    const std::int64_t padded = std::max<std::int64_t>(16, (s.kv_len + 15) / 16 * 16);
+    const std::int64_t bytes = s.batch * s.kv_heads * variant.head_dim_v() * padded;
+    v_scratch.emplace(driver, static_cast<std::size_t>(bytes), stream);
+    vt = contiguous(v_scratch->ptr(), 0, {s.batch, s.kv_heads, variant.head_dim_v(), padded});
+    lay_out_fp8_v(driver, functions.fp8_v_layout, problem, *vt, stream);
+  }
   aj::FwdMaps maps{};
   if (kernel.tma_maps) {
-    maps = fwd_maps(driver, variant, kernel, problem);
+    maps = fwd_maps(driver, variant, kernel, problem, vt ? &*vt : nullptr);
     pointers.push_back(&maps);
   }
   for (auto& bytes : extra) pointers.push_back(bytes.data());

@@ -24,9 +24,12 @@ struct DeviceTensor {
   std::vector<std::int64_t> strides;
 };
 
+// A row-major tensor at base + offset.
+DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape);
+
 struct FwdProblem {
   AttentionShape shape;
-  DeviceTensor q;       // [batch, heads, q_len, head_dim], 16-bit elements
+  DeviceTensor q;       // [batch, heads, q_len, head_dim], the variant's dtype
   DeviceTensor k;       // [batch, kv_heads, kv_len, head_dim]
   DeviceTensor v;       // [batch, kv_heads, kv_len, head_dim_v]
   DeviceTensor o;       // [batch, heads, q_len, head_dim_v]
@@ -35,6 +38,10 @@ struct FwdProblem {
   // int32 [batch, max_pages] (engine.hpp); data 0: none.
   DeviceTensor page_table;
   DeviceTensor kv_lens;  // int32 [batch] keys per batch entry (decode family); data 0: kv_len each
+  // An fp8 variant's float dequantisation factors (FwdInputs); data 0: 1.
+  DeviceTensor q_descale;  // [batch, heads]
+  DeviceTensor k_descale;  // [batch, kv_heads]
+  DeviceTensor v_descale;  // [batch, kv_heads]
   std::map<std::string, ParamValue, std::less<>> params;
   std::map<std::string, DeviceTensor, std::less<>> tensors;
 };
@@ -51,6 +58,7 @@ struct FwdFunctions {
   CUfunction plan = nullptr;
   CUfunction merge = nullptr;
   int decode_ctas = 0;
+  CUfunction fp8_v_layout = nullptr;  // an fp8 variant's (fp8_layout.cuh)
   // Whether a kernel that reads an auxiliary kernel's results is launched to
   // overlap it (sm_90 and newer; templates/attnjit/grid_dependency.cuh).
   bool overlap = false;

@@ -23,15 +23,6 @@ std::size_t ScratchPlan::add(std::int64_t bytes) {
   return at;
 }
 
-DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape) {
-  DeviceTensor t;
-  t.data = base + offset;
-  t.strides.assign(shape.size(), 1);
-  for (std::size_t d = shape.size() - 1; d > 0; --d) t.strides[d - 1] = t.strides[d] * shape[d];
-  t.shape = std::move(shape);
-  return t;
-}
-
 void sort_rows(const Driver& driver, CUfunction sort, const DeviceTensor& bucket,
                const RowPlanes& planes, std::int64_t order_pitch, CUdeviceptr order,
                CUdeviceptr sorted, CUstream stream) {

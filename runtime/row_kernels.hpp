@@ -22,9 +22,6 @@ class ScratchPlan {
   std::size_t size_ = 0;
 };
 
-// A row-major tensor at base + offset.
-DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape);
-
 // The strides of a tensor's first three dimensions, times `scale` (bytes per
 // stride unit, where a kernel takes byte strides), as the row kernels' args hold them.
 void copy_strides(const DeviceTensor& t, long long (&out)[3], std::int64_t scale = 1);

@@ -7,8 +7,12 @@
 namespace attnjit {
 namespace {
 
-// DLPack 0.8 added bool as type code 6; the header Debian ships is older.
+// DLPack 0.8 added bool as type code 6, and 1.1 the fp8 codes (PyTorch's
+// float8_e4m3fn and float8_e5m2 export as these); the header Debian ships is
+// older.
 constexpr std::uint8_t kDLBoolCode = 6;
+constexpr std::uint8_t kDLFloat8E4M3FnCode = 10;
+constexpr std::uint8_t kDLFloat8E5M2Code = 12;
 
 std::optional<ElemType> elem_type(DLDataType type) {
   if (type.lanes != 1) return std::nullopt;
@@ -21,6 +25,9 @@ std::optional<ElemType> elem_type(DLDataType type) {
     case kDLInt: return type.bits == 32 ? std::optional(ElemType::I32) : std::nullopt;
     case kDLUInt: return type.bits == 8 ? std::optional(ElemType::U8) : std::nullopt;
     case kDLBoolCode: return type.bits == 8 ? std::optional(ElemType::Bool) : std::nullopt;
+    case kDLFloat8E4M3FnCode:
+      return type.bits == 8 ? std::optional(ElemType::F8E4M3) : std::nullopt;
+    case kDLFloat8E5M2Code: return type.bits == 8 ? std::optional(ElemType::F8E5M2) : std::nullopt;
     default: return std::nullopt;
   }
 }
@@ -47,7 +54,7 @@ TensorView from_dlpack(const DLTensor& tensor) {
   if (!dtype) {
     throw InputError(
         fmt::format("DLPack type (code {}, {} bits, {} lanes) is none of attnjit's "
-                    "f16, bf16, f32, i32, u8, bool",
+                    "f16, bf16, f32, i32, u8, bool, fp8_e4m3 (e4m3fn), fp8_e5m2",
                     tensor.dtype.code, tensor.dtype.bits, tensor.dtype.lanes));
   }
   if (tensor.ndim < 0 || (tensor.ndim > 0 && tensor.shape == nullptr)) {

@@ -1,5 +1,6 @@
 #include "runtime/tma_maps.hpp"
 
+#include "codegen/io_rules.hpp"
 #include <attnjit/error.hpp>
 
 #include <algorithm>
@@ -10,16 +11,17 @@
 namespace attnjit {
 namespace {
 
-constexpr std::int64_t kElementBytes = 2;
-constexpr cuuint32_t kBoxColumns = 64;  // 128 bytes: one row of the swizzle
+constexpr std::int64_t kBoxBytes = 128;  // one row of the swizzle
 
-aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, const char* name,
-                      const DeviceTensor& t, cuuint32_t box_rows) {
+// A map of boxes of 128 bytes by box_rows rows of the 4-D tensor t of
+// `element_bytes` elements.
+aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, std::int64_t element_bytes,
+                      const char* name, const DeviceTensor& t, cuuint32_t box_rows) {
   for (int i = 0; i < 3; ++i) {
-    if (t.strides[i] < 0 || (t.strides[i] * kElementBytes) % 16 != 0) {
+    if (t.strides[i] < 0 || (t.strides[i] * element_bytes) % 16 != 0) {
       throw InputError(fmt::format(
           "{}: the fa3_sm90 kernel reads through TMA, which needs batch, head and row strides "
-          "that are non-negative multiples of 8 elements; stride {} is {}",
+          "that are non-negative multiples of 16 bytes; stride {} is {} elements",
           name, i, t.strides[i]));
     }
   }
@@ -28,11 +30,12 @@ aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, const char
     return static_cast<cuuint64_t>(std::max<std::int64_t>(1, t.shape[i]));
   };
   const std::vector<cuuint64_t> dims{extent(3), extent(2), extent(1), extent(0)};
-  const std::vector<cuuint64_t> strides{static_cast<cuuint64_t>(t.strides[2] * kElementBytes),
-                                        static_cast<cuuint64_t>(t.strides[1] * kElementBytes),
-                                        static_cast<cuuint64_t>(t.strides[0] * kElementBytes)};
+  const std::vector<cuuint64_t> strides{static_cast<cuuint64_t>(t.strides[2] * element_bytes),
+                                        static_cast<cuuint64_t>(t.strides[1] * element_bytes),
+                                        static_cast<cuuint64_t>(t.strides[0] * element_bytes)};
+  const auto box_columns = static_cast<cuuint32_t>(kBoxBytes / element_bytes);
   const CUtensorMap map =
-      driver.encode_tiled_map(type, t.data, dims, strides, {kBoxColumns, box_rows, 1, 1});
+      driver.encode_tiled_map(type, t.data, dims, strides, {box_columns, box_rows, 1, 1});
   static_assert(sizeof(aj::TmaMap) == sizeof(CUtensorMap));
   aj::TmaMap out{};
   std::memcpy(&out, &map, sizeof map);
@@ -42,14 +45,24 @@ aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, const char
 }  // namespace
 
 aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
-                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem) {
-  const CUtensorMapDataType type = variant.dtype() == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
-                                                                  : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                     const DeviceTensor* v_transposed) {
   const auto block_m = static_cast<cuuint32_t>(kernel.block_m);
   const auto block_n = static_cast<cuuint32_t>(kernel.block_n);
-  return {tensor_map(driver, type, "q", problem.q, block_m),
-          tensor_map(driver, type, "k", problem.k, block_n),
-          tensor_map(driver, type, "v", problem.v, block_n)};
+  if (codegen::fp8_inputs(variant)) {
+    // fp8 elements are bytes to TMA; V is read transposed, head_dim_v rows of keys.
+    if (v_transposed == nullptr) throw Error("an fp8 kernel reads V transposed");
+    const CUtensorMapDataType type = CU_TENSOR_MAP_DATA_TYPE_UINT8;
+    const auto dv = static_cast<cuuint32_t>(variant.head_dim_v());
+    return {tensor_map(driver, type, 1, "q", problem.q, block_m),
+            tensor_map(driver, type, 1, "k", problem.k, block_n),
+            tensor_map(driver, type, 1, "v", *v_transposed, dv)};
+  }
+  const CUtensorMapDataType type = variant.dtype() == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                                                  : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  return {tensor_map(driver, type, 2, "q", problem.q, block_m),
+          tensor_map(driver, type, 2, "k", problem.k, block_n),
+          tensor_map(driver, type, 2, "v", problem.v, block_n)};
 }
 
 }  // namespace attnjit

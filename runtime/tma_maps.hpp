@@ -9,8 +9,10 @@
 namespace attnjit {
 
 // Throws InputError when a tensor breaks TMA's rules (every stride a multiple
-// of 16 bytes), CudaError when the driver refuses a map.
+// of 16 bytes), CudaError when the driver refuses a map. An fp8 variant's V
+// is read from `v_transposed` (fp8_layout.cuh's layout); others take null.
 aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
-                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem);
+                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                     const DeviceTensor* v_transposed);
 
 }  // namespace attnjit

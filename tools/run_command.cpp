@@ -134,8 +134,9 @@ int run_run(const RunOptions& options) {
   if (options.check) {
     const ReferenceOutput want = reference_attention(variant, host.reference_inputs());
     const harness::Comparison out =
-        harness::compare(device.output(), want.out, variant.out_dtype(), "O");
-    const harness::Comparison lse = harness::compare(device.lse(), want.lse, DType::F16, "LSE");
+        harness::compare(device.output(), want.out, harness::output_tolerance(variant), "O");
+    const harness::Comparison lse =
+        harness::compare(device.lse(), want.lse, harness::kLseTolerance, "LSE");
     result["check"] = {{"ok", out.ok() && lse.ok()},
                        {"max_abs_error", out.max_abs_error},
                        {"bad", out.bad + lse.bad},

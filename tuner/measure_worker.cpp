@@ -101,8 +101,10 @@ class Session {
       got_lse.push_back(lse[static_cast<std::size_t>(row)]);
       want_lse.push_back(reference_[r].lse);
     }
-    const harness::Comparison rows = harness::compare(got, want, variant_.out_dtype(), "O");
-    const harness::Comparison lse_rows = harness::compare(got_lse, want_lse, DType::F16, "LSE");
+    const harness::Comparison rows =
+        harness::compare(got, want, harness::output_tolerance(variant_), "O");
+    const harness::Comparison lse_rows =
+        harness::compare(got_lse, want_lse, harness::kLseTolerance, "LSE");
     reply.max_abs_error = rows.max_abs_error;
     if (!rows.ok()) return "wrong output on the reference rows: " + rows.first_bad;
     if (!lse_rows.ok()) return "wrong LSE on the reference rows: " + lse_rows.first_bad;
@@ -110,7 +112,8 @@ class Session {
       trusted_ = out;
       return {};
     }
-    const harness::Comparison all = harness::compare(out, *trusted_, variant_.out_dtype(), "O");
+    const harness::Comparison all =
+        harness::compare(out, *trusted_, harness::output_tolerance(variant_), "O");
     if (!all.ok()) return "output differs from the first correct candidate: " + all.first_bad;
     return {};
   }

@@ -113,20 +113,16 @@ int run(const std::string& cache_dir) {
   const DeviceArray dout(std::vector<std::uint16_t>(q.size(), 0xffff));  // NaN until written
 
   using attnjit::ElemType;
-  attnjit::FwdInputs inputs{
-      attnjit::contiguous_view(dq.get(), ElemType::BF16,
-                               {shape.batch, shape.heads, shape.q_len, d}),
-      attnjit::contiguous_view(dk.get(), ElemType::BF16,
-                               {shape.batch, shape.kv_heads, shape.kv_len, d}),
-      attnjit::contiguous_view(dv.get(), ElemType::BF16,
-                               {shape.batch, shape.kv_heads, shape.kv_len, d}),
-      attnjit::contiguous_view(dout.get(), ElemType::BF16,
-                               {shape.batch, shape.heads, shape.q_len, d}),
-      std::nullopt,
-      {{"window", std::int32_t{128}}},
-      {},
-      std::nullopt,
-      std::nullopt};
+  attnjit::FwdInputs inputs;
+  inputs.q = attnjit::contiguous_view(dq.get(), ElemType::BF16,
+                                      {shape.batch, shape.heads, shape.q_len, d});
+  inputs.k = attnjit::contiguous_view(dk.get(), ElemType::BF16,
+                                      {shape.batch, shape.kv_heads, shape.kv_len, d});
+  inputs.v = attnjit::contiguous_view(dv.get(), ElemType::BF16,
+                                      {shape.batch, shape.kv_heads, shape.kv_len, d});
+  inputs.o = attnjit::contiguous_view(dout.get(), ElemType::BF16,
+                                      {shape.batch, shape.heads, shape.q_len, d});
+  inputs.params = {{"window", std::int32_t{128}}};
 
   const attnjit::Kernel kernel = engine.kernel(variant, shape);
   std::cout << "engine_demo: " << engine.gpu() << " (" << engine.arch() << "), kernel "

@@ -15,7 +15,9 @@ namespace attnjit {
 
 enum class DType : std::uint8_t { F16, BF16, FP8E4M3, FP8E5M2 };
 enum class ParamType : std::uint8_t { I32, F32, Bool };
-enum class ElemType : std::uint8_t { I32, F32, F16, BF16, U8, Bool };
+// F8E4M3 and F8E5M2 are for Q, K and V of fp8 variants only: a declared
+// tensor cannot have them.
+enum class ElemType : std::uint8_t { I32, F32, F16, BF16, U8, Bool, F8E4M3, F8E5M2 };
 // The sizes a tensor dimension may be tied to.
 enum class DimKind : std::uint8_t { Batch, Heads, KvHeads, QLen, KvLen };
 

@@ -5,6 +5,13 @@
 
 namespace aj {
 
+// Dequantisation factors of an fp8 Q, K or V, one per (batch, head):
+// element (b, h) at data[b * stride[0] + h * stride[1]]; data null: 1.
+struct Descale {
+  const float* data;
+  long long stride[2];
+};
+
 // Arguments every forward kernel takes, whatever the variant.
 struct FwdArgs {
   const void* q;  // [batch, heads, q_len, head_dim]
@@ -31,6 +38,11 @@ struct FwdArgs {
   // 32): fewer where tiles are few, so that their tensor reads spread over
   // more warps.
   int class_lanes;
+  // fp8 inputs (the Hopper family): the factors, and V transposed by the
+  // runtime (fp8_layout.cuh), which the kernel reads through its TMA map.
+  Descale q_descale;
+  Descale k_descale;
+  Descale v_descale;
 };
 
 // What the decode family takes besides FwdArgs (fwd_decode.cuh). Its rows
@@ -61,6 +73,19 @@ struct FwdMaps {
   TmaMap q;
   TmaMap k;
   TmaMap v;
+};
+
+// fp8 V [batch, kv_heads, kv_len, head_dim_v] (byte strides) copied to the
+// transposed layout of fp8_layout.cuh: vt [batch, kv_heads, head_dim_v,
+// padded_len] contiguous, padded_len a multiple of 16.
+struct Fp8VLayoutArgs {
+  const unsigned char* v;
+  long long v_stride[3];
+  unsigned char* vt;
+  int kv_heads;
+  int kv_len;
+  int padded_len;
+  int head_dim_v;
 };
 
 // A run-time tensor of the variant, read bounds-safely by the generated code.

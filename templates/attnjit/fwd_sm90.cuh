@@ -15,12 +15,18 @@
 // registers with setmaxnreg.
 //
 // Shared-memory tiles are in the 128-byte swizzled layout that both TMA and
-// wgmma read: a tile of R rows and W 16-bit columns is W/64 blocks of R rows
-// of 128 bytes, 16-byte chunk c of row r stored at chunk c ^ (r % 8).
+// wgmma read: a tile of R rows of W bytes is W/128 blocks of R rows of 128
+// bytes, 16-byte chunk c of row r stored at chunk c ^ (r % 8).
+//
+// fp8 inputs (C::kFp8): Q and K are read as 16-bit ones are, with k steps of
+// 32 elements; wgmma wants fp8 B K-major, so V comes transposed from the
+// runtime (fp8_layout.cuh) and P is rounded to e4m3 in registers. The
+// dequantisation factors of Q and K fold into the score scale, V's into the
+// output.
 //
 // The variant plugs in as for the sm_80 family (fwd_sm80.cuh). The config C
 // has kBlockM (64 per consumer warpgroup), kBlockN, kStages, kHeadDim,
-// kHeadDimV (multiples of 64), kBf16, kOutBf16, kPositiveScale, kConsumers and
+// kHeadDimV (multiples of 64), kBf16, kFp8, kOutBf16, kPositiveScale, kConsumers and
 // the register split kProducerRegs / kConsumerRegs (0: no setmaxnreg); the
 // generator adds struct Mma with the wgmma instructions of the config's shapes:
 //   C::Mma::qk(float (&s)[kBlockN / 8][4], u64 q_desc, u64 k_desc, int accumulate)
@@ -148,10 +154,13 @@ template <class C>
 struct Shape {
   static constexpr int kBM = C::kBlockM, kBN = C::kBlockN, kStages = C::kStages;
   static constexpr int kD = C::kHeadDim, kDV = C::kHeadDimV;
-  static constexpr int kQCols = kD > kDV ? kD : kDV;  // O is staged where Q was
-  static constexpr int kQBytes = kBM * kQCols * 2;
-  static constexpr int kKBytes = kBN * kD * 2;
-  static constexpr int kVBytes = kBN * kDV * 2;
+  // Bytes of a Q, K or V element, and of a row of Q or K: wgmma's k step and
+  // the swizzle's 128-byte rows are the same bytes whatever the type.
+  static constexpr int kE = C::kFp8 ? 1 : 2;
+  static constexpr int kDBytes = kD * kE;
+  static constexpr int kQBytes = kBM * (kDBytes > kDV * 2 ? kDBytes : kDV * 2);  // O staged there
+  static constexpr int kKBytes = kBN * kDBytes;
+  static constexpr int kVBytes = kBN * kDV * kE;
   static constexpr int kTileBytes = kQBytes + kStages * (kKBytes + kVBytes);
   // The generator sizes the launch's shared memory (C::kSmemBytes): this
   // layout, 1024 bytes of slack to align the tiles to the swizzle's period,
@@ -161,10 +170,38 @@ struct Shape {
                 "shared memory as the generator sized it");
   static constexpr int kThreads = 128 * (C::kConsumers + 1);
   static_assert(kBM == 64 * C::kConsumers, "each consumer warpgroup takes 64 rows");
-  static_assert(kD % 64 == 0 && kDV % 64 == 0, "whole 128-byte swizzle blocks");
+  static_assert(kDBytes % 128 == 0 && kDV % 64 == 0, "whole 128-byte swizzle rows");
   static_assert(kBN % 16 == 0 && kBN <= 256 && kDV <= 256, "wgmma n and k steps");
+  static_assert(!C::kFp8 || kBN % 128 == 0, "V transposed: rows of whole 128 keys");
   static_assert(kStages >= 2, "tile n+1's QK^T is issued while tile n's stage is held");
+  static constexpr int kBoxCols = 128 / kE;  // elements in a TMA box's 128-byte row
 };
+
+// fp8 P fragments of wgmma's k32 A operand (register j: rows g + 8 * (j % 2),
+// keys 16 * (j / 2) + 4 * t .. + 3). A thread holds scores of keys 8 * n + 2 * t
+// and + 1 of each 8-key tile n, so register j takes tiles 4 * kk + 2 * (j / 2)
+// and + 1: logical key 4 * t + i of each 16 is real key 8 * (i / 2) + 2 * t +
+// i % 2, and the runtime orders V's keys so (fp8_layout.cuh). P is e4m3.
+__device__ __forceinline__ u32 pack_e4m3(float a, float b, float c, float d) {
+  unsigned short lo, hi;
+  // cvt puts its first source in the upper byte.
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;\n" : "=h"(lo) : "f"(b), "f"(a));
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;\n" : "=h"(hi) : "f"(d), "f"(c));
+  return (u32)lo | ((u32)hi << 16);
+}
+template <int NT>
+__device__ __forceinline__ void pack_a_fp8(u32 (&a)[4], const float (&s)[NT][4], int kk) {
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const int n = 4 * kk + 2 * (j / 2), r = 2 * (j % 2);
+    a[j] = pack_e4m3(s[n][r], s[n][r + 1], s[n + 1][r], s[n + 1][r + 1]);
+  }
+}
+
+// A Descale's factor for (b, h).
+__device__ __forceinline__ float descale(const Descale& d, int b, int h) {
+  return d.data == nullptr ? 1.0f : d.data[b * d.stride[0] + h * d.stride[1]];
+}
 
 // Byte offset of element (row, col) of a swizzled tile of `rows` rows.
 __device__ __forceinline__ int swizzled(int rows, int row, int col) {
@@ -217,9 +254,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     if constexpr (C::kProducerRegs > 0) regs_dec<C::kProducerRegs>();
     if (warp != 0) return;
     if (lane == 0) {
-      mbar_expect_tx(bar_q, BM * S::kD * 2);
-      for (int c = 0; c < S::kD / 64; ++c)
-        tma_load(sQ + c * BM * 128, maps.q, bar_q, c * 64, m0, h, b);
+      mbar_expect_tx(bar_q, BM * S::kDBytes);
+      for (int c = 0; c < S::kDBytes / 128; ++c)
+        tma_load(sQ + c * BM * 128, maps.q, bar_q, c * S::kBoxCols, m0, h, b);
     }
     const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
     TileWalk<V, BM, BN> walk(p, a, fwd_index(a, b, h, hkv), m0, q_last);
@@ -230,17 +267,25 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       if (lane == 0) {
         tile_of[stage] = tile_token(n, walk.found);
         mbar_expect_tx(&full_k[stage], S::kKBytes);
-        for (int c = 0; c < S::kD / 64; ++c) {
-          tma_load(sK + stage * S::kKBytes + c * BN * 128, maps.k, &full_k[stage], c * 64, n * BN,
-                   hkv, b);
+        for (int c = 0; c < S::kDBytes / 128; ++c) {
+          tma_load(sK + stage * S::kKBytes + c * BN * 128, maps.k, &full_k[stage], c * S::kBoxCols,
+                   n * BN, hkv, b);
         }
       }
       mbar_wait(&empty_v[stage], phase ^ 1);
       if (lane == 0) {
         mbar_expect_tx(&full_v[stage], S::kVBytes);
-        for (int c = 0; c < S::kDV / 64; ++c) {
-          tma_load(sV + stage * S::kVBytes + c * BN * 128, maps.v, &full_v[stage], c * 64, n * BN,
-                   hkv, b);
+        if constexpr (C::kFp8) {
+          // V transposed, [batch, kv_heads, head_dim_v, keys]: blocks of 128 keys.
+          for (int c = 0; c < BN / 128; ++c) {
+            tma_load(sV + stage * S::kVBytes + c * S::kDV * 128, maps.v, &full_v[stage],
+                     n * BN + c * 128, 0, hkv, b);
+          }
+        } else {
+          for (int c = 0; c < S::kDV / 64; ++c) {
+            tma_load(sV + stage * S::kVBytes + c * BN * 128, maps.v, &full_v[stage], c * 64, n * BN,
+                     hkv, b);
+          }
         }
       }
       __syncwarp();
@@ -263,7 +308,15 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   const int g = lane / 4, t = lane % 4;
   const int warp_row0 = consumer * 64 + warp * 16;  // this warp's 16 rows within the CTA
   const long long q_warp = m0 + warp_row0;
-  const float kFactor = V::kIdentityScore && C::kPositiveScale ? a.scale_log2 : 1.0f;
+  // fp8 inputs: the dequantisation factors of Q and K scale the scores, V's the output.
+  float scale = a.scale, scale_log2 = a.scale_log2, out_factor = 1.0f;
+  if constexpr (C::kFp8) {
+    const float qk = descale(a.q_descale, b, h) * descale(a.k_descale, b, hkv);
+    scale *= qk;
+    scale_log2 *= qk;
+    out_factor = descale(a.v_descale, b, hkv);
+  }
+  const float kFactor = V::kIdentityScore && C::kPositiveScale ? scale_log2 : 1.0f;
   Index ix = fwd_index(a, b, h, hkv);
   const Turns<C::kConsumers> turns{consumer};
 
@@ -275,32 +328,44 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     for (int i = 0; i < 4; ++i) acc_o[dt][i] = 0.0f;
   }
   float acc_s[NT][4];
-  u32 pa[BN / 16][4];
+  constexpr int kPSteps = BN / C::Mma::kK;  // k steps of PV
+  u32 pa[kPSteps][4];
   float rescale[2];
 
   const u64 q_desc = smem_desc(sQ + consumer * 64 * 128, 0);
-  // S = Q K^T: D/16 k-steps; within a 64-column block a step moves 32 bytes.
+  // S = Q K^T: k steps of 32 bytes, four to a 128-byte swizzle block.
   auto issue_qk = [&](int stage) {
     const u64 k_desc = smem_desc(sK + stage * S::kKBytes, 0);
 #pragma unroll
-    for (int ks = 0; ks < S::kD / 16; ++ks) {
+    for (int ks = 0; ks < S::kDBytes / 32; ++ks) {
       C::Mma::qk(acc_s, q_desc + (((ks / 4) * BM * 128 + (ks % 4) * 32) >> 4),
                  k_desc + (((ks / 4) * BN * 128 + (ks % 4) * 32) >> 4), ks > 0);
     }
     wgmma_commit();
   };
-  // O += P V: BN/16 k-steps of 16 keys, 16 rows of 128 bytes each.
+  // O += P V. 16-bit V is N-major: k steps of 16 keys, 16 rows of 128 bytes
+  // each. fp8 V is transposed, K-major: k steps of 32 keys (bytes), four to
+  // a 128-byte swizzle block of DV rows.
   auto issue_pv = [&](int stage) {
-    const u64 v_desc = smem_desc(sV + stage * S::kVBytes, BN * 128);
+    if constexpr (C::kFp8) {
+      const u64 v_desc = smem_desc(sV + stage * S::kVBytes, 0);
 #pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) C::Mma::pv(acc_o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
+      for (int kk = 0; kk < kPSteps; ++kk) {
+        C::Mma::pv(acc_o, pa[kk], v_desc + (((kk / 4) * S::kDV * 128 + (kk % 4) * 32) >> 4));
+      }
+    } else {
+      const u64 v_desc = smem_desc(sV + stage * S::kVBytes, BN * 128);
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk) {
+        C::Mma::pv(acc_o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
+      }
+    }
     wgmma_commit();
   };
   // Score, mask and online softmax of the tile in acc_s.
   auto softmax = [&](int token) {
     const int n0 = (token / 4) * BN;
-    apply_score<V, C::kPositiveScale>(acc_s, p, ix, a.scale, a.scale_log2, HeadRows{q_warp + g}, n0,
-                                      t);
+    apply_score<V, C::kPositiveScale>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g}, n0, t);
     if (token % 4 == kPartial || n0 + BN > a.kv_len) {
       apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
     }
@@ -313,7 +378,13 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   };
   auto pack_p = [&] {
 #pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) pack_a<kBf16>(pa[kk], acc_s, kk);
+    for (int kk = 0; kk < kPSteps; ++kk) {
+      if constexpr (C::kFp8) {
+        pack_a_fp8(pa[kk], acc_s, kk);
+      } else {
+        pack_a<kBf16>(pa[kk], acc_s, kk);
+      }
+    }
   };
 
   // Tile n+1's QK^T and tile n's PV are issued together, so the loop runs
@@ -386,7 +457,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const float sum = quad_sum(row_sum[r]);
-    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    const float inv = sum > 0.0f ? out_factor / sum : 0.0f;
     const int row = warp_row0 + g + r * 8;
 #pragma unroll
     for (int dt = 0; dt < DT; ++dt) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 namespace attnjit::codegen_test {
 namespace {
@@ -23,6 +24,8 @@ void store(std::vector<unsigned char>& bytes, ElemType element, double value) {
     case ElemType::F32: append(bytes, static_cast<float>(value)); break;
     case ElemType::F16: append(bytes, harness::to_fp16(static_cast<float>(value))); break;
     case ElemType::BF16: append(bytes, harness::to_bf16(static_cast<float>(value))); break;
+    case ElemType::F8E4M3:
+    case ElemType::F8E5M2: throw std::logic_error("a declared tensor is never fp8");
   }
 }
 

@@ -15,7 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -162,10 +164,11 @@ void check_config(const Variant& variant, codegen::Family family, const std::str
                     codegen::family_name(family), generated.config, s.batch, s.heads, s.kv_heads,
                     s.q_len, s.kv_len, c.ragged ? " ragged" : "", lsh ? " LSH" : "");
     const harness::Comparison out =
-        harness::compare(device.output(), want.out, variant.out_dtype(), "O");
+        harness::compare(device.output(), want.out, harness::output_tolerance(variant), "O");
     EXPECT_TRUE(out.ok()) << where << ": " << out.bad << " of " << out.checked << " wrong; first "
                           << out.first_bad;
-    const harness::Comparison lse = harness::compare(device.lse(), want.lse, DType::F16, "LSE");
+    const harness::Comparison lse =
+        harness::compare(device.lse(), want.lse, harness::kLseTolerance, "LSE");
     EXPECT_TRUE(lse.ok()) << where << ": " << lse.first_bad;
   }
 }
@@ -301,6 +304,39 @@ TEST_P(Fwd, PagedDecodeMatchesTheReference) {
         }
         SCOPED_TRACE(page);
         check_config(variant, codegen::Family::Decode, "", kDecodeCases);
+      }
+    }
+  }
+}
+
+// Every example the Hopper family can run with fp8 inputs (head_dim 128 or
+// 256; not hash sparsity or approx hyper), as e4m3 and as e5m2: every mask
+// and score at fp8; e4m3 also with three consumer warpgroups.
+TEST(Fp8, EveryExampleMatchesTheReference) {
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  const auto arch = codegen::parse_arch(gpu()->context.arch());
+  ASSERT_TRUE(arch);
+  if (!arch->arch_specific) GTEST_SKIP() << "fp8 inputs need sm_90a, not " << arch->name();
+  const std::regex dtype(R"(\bdtype\s+\w+;)");
+  for (const std::filesystem::path& file : example_files()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const char* type : {"fp8_e4m3", "fp8_e5m2"}) {
+      const std::string fp8 = std::regex_replace(text.str(), dtype, fmt::format("dtype {};", type));
+      for (const Variant& variant : parse_variants(fp8, file.string()).variants) {
+        if (codegen::preferred_family(variant, *arch) != codegen::Family::Fa3Sm90) continue;
+        for (const std::string config : {"", "bm=192,bn=128,stages=3"}) {
+          if (!config.empty() && std::string_view(type) == "fp8_e5m2") continue;
+          try {
+            (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
+          } catch (const SpecError&) {
+            continue;  // three consumers' tiles of head_dim 256 outgrow shared memory
+          }
+          SCOPED_TRACE(fmt::format("{} {}", type, config));
+          check_config(variant, codegen::Family::Fa3Sm90, config);
+        }
       }
     }
   }

@@ -183,6 +183,7 @@ TEST(Builder, RejectsWhatTheLanguageForbids) {
   EXPECT_THROW(v.param("q", ParamType::I32), SpecError);
   EXPECT_THROW(v.param("w", ParamType::I32, 1.5F), SpecError);
   EXPECT_THROW(v.tensor("t", ElemType::F32, {}), SpecError);
+  EXPECT_THROW(v.tensor("t", ElemType::F8E4M3, {DimKind::Heads}), SpecError);
   EXPECT_THROW(v.mask(q()), SpecError);
   EXPECT_THROW(v.build(), SpecError);  // no dtype
 

@@ -142,6 +142,12 @@ INSTANTIATE_TEST_SUITE_P(
              "'q' is not a constant; this must be a constant expression"},
         Case{body("tensor t: f33[heads];"), 2, 11,
              "unknown tensor element type 'f33' (did you mean 'f32'?)"},
+        Case{body("tensor t: fp8_e4m3[heads];"), 2, 11,
+             "a tensor cannot be fp8_e4m3 (only Q, K and V can, by dtype); its element type is "
+             "one of i32, f32, f16, bf16, u8, bool"},
+        Case{body("tensor t: fp8_e5m2[heads];"), 2, 11,
+             "a tensor cannot be fp8_e5m2 (only Q, K and V can, by dtype); its element type is "
+             "one of i32, f32, f16, bf16, u8, bool"},
         Case{body("tensor t: f32[0];"), 2, 15, "a fixed tensor dimension must be at least 1"},
         Case{body("param window: i32;\nmask causal && q - k < windw;"), 3, 24,
              "unknown name 'windw' (did you mean 'window'?)"},
