@@ -133,8 +133,8 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
     // the scores of 256 keys spill beside O.
     tiles = {{128, 128}};
   } else if (d <= 64) {
-    tiles = heavy ? std::vector<Fa3Config>{{128, 128}}
-                  : std::vector<Fa3Config>{{192, 128}, {128, 128}};
+    tiles =
+        heavy ? std::vector<Fa3Config>{{128, 128}} : std::vector<Fa3Config>{{192, 128}, {128, 128}};
   } else if (d <= 128) {
     tiles = {{128, 128}, {128, 96}, {128, 64}};
   } else {
