@@ -33,7 +33,9 @@ RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config
 }
 
 std::string Fa3Config::to_string() const {
-  return fmt::format("bm={},bn={},stages={}", block_m, block_n, stages);
+  std::string out = fmt::format("bm={},bn={},stages={}", block_m, block_n, stages);
+  if (exp_fma != 0) out += fmt::format(",exp_fma={}", exp_fma);
+  return out;
 }
 
 Fa3Config parse_fa3_config(std::string_view text, Fa3Config base) {
@@ -44,9 +46,11 @@ Fa3Config parse_fa3_config(std::string_view text, Fa3Config base) {
       base.block_n = number;
     } else if (key == "stages") {
       base.stages = number;
+    } else if (key == "exp_fma") {
+      base.exp_fma = number;
     } else {
-      throw SpecError(
-          fmt::format("unknown config key '{}' for family fa3_sm90 (keys: bm, bn, stages)", key));
+      throw SpecError(fmt::format(
+          "unknown config key '{}' for family fa3_sm90 (keys: bm, bn, stages, exp_fma)", key));
     }
   }
   return base;
@@ -109,6 +113,9 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
     // A consumer issues tile n+1's QK^T before it frees tile n's stage.
     out.push_back(fmt::format("stages={} must be in 2..4", config.stages));
   }
+  if (config.exp_fma < 0 || config.exp_fma > 8) {
+    out.push_back(fmt::format("exp_fma={} must be in 0..8 (eighths)", config.exp_fma));
+  }
   const int smem = fa3_smem_bytes(variant, config);
   if (smem > arch.max_smem_per_block()) {
     out.push_back(fmt::format("needs {} bytes of shared memory, {} allows {}", smem, arch.name(),
@@ -130,8 +137,11 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
   if (fp8_inputs(variant)) {
     // Key tiles are 128 or 256 wide (whole swizzle rows of V transposed), and
-    // the scores of 256 keys spill beside O.
-    tiles = {{128, 128}};
+    // the scores of 256 keys spill beside O. fp8 products outrun the
+    // multi-function unit's exponentials: on the H100, 2 in 8 on the FMA pipe
+    // took 3-4% off at 4k and 16k tokens; 3 or 4 in 8 lost, as did any for
+    // 16-bit inputs.
+    tiles = {{128, 128, 2, 2}};
   } else if (d <= 64) {
     tiles =
         heavy ? std::vector<Fa3Config>{{128, 128}} : std::vector<Fa3Config>{{192, 128}, {128, 128}};
@@ -155,13 +165,17 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
 
 std::vector<Fa3Config> fa3_search_space(const Variant& variant, const Arch& arch) {
   std::vector<Fa3Config> out;
+  const bool fp8 = fp8_inputs(variant);
   for (const int bm : {64, 128, 192}) {
     for (const int bn : {64, 96, 128, 160, 176, 192, 256}) {
       for (const int stages : {2, 3, 4}) {
-        const Fa3Config config{bm, bn, stages};
-        // 16-bit scores of 256 keys leave no registers for the rest.
-        if (bn == 256 && !fp8_inputs(variant)) continue;
-        if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
+        for (const int exp_fma : {0, 2}) {
+          const Fa3Config config{bm, bn, stages, exp_fma};
+          // 16-bit scores of 256 keys leave no registers for the rest, and
+          // 16-bit products leave the multi-function unit time enough.
+          if ((bn == 256 || exp_fma != 0) && !fp8) continue;
+          if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
+        }
       }
     }
   }

@@ -15,10 +15,14 @@ struct Fa3Config {
   int block_m = 128;  // query rows per CTA: 64 per consumer warpgroup
   int block_n = 128;  // keys per K/V tile
   int stages = 2;     // K/V tiles in flight in shared memory
+  // Of every 8 exponentials of the softmax, how many a polynomial computes on
+  // the FMA pipe (exp2_fma) rather than the multi-function unit.
+  int exp_fma = 0;
 
   [[nodiscard]] int consumers() const { return block_m / 64; }
   [[nodiscard]] int threads() const { return 128 * (consumers() + 1); }
-  [[nodiscard]] std::string to_string() const;  // "bm=128,bn=128,stages=2"
+  // "bm=128,bn=128,stages=2", then ",exp_fma=N" where N is not 0.
+  [[nodiscard]] std::string to_string() const;
   friend bool operator==(const Fa3Config&, const Fa3Config&) = default;
 };
 

@@ -38,6 +38,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kFp8 = {fp8}, kOutBf16 = {out_bf16};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
+      "  static constexpr int kExpFmaEighths = {exp_fma};\n"
       "  static constexpr int kSmemBytes = {smem};\n"
       "  using Mma = Wgmma;\n"
       "}};\n"
@@ -58,9 +59,9 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       fmt::arg("bf16", variant.dtype() == DType::BF16), fmt::arg("fp8", fp8_inputs(variant)),
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
-      fmt::arg("threads", kernel.threads), fmt::arg("entry", kernel.entry),
-      fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names),
-      fmt::arg("classify", classify_kernel_source(variant)));
+      fmt::arg("exp_fma", config.exp_fma), fmt::arg("threads", kernel.threads),
+      fmt::arg("entry", kernel.entry), fmt::arg("signature", arguments.signature),
+      fmt::arg("names", arguments.names), fmt::arg("classify", classify_kernel_source(variant)));
   if (fp8_inputs(variant)) {
     kernel.source += fmt::format(
         "\n#include \"attnjit/fp8_layout.cuh\"\n"

@@ -26,7 +26,8 @@
 //
 // The variant plugs in as for the sm_80 family (fwd_sm80.cuh). The config C
 // has kBlockM (64 per consumer warpgroup), kBlockN, kStages, kHeadDim,
-// kHeadDimV (multiples of 64), kBf16, kFp8, kOutBf16, kPositiveScale, kConsumers and
+// kHeadDimV (multiples of 64), kBf16, kFp8, kOutBf16, kPositiveScale,
+// kExpFmaEighths (online_softmax's share of exponentials on the FMA pipe), kConsumers and
 // the register split kProducerRegs / kConsumerRegs (0: no setmaxnreg); the
 // generator adds struct Mma with the wgmma instructions of the config's shapes:
 //   C::Mma::qk(float (&s)[kBlockN / 8][4], u64 q_desc, u64 k_desc, int accumulate)
@@ -369,7 +370,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     if (token % 4 == kPartial || n0 + BN > a.kv_len) {
       apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
     }
-    online_softmax(acc_s, row_max, row_sum, kFactor, rescale);
+    online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, kFactor, rescale);
   };
   // Lane 0 of each warp frees K or V of a stage for the producer.
   auto release = [&](u64* empty, int stage) {

@@ -51,19 +51,24 @@ TEST(Fa3Config, RulesNameWhatIsWrong) {
 }
 
 // fp8 rows fill whole 128-byte swizzle rows: head_dim and the key tile in 128s.
+// exp_fma counts eighths.
 TEST(Fa3Config, Fp8NeedsWholeSwizzleRows) {
   const Variant f8 = parse_one("variant c { dtype fp8_e4m3; head_dim 128; }");
   EXPECT_TRUE(fa3_violations(f8, {128, 128, 2}, arch("sm_90a")).empty());
   EXPECT_TRUE(fa3_violations(f8, {128, 256, 2}, arch("sm_90a")).empty());
   EXPECT_TRUE(mentions(fa3_violations(f8, {128, 64, 2}, arch("sm_90a")), "128 or 256 for fp8"));
+  EXPECT_TRUE(mentions(fa3_violations(f8, {128, 128, 2, 9}, arch("sm_90a")), "exp_fma=9"));
+  EXPECT_EQ(parse_fa3_config("exp_fma=2", {}).to_string(), "bm=128,bn=128,stages=2,exp_fma=2");
+  EXPECT_EQ(parse_fa3_config("exp_fma=0", {}).to_string(), "bm=128,bn=128,stages=2");
   const Variant d64 = parse_one("variant d { dtype fp8_e5m2; head_dim 64; }");
   EXPECT_TRUE(mentions(fa3_violations(d64, {128, 128, 2}, arch("sm_90a")), "head_dim 128 or 256"));
   const Variant hashed =
       parse_one("variant e { dtype fp8_e4m3; head_dim 128; sparsity hash(buckets=4); }");
   EXPECT_TRUE(mentions(fa3_violations(hashed, {128, 128, 2}, arch("sm_90a")), "hash sparsity"));
   // Half the bytes of a 16-bit tile: the default pipeline is as deep as shared
-  // memory allows, and every search candidate keeps whole swizzle rows.
-  EXPECT_EQ(fa3_default_candidates(f8, arch("sm_90a")).front(), (Fa3Config{128, 128, 4}));
+  // memory allows, with a quarter of the exponentials on the FMA pipe; every
+  // search candidate keeps whole swizzle rows.
+  EXPECT_EQ(fa3_default_candidates(f8, arch("sm_90a")).front(), (Fa3Config{128, 128, 4, 2}));
   for (const Fa3Config& config : fa3_search_space(f8, arch("sm_90a"))) {
     EXPECT_EQ(config.block_n % 128, 0) << config.to_string();
   }

@@ -241,7 +241,8 @@ TEST_P(Fwd, MatchesTheReference) {
 }
 
 // The Hopper family at its defaults and at configs that vary every knob:
-// one and three consumer warpgroups, odd key tiles, deeper pipelines.
+// one and three consumer warpgroups, odd key tiles, deeper pipelines,
+// exponentials shared with the FMA pipe.
 TEST_P(Fwd, HopperMatchesTheReference) {
   if (gpu() == nullptr)
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
@@ -253,7 +254,7 @@ TEST_P(Fwd, HopperMatchesTheReference) {
       GTEST_SKIP() << "fa3_sm90 does not apply to " << variant.name() << " on " << arch->name();
     }
     for (const std::string config : {"", "bm=64,bn=64,stages=2", "bm=192,bn=64,stages=3",
-                                     "bm=128,bn=80,stages=2", "bm=64,bn=176,stages=2"}) {
+                                     "bm=128,bn=80,stages=2,exp_fma=4", "bm=64,bn=176,stages=2"}) {
       try {
         (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
       } catch (const SpecError&) {
@@ -311,7 +312,8 @@ TEST_P(Fwd, PagedDecodeMatchesTheReference) {
 
 // Every example the Hopper family can run with fp8 inputs (head_dim 128 or
 // 256; not hash sparsity or approx hyper), as e4m3 and as e5m2: every mask
-// and score at fp8; e4m3 also with three consumer warpgroups.
+// and score at fp8; e4m3 also with three consumer warpgroups and exponentials
+// shared with the FMA pipe.
 TEST(Fp8, EveryExampleMatchesTheReference) {
   if (gpu() == nullptr)
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
@@ -327,7 +329,7 @@ TEST(Fp8, EveryExampleMatchesTheReference) {
       const std::string fp8 = std::regex_replace(text.str(), dtype, fmt::format("dtype {};", type));
       for (const Variant& variant : parse_variants(fp8, file.string()).variants) {
         if (codegen::preferred_family(variant, *arch) != codegen::Family::Fa3Sm90) continue;
-        for (const std::string config : {"", "bm=192,bn=128,stages=3"}) {
+        for (const std::string config : {"", "bm=192,bn=128,stages=3,exp_fma=3"}) {
           if (!config.empty() && std::string_view(type) == "fp8_e5m2") continue;
           try {
             (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
