@@ -79,4 +79,29 @@ double relative_l2_error(const std::vector<double>& got, const std::vector<doubl
   return norm > 0 ? std::sqrt(diff / norm) : std::numeric_limits<double>::quiet_NaN();
 }
 
+double cosine_similarity(const std::vector<double>& got, const std::vector<double>& want) {
+  if (got.size() != want.size()) return std::numeric_limits<double>::quiet_NaN();
+  double dot = 0;
+  double got_norm = 0;
+  double want_norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    dot += got[i] * want[i];
+    got_norm += got[i] * got[i];
+    want_norm += want[i] * want[i];
+  }
+  return want_norm > 0 && got_norm > 0 ? dot / std::sqrt(got_norm * want_norm)
+                                       : std::numeric_limits<double>::quiet_NaN();
+}
+
+double relative_l1_error(const std::vector<double>& got, const std::vector<double>& want) {
+  if (got.size() != want.size()) return std::numeric_limits<double>::quiet_NaN();
+  double diff = 0;
+  double norm = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    diff += std::fabs(got[i] - want[i]);
+    norm += std::fabs(want[i]);
+  }
+  return norm > 0 ? diff / norm : std::numeric_limits<double>::quiet_NaN();
+}
+
 }  // namespace attnjit::harness

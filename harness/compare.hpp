@@ -32,4 +32,10 @@ inline constexpr double kLseTolerance = 4e-3;
 // is from the exact output. NaN where the sizes differ or want is all zeros.
 double relative_l2_error(const std::vector<double>& got, const std::vector<double>& want);
 
+// Accuracy as SageAttention reports it, over every element: the cosine of
+// the angle between got and want, and sum |got - want| / sum |want|. NaN
+// where the sizes differ or want is all zeros.
+double cosine_similarity(const std::vector<double>& got, const std::vector<double>& want);
+double relative_l1_error(const std::vector<double>& got, const std::vector<double>& want);
+
 }  // namespace attnjit::harness

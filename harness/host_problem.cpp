@@ -73,16 +73,21 @@ ParamValue random_param(const ParamDecl& decl, const AttentionShape& shape,
 // descales: scaled so that the largest magnitude is the format's largest
 // value, with the inverse scale as the descale (1 for an empty or all-zero
 // plane).
+// `channel_scale` (empty: 1) multiplies element i by channel_scale[i % its size].
 void fill(std::vector<std::uint8_t>& bytes, std::vector<double>& values,
           std::vector<float>& descales, std::int64_t heads, std::int64_t per_head, DType type,
-          std::mt19937_64& random, double deviation = 1.0) {
+          std::mt19937_64& random, double deviation = 1.0,
+          const std::vector<float>& channel_scale = {}) {
   std::normal_distribution<float> normal(0.0F, static_cast<float>(deviation));
   const bool fp8 = type == DType::FP8E4M3 || type == DType::FP8E5M2;
   const float largest = type == DType::FP8E4M3 ? kE4M3Max : kE5M2Max;
   const std::size_t size = storage_size(type);
   const auto plane = static_cast<std::size_t>(per_head);
   std::vector<float> drawn(static_cast<std::size_t>(heads) * plane);
-  for (float& x : drawn) x = normal(random);
+  for (std::size_t i = 0; i < drawn.size(); ++i) {
+    drawn[i] = normal(random);
+    if (!channel_scale.empty()) drawn[i] *= channel_scale[i % channel_scale.size()];
+  }
   bytes.resize(drawn.size() * size);
   values.resize(drawn.size());
   for (std::int64_t head = 0; head < heads; ++head) {
@@ -125,10 +130,19 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
   const std::int64_t d = variant.head_dim();
   const std::int64_t dv = variant.head_dim_v();
   const DType type = variant.dtype();
+  std::vector<float> channel_scale;
+  if (options.outlier_channels > 0) {
+    channel_scale.assign(static_cast<std::size_t>(d), 1.0F);
+    std::uniform_int_distribution<std::int64_t> channel(0, d - 1);
+    std::uniform_real_distribution<float> factor(10.0F, 100.0F);
+    for (int i = 0; i < options.outlier_channels; ++i) {
+      channel_scale[static_cast<std::size_t>(channel(random))] = factor(random);
+    }
+  }
   fill(problem.q_bytes, problem.q, problem.q_descale, shape.batch * shape.heads, shape.q_len * d,
-       type, random, options.qk_scale);
+       type, random, options.qk_scale, channel_scale);
   fill(problem.k_bytes, problem.k, problem.k_descale, shape.batch * shape.kv_heads,
-       shape.kv_len * d, type, random, options.qk_scale);
+       shape.kv_len * d, type, random, options.qk_scale, channel_scale);
   fill(problem.v_bytes, problem.v, problem.v_descale, shape.batch * shape.kv_heads,
        shape.kv_len * dv, type, random);
   for (const ParamDecl& param : variant.params()) {

@@ -43,6 +43,9 @@ struct ProblemOptions {
   // a few keys per query, the regime that approximations such as
   // HyperAttention are built for.
   double qk_scale = 1.0;
+  // Channels of Q and K (the same ones) scaled by factors drawn in [10, 100]:
+  // the outliers of LLM activations that SageAttention smooths K against.
+  int outlier_channels = 0;
 };
 
 // FLOPs of one forward pass as ../shared/bench/peers.py counts them:

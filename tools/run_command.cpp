@@ -33,6 +33,7 @@ struct RunOptions {
   bool check = false;
   bool vs_exact = false;
   double qk_scale = 1.0;
+  int outlier_channels = 0;
   int iters = 0;
   bool json = false;
   std::string cache_dir;
@@ -84,6 +85,7 @@ int run_run(const RunOptions& options) {
   harness::ProblemOptions problem_options;
   problem_options.draw_defaulted_params = false;
   problem_options.qk_scale = options.qk_scale;
+  problem_options.outlier_channels = options.outlier_channels;
   for (const std::string& item : options.params) {
     problem_options.params[item.substr(0, item.find('='))] = parse_param(variant, item);
   }
@@ -139,6 +141,8 @@ int run_run(const RunOptions& options) {
         harness::compare(device.lse(), want.lse, harness::kLseTolerance, "LSE");
     result["check"] = {{"ok", out.ok() && lse.ok()},
                        {"max_abs_error", out.max_abs_error},
+                       {"cosine_similarity", harness::cosine_similarity(device.output(), want.out)},
+                       {"relative_l1_error", harness::relative_l1_error(device.output(), want.out)},
                        {"bad", out.bad + lse.bad},
                        {"first_bad", out.ok() ? lse.first_bad : out.first_bad}};
     if (!out.ok() || !lse.ok()) status = kBadInput;
@@ -186,9 +190,11 @@ int run_run(const RunOptions& options) {
                              options.shape, kernel.family(), kernel.config(), kernel.registers(),
                              origin_name(kernel.origin()), kernel.acquire_ms());
     if (result.contains("check")) {
-      std::cout << fmt::format(" check={} max_err={:.3g}",
-                               result["check"]["ok"].get<bool>() ? "ok" : "FAILED",
-                               result["check"]["max_abs_error"].get<double>());
+      const nlohmann::json& check = result["check"];
+      std::cout << fmt::format(
+          " check={} max_err={:.3g} cos={:.6f} rel_l1={:.3g}",
+          check["ok"].get<bool>() ? "ok" : "FAILED", check["max_abs_error"].get<double>(),
+          check["cosine_similarity"].get<double>(), check["relative_l1_error"].get<double>());
     }
     if (result.contains("ms")) {
       std::cout << fmt::format(" {:.4f} ms {:.1f} TFLOP/s", result["ms"].get<double>(),
@@ -229,6 +235,11 @@ void add_run_command(CLI::App& app, std::function<int()>& run) {
                    "Standard deviation of the random Q and K (default 1; larger peaks the "
                    "softmax)")
       ->check(CLI::PositiveNumber);
+  command
+      ->add_option("--outliers", options->outlier_channels,
+                   "Scale this many channels of Q and K by factors in [10, 100] (the outliers "
+                   "of LLM activations)")
+      ->check(CLI::NonNegativeNumber);
   command
       ->add_option("--iters", options->iters,
                    "Time this many launches as the peers' benchmark does; print the median")

@@ -39,5 +39,13 @@ TEST(Compare, OutputToleranceFollowsTheCoarsestRounding) {
   EXPECT_EQ(e4m3, e5m2);  // P is rounded to e4m3 for either
 }
 
+TEST(Compare, CosineSimilarityAndRelativeL1) {
+  EXPECT_NEAR(cosine_similarity({1.0, 2.0}, {2.0, 4.0}), 1.0, 1e-15);
+  EXPECT_NEAR(cosine_similarity({1.0, 0.0}, {0.0, 3.0}), 0.0, 1e-15);
+  EXPECT_NEAR(relative_l1_error({1.5, -2.0}, {1.0, -2.0}), 0.5 / 3.0, 1e-15);
+  EXPECT_TRUE(std::isnan(cosine_similarity({1.0}, {0.0})));
+  EXPECT_TRUE(std::isnan(relative_l1_error({1.0}, {1.0, 2.0})));
+}
+
 }  // namespace
 }  // namespace attnjit::harness

@@ -80,5 +80,28 @@ TEST(HostProblem, Fp8E5M2AndEmptyHeads) {
   EXPECT_FLOAT_EQ(static_cast<float>(std::fabs(*largest)), p.q_descale[0] * kE5M2Max);
 }
 
+// Outlier channels: the same few channels of Q and K grow by 10-100x, V
+// does not; the mean square of a channel over its rows shows it.
+TEST(HostProblem, OutlierChannelsScaleQAndKAlike) {
+  const Variant variant = parse_one("variant v { dtype bf16; head_dim 64; }");
+  ProblemOptions options;
+  options.outlier_channels = 2;
+  const HostProblem p = random_problem(variant, {1, 1, 1, 512, 512}, options);
+  const auto big_channels = [](const std::vector<double>& x) {
+    std::vector<int> out;
+    for (int c = 0; c < 64; ++c) {
+      double square = 0;
+      for (std::size_t r = 0; r < 512; ++r) square += x[r * 64 + c] * x[r * 64 + c];
+      if (square / 512 > 25.0) out.push_back(c);
+    }
+    return out;
+  };
+  const std::vector<int> q = big_channels(p.q);
+  EXPECT_FALSE(q.empty());
+  EXPECT_LE(q.size(), 2U);
+  EXPECT_EQ(big_channels(p.k), q);
+  EXPECT_TRUE(big_channels(p.v).empty());
+}
+
 }  // namespace
 }  // namespace attnjit::harness
