@@ -1,6 +1,7 @@
 #include "codegen/device_expr.hpp"
 
 #include "codegen/int_range.hpp"
+#include <attnjit/error.hpp>
 
 #include <limits>
 
@@ -161,8 +162,10 @@ std::string tensor_tag(ElemType element) {
     case ElemType::BF16: return "BF16";
     case ElemType::U8: return "U8";
     case ElemType::Bool: return "Bool";
+    case ElemType::F8E4M3:
+    case ElemType::F8E5M2: break;  // the language refuses fp8 tensors
   }
-  return "I32";
+  throw SpecError(fmt::format("a tensor cannot be {}", elem_type_name(element)));
 }
 
 std::string field_name(std::string_view name) { return fmt::format("u_{}", name); }
