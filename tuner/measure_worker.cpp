@@ -112,8 +112,10 @@ class Session {
       trusted_ = out;
       return {};
     }
+    // Each is within the tolerance of the truth, so the two within twice it:
+    // fp8 tilings round P at different places.
     const harness::Comparison all =
-        harness::compare(out, *trusted_, harness::output_tolerance(variant_), "O");
+        harness::compare(out, *trusted_, 2 * harness::output_tolerance(variant_), "O");
     if (!all.ok()) return "output differs from the first correct candidate: " + all.first_bad;
     return {};
   }
