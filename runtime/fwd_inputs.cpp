@@ -1,7 +1,8 @@
 #include "runtime/fwd_inputs.hpp"
 
+#include "codegen/io_rules.hpp"
+
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 namespace attnjit {
 namespace {
@@ -15,8 +16,6 @@ std::optional<ElemType> storage_type(DType type) {
   }
   return std::nullopt;
 }
-
-bool is_fp8(DType type) { return type == DType::FP8E4M3 || type == DType::FP8E5M2; }
 
 // Bools are stored one per byte, so u8 and bool views hold the same bytes.
 bool same_storage(ElemType a, ElemType b) {
@@ -57,26 +56,18 @@ std::map<std::string, DeviceTensor, std::less<>> declared_tensors(
   return tensors;
 }
 
-// One float factor per (batch, head); a stride of 0 shares a factor, a
-// negative one is refused as the launch refuses it.
+// One float factor per (batch, head); a stride of 0 shares a factor.
 DeviceTensor descale_tensor(const std::string& name, const TensorView& view, std::int64_t batch,
                             std::int64_t heads, std::string_view heads_name, int device) {
   DeviceTensor tensor = device_tensor(name, view, ElemType::F32, device);
-  if (tensor.shape != std::vector<std::int64_t>{batch, heads}) {
-    throw InputError(fmt::format("{} must be [batch, {}] = [{}, {}], not [{}]", name, heads_name,
-                                 batch, heads, fmt::join(tensor.shape, ", ")));
-  }
-  if (tensor.strides[0] < 0 || tensor.strides[1] < 0) {
-    throw InputError(
-        fmt::format("{} has a negative stride: [{}]", name, fmt::join(tensor.strides, ", ")));
-  }
+  check_descale(name, tensor, batch, heads, heads_name);
   return tensor;
 }
 
 void add_descales(const Variant& variant, const FwdInputs& inputs, int device,
                   FwdProblem& problem) {
   if (!inputs.q_descale && !inputs.k_descale && !inputs.v_descale) return;
-  if (!is_fp8(variant.dtype())) {
+  if (!codegen::fp8_inputs(variant)) {
     throw InputError(fmt::format("variant '{}' has {} inputs; descale factors are for fp8 variants",
                                  variant.name(), dtype_name(variant.dtype())));
   }

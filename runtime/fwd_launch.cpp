@@ -14,6 +14,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace attnjit {
 namespace {
@@ -43,16 +44,6 @@ void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::
   if (t.data % 16 != 0 || (t.strides[2] * element_bytes) % 16 != 0) {
     throw InputError(fmt::format(
         "{} must start on 16 bytes and have a row stride that is a multiple of 16 bytes", name));
-  }
-}
-
-// An fp8 variant's [batch, heads] factors (fwd_inputs.cpp checks their type).
-void check_descale(const char* name, const DeviceTensor& t,
-                   const std::vector<std::int64_t>& shape) {
-  if (t.data == 0) return;
-  if (t.shape != shape || t.strides.size() != 2 || t.strides[0] < 0 || t.strides[1] < 0) {
-    throw InputError(fmt::format("{} must be a float tensor [{}, {}] with non-negative strides",
-                                 name, shape[0], shape[1]));
   }
 }
 
@@ -194,6 +185,19 @@ DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::i
   return t;
 }
 
+void check_descale(std::string_view name, const DeviceTensor& t, std::int64_t batch,
+                   std::int64_t heads, std::string_view heads_name) {
+  if (t.data == 0) return;
+  if (t.shape != std::vector<std::int64_t>{batch, heads}) {
+    throw InputError(fmt::format("{} must be [batch, {}] = [{}, {}], not [{}]", name, heads_name,
+                                 batch, heads, fmt::join(t.shape, ", ")));
+  }
+  if (t.strides.size() != 2 || t.strides[0] < 0 || t.strides[1] < 0) {
+    throw InputError(
+        fmt::format("{} has a negative stride: [{}]", name, fmt::join(t.strides, ", ")));
+  }
+}
+
 FwdFunctions fwd_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, const std::string& entry,
                            const Variant& variant) {
@@ -234,9 +238,9 @@ void check_fwd_tensors(const Variant& variant, bool decode, const FwdProblem& pr
     throw InputError("kv_lens and page_table are read by the decode family only");
   }
   check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv}, 2);
-  check_descale("q_descale", problem.q_descale, {s.batch, s.heads});
-  check_descale("k_descale", problem.k_descale, {s.batch, s.kv_heads});
-  check_descale("v_descale", problem.v_descale, {s.batch, s.kv_heads});
+  check_descale("q_descale", problem.q_descale, s.batch, s.heads, "heads");
+  check_descale("k_descale", problem.k_descale, s.batch, s.kv_heads, "kv_heads");
+  check_descale("v_descale", problem.v_descale, s.batch, s.kv_heads, "kv_heads");
 }
 
 void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace attnjit {
@@ -66,6 +67,11 @@ struct FwdFunctions {
 FwdFunctions fwd_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, const std::string& entry,
                            const Variant& variant);
+
+// Throws InputError unless an fp8 variant's factors `t` (data 0: absent) are
+// [batch, heads] with non-negative strides; `heads_name` says which heads.
+void check_descale(std::string_view name, const DeviceTensor& t, std::int64_t batch,
+                   std::int64_t heads, std::string_view heads_name);
 
 // Throws InputError when q, k, v or o do not fit the variant and shape (a
 // paged variant's K and V are pages; kv_lens and page_table are for `decode`).
