@@ -59,7 +59,7 @@ Fa3Config parse_fa3_config(std::string_view text, Fa3Config base) {
 int fa3_smem_bytes(const Variant& variant, const Fa3Config& config) {
   const int d = variant.head_dim();
   const int dv = variant.head_dim_v();
-  const int e = input_bytes(variant);
+  const int e = eight_bit_kernel(variant) ? 1 : 2;
   // O (16-bit) is staged where Q was.
   const int q_bytes = config.block_m * std::max(d * e, dv * 2);
   const int kv_bytes = config.block_n * (d + dv) * e;
@@ -75,8 +75,8 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
   if (arch.sm() != 90 || !arch.arch_specific) {
     out.push_back(fmt::format("fa3_sm90 needs sm_90a (wgmma, setmaxnreg), not {}", arch.name()));
   }
-  const bool fp8 = fp8_inputs(variant);
-  if (!fp8) {
+  const bool eight_bit = eight_bit_kernel(variant);
+  if (!eight_bit) {
     for (std::string& rule : sixteen_bit_io(variant, "fa3_sm90")) out.push_back(std::move(rule));
   } else if (variant.out_dtype() != DType::F16 && variant.out_dtype() != DType::BF16) {
     out.push_back(
@@ -91,15 +91,16 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
     out.push_back(fmt::format(
         "fa3_sm90 needs head dims that are multiples of 64 up to 256, not {} and {}", d, dv));
   }
-  // An fp8 tile row fills whole 128-byte swizzle rows: head_dim bytes for Q
-  // and K, block_n bytes for V transposed.
-  if (fp8 && d % 128 != 0) {
-    out.push_back(fmt::format("fa3_sm90 with fp8 inputs needs head_dim 128 or 256, not {}", d));
+  // An 8-bit tile row fills whole 128-byte swizzle rows: head_dim bytes for
+  // Q and K, block_n bytes for V transposed.
+  const char* what = variant.quant() ? "quant sage" : "fp8 inputs";
+  if (eight_bit && d % 128 != 0) {
+    out.push_back(fmt::format("fa3_sm90 with {} needs head_dim 128 or 256, not {}", what, d));
   }
-  if (fp8 && config.block_n % 128 != 0) {
-    out.push_back(fmt::format("bn={} must be 128 or 256 for fp8 inputs", config.block_n));
+  if (eight_bit && config.block_n % 128 != 0) {
+    out.push_back(fmt::format("bn={} must be 128 or 256 for {}", config.block_n, what));
   }
-  if (fp8 && (variant.hash_sparsity() || variant.hyper())) {
+  if (eight_bit && (variant.hash_sparsity() || variant.hyper())) {
     out.emplace_back("hash sparsity and approx hyper take fp16 or bf16 inputs");
   }
   if (config.block_m != 64 && config.block_m != 128 && config.block_m != 192) {
@@ -135,7 +136,7 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   // Three consumers get 160 registers each: a score or mask that reads
   // tensors or divides spills there, so it starts at two.
   const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
-  if (fp8_inputs(variant)) {
+  if (eight_bit_kernel(variant)) {
     // Key tiles are 128 or 256 wide (whole swizzle rows of V transposed), and
     // the scores of 256 keys spill beside O. fp8 products outrun the
     // multi-function unit's exponentials: on the H100, 2 in 8 on the FMA pipe
@@ -150,7 +151,7 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   } else {
     tiles = {{128, 64}, {128, 48}, {128, 32}};
   }
-  tiles.push_back({64, fp8_inputs(variant) ? 128 : 64});
+  tiles.push_back({64, eight_bit_kernel(variant) ? 128 : 64});
   std::vector<Fa3Config> out;
   for (Fa3Config config : tiles) {
     for (config.stages = 4; config.stages > 2; --config.stages) {
@@ -165,7 +166,7 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
 
 std::vector<Fa3Config> fa3_search_space(const Variant& variant, const Arch& arch) {
   std::vector<Fa3Config> out;
-  const bool fp8 = fp8_inputs(variant);
+  const bool eight_bit = eight_bit_kernel(variant);
   for (const int bm : {64, 128, 192}) {
     for (const int bn : {64, 96, 128, 160, 176, 192, 256}) {
       for (const int stages : {2, 3, 4}) {
@@ -173,7 +174,7 @@ std::vector<Fa3Config> fa3_search_space(const Variant& variant, const Arch& arch
           const Fa3Config config{bm, bn, stages, exp_fma};
           // 16-bit scores of 256 keys leave no registers for the rest, and
           // 16-bit products leave the multi-function unit time enough.
-          if ((bn == 256 || exp_fma != 0) && !fp8) continue;
+          if ((bn == 256 || exp_fma != 0) && !eight_bit) continue;
           if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
         }
       }

@@ -37,6 +37,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "  static constexpr int kProducerRegs = {producer_regs}, kConsumerRegs = {consumer_regs};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kFp8 = {fp8}, kOutBf16 = {out_bf16};\n"
+      "  static constexpr bool kQuant = {quant};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
       "  static constexpr int kExpFmaEighths = {exp_fma};\n"
       "  static constexpr int kSmemBytes = {smem};\n"
@@ -51,12 +52,13 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       fmt::arg("config", config.to_string()), fmt::arg("arch", arch.name()),
       fmt::arg("variant", variant_struct(variant)),
       fmt::arg("wgmma",
-               wgmma_struct("Wgmma", config.block_n, variant.head_dim_v(), variant.dtype())),
+               wgmma_struct("Wgmma", config.block_n, variant.head_dim_v(), product_types(variant))),
       fmt::arg("bm", config.block_m), fmt::arg("bn", config.block_n),
       fmt::arg("stages", config.stages), fmt::arg("consumers", config.consumers()),
       fmt::arg("producer_regs", split.producer), fmt::arg("consumer_regs", split.consumer),
       fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
-      fmt::arg("bf16", variant.dtype() == DType::BF16), fmt::arg("fp8", fp8_inputs(variant)),
+      fmt::arg("bf16", variant.dtype() == DType::BF16), fmt::arg("fp8", eight_bit_kernel(variant)),
+      fmt::arg("quant", variant.quant().has_value()),
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
       fmt::arg("exp_fma", config.exp_fma), fmt::arg("threads", kernel.threads),
@@ -72,6 +74,37 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
         "}}\n",
         fmt::arg("tile", kFp8VTile), fmt::arg("threads", kFp8VThreads),
         fmt::arg("entry", kFp8VLayoutEntry));
+  }
+  if (const auto& quant = variant.quant()) {
+    const bool bf16 = variant.dtype() == DType::BF16;
+    kernel.source += fmt::format(
+        "\n#include \"attnjit/sage_quant.cuh\"\n"
+        "static_assert(aj::kSageThreads == {threads} && aj::kSageQThreads == {q_threads} &&\n"
+        "              aj::kSageStatKeys == {stat_keys} && aj::kFp8VTile == {tile},\n"
+        "              \"the runtime's grids\");\n"
+        "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+        "{stats}(const aj::SageQuantArgs args) {{\n"
+        "  aj::sage_stats<{bf16}, {d}, {dv}, {smooth}>(args);\n"
+        "}}\n"
+        "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+        "{quant_k}(const aj::SageQuantArgs args) {{\n"
+        "  aj::sage_quant_k<{bf16}, {d}, {smooth}, {rotate}>(args);\n"
+        "}}\n"
+        "extern \"C\" __global__ void __launch_bounds__({q_threads})\n"
+        "{quant_q}(const aj::SageQuantArgs args) {{\n"
+        "  aj::sage_quant_q<{bf16}, {d}, {smooth}, {rotate}>(args);\n"
+        "}}\n"
+        "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+        "{v_layout}(const aj::SageQuantArgs args) {{\n"
+        "  aj::sage_v_layout<{bf16}, {dv}>(args);\n"
+        "}}\n",
+        fmt::arg("threads", kSageThreads), fmt::arg("q_threads", kSageQThreads),
+        fmt::arg("stat_keys", kSageStatKeys), fmt::arg("tile", kFp8VTile),
+        fmt::arg("stats", kSageStatsEntry), fmt::arg("quant_k", kSageQuantKEntry),
+        fmt::arg("quant_q", kSageQuantQEntry), fmt::arg("v_layout", kSageVLayoutEntry),
+        fmt::arg("bf16", bf16), fmt::arg("d", variant.head_dim()),
+        fmt::arg("dv", variant.head_dim_v()), fmt::arg("smooth", quant->smooth_k),
+        fmt::arg("rotate", quant->hadamard));
   }
   return kernel;
 }

@@ -36,8 +36,8 @@ Family preferred_family(const Variant& variant, const Arch& arch, std::int64_t q
   // approx hyper is exact attention below min_seq query rows, which is all
   // the decode family computes.
   const bool exact = !variant.hyper() || q_len < variant.hyper()->min_seq;
-  // fp8 inputs have the Hopper family only, whatever the length.
-  if (q_len <= kDecodeMaxQueryRows && exact && !fp8_inputs(variant)) return Family::Decode;
+  // fp8 inputs and quant sage have the Hopper family only, whatever the length.
+  if (q_len <= kDecodeMaxQueryRows && exact && !eight_bit_kernel(variant)) return Family::Decode;
   return preferred_family(variant, arch);
 }
 

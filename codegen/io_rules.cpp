@@ -14,6 +14,9 @@ std::vector<std::string> sixteen_bit_io(const Variant& variant, std::string_view
     out.push_back(
         fmt::format("{} writes fp16 or bf16, not {}", family, dtype_name(variant.out_dtype())));
   }
+  if (variant.quant()) {
+    out.push_back(fmt::format("{} has no quantised products: quant sage runs in fa3_sm90", family));
+  }
   return out;
 }
 
@@ -22,5 +25,22 @@ bool fp8_inputs(const Variant& variant) {
 }
 
 int input_bytes(const Variant& variant) { return fp8_inputs(variant) ? 1 : 2; }
+
+bool eight_bit_kernel(const Variant& variant) {
+  return fp8_inputs(variant) || variant.quant().has_value();
+}
+
+ProductTypes product_types(const Variant& variant) {
+  if (variant.quant()) {
+    return {"s8", "e4m3"};
+  }
+  switch (variant.dtype()) {
+    case DType::F16: return {"f16", "f16"};
+    case DType::BF16: return {"bf16", "bf16"};
+    case DType::FP8E4M3: return {"e4m3", "e4m3"};
+    case DType::FP8E5M2: break;
+  }
+  return {"e5m2", "e5m2"};
+}
 
 }  // namespace attnjit::codegen

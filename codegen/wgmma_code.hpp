@@ -3,19 +3,20 @@
 // accumulator registers and N is the config's.
 #pragma once
 
-#include <attnjit/variant.hpp>
+#include "codegen/io_rules.hpp"
 
 #include <string>
 
 namespace attnjit::codegen {
 
-// struct `name` over operands of `dtype`, with kK (the k step: 16 for 16-bit
-// types, 32 for fp8) and
+// struct `name` over operands of `types`, with kK (the k step: 16 for 16-bit
+// types, 32 for 8-bit ones) and
 //   qk(float (&d)[n_qk / 8][4], u64 a_desc, u64 b_desc, int accumulate):
-//     m64n{n_qk}k{kK}, A and B K-major in shared memory; accumulate 0 overwrites d
+//     m64n{n_qk}k{kK}, A and B K-major in shared memory; accumulate 0
+//     overwrites d. s8 accumulates int32: d is int (&)[n_qk / 8][4].
 //   pv(float (&d)[n_pv / 8][4], const u32 (&a)[4], u64 b_desc):
-//     m64n{n_pv}k{kK}, A from registers (e4m3 for fp8), B in shared memory
+//     m64n{n_pv}k{kK}, A from registers (e4m3 for fp8 V), B in shared memory
 //     (N-major for 16-bit types, K-major for fp8), accumulating
-std::string wgmma_struct(const std::string& name, int n_qk, int n_pv, DType dtype);
+std::string wgmma_struct(const std::string& name, int n_qk, int n_pv, ProductTypes types);
 
 }  // namespace attnjit::codegen

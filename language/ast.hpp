@@ -50,6 +50,7 @@ struct Statement {
     Kv,
     Sparsity,
     Approx,
+    Quant,
   };
   Kind kind = Kind::DType;
   Span keyword;
@@ -59,8 +60,9 @@ struct Statement {
   Token size;    // the value of head_dim/head_dim_v, the page size of kv paged, BM of sparsity
                  // block, the buckets of sparsity hash
   Token size_n;  // BN of sparsity block
-  std::vector<std::pair<Token, Token>> args;  // key=value of approx hyper, in written order
-  ExprPtr expr;                               // scale, mask, score, or a param's default
+  // key=value of approx hyper or quant sage, in written order
+  std::vector<std::pair<Token, Token>> args;
+  ExprPtr expr;  // scale, mask, score, or a param's default
   std::vector<Dim> dims;
 };
 

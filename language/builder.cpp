@@ -290,6 +290,10 @@ VariantBuilder& VariantBuilder::approx_hyper(const HyperApprox& hyper) {
   hyper_ = hyper;
   return *this;
 }
+VariantBuilder& VariantBuilder::quant_sage(const SageQuant& quant) {
+  quant_ = quant;
+  return *this;
+}
 VariantBuilder& VariantBuilder::scale(const dsl::E& value) {
   if (value.expr()->type() == ir::Type::Bool) throw SpecError("scale must be a number, got bool");
   scale_ = value.expr();
@@ -397,6 +401,16 @@ Variant VariantBuilder::build() const {
   }
   v.hyper_ = hyper_;
   if (hyper_) check_hyper_variant();
+  v.quant_ = quant_;
+  if (quant_) {
+    // The runtime quantises 16-bit tensors; fp8 inputs are quantised already.
+    if (fp8) throw SpecError("quant sage quantises fp16 or bf16 inputs, not fp8 ones");
+    if (hyper_ || hash_sparsity_ || kv_page_size_ > 0) {
+      throw SpecError(
+          "quant sage has one kernel, the Hopper family's, which takes no approx hyper, hash "
+          "sparsity or paged KV");
+    }
+  }
 
   std::vector<TensorDecl> tensors = tensors_;
   std::vector<ir::ExprPtr> masks = masks_;

@@ -148,6 +148,10 @@ std::string canonical_form(const Variant& variant) {
     line(fmt::format("approx hyper(block={}, samples={}, lsh_bits={}, min_seq={})", hyper->block,
                      hyper->samples, hyper->lsh_bits, hyper->min_seq));
   }
+  if (const auto& quant = variant.quant()) {
+    line(fmt::format("quant sage(qk=int8, pv=fp8_e4m3, smooth_k={}, hadamard={})", quant->smooth_k,
+                     quant->hadamard));
+  }
   line(fmt::format("scale {}", float_literal(variant.scale())));
   for (const ParamDecl& param : variant.params()) {
     std::string text = fmt::format("param {}: {}", param.name, param_type_name(param.type));

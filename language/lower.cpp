@@ -131,6 +131,21 @@ class Lowering {
         builder_.approx_hyper(hyper);
         return;
       }
+      case Kind::Quant: {
+        once(statement, "quant");
+        SageQuant quant;
+        std::set<std::string_view> given;
+        for (const auto& [key, value] : statement.args) {
+          if (auto problem = set_sage_arg(quant, key.text, value.text)) {
+            fail(is_sage_arg(key.text) ? value.span : key.span, *problem);
+          }
+          if (!given.insert(key.text).second) {
+            fail(key.span, fmt::format("'{}' is given twice", key.text));
+          }
+        }
+        builder_.quant_sage(quant);
+        return;
+      }
       case Kind::Param: declare_param(statement); return;
       case Kind::Tensor: declare_tensor(statement); return;
       case Kind::Scale: once(statement, "scale"); return;

@@ -42,6 +42,7 @@ constexpr std::array kStatements = {
     std::string_view{"head_dim_v"}, std::string_view{"scale"},     std::string_view{"mask"},
     std::string_view{"score"},      std::string_view{"param"},     std::string_view{"tensor"},
     std::string_view{"kv"},         std::string_view{"sparsity"},  std::string_view{"approx"},
+    std::string_view{"quant"},
 };
 
 }  // namespace

@@ -35,13 +35,11 @@ constexpr std::array kKeywords = {
     Keyword{"kv", ast::Statement::Kind::Kv},
     Keyword{"sparsity", ast::Statement::Kind::Sparsity},
     Keyword{"approx", ast::Statement::Kind::Approx},
+    Keyword{"quant", ast::Statement::Kind::Quant},
 };
 
 constexpr std::array kKvLayouts = {std::string_view{"contiguous"}, std::string_view{"paged"}};
 
-// Statements that later issues add to the language; named so that a file
-// using them is told plainly rather than "unknown statement".
-constexpr std::array kLaterStatements = {std::string_view{"quant"}};
 constexpr std::array kSparsities = {std::string_view{"block"}, std::string_view{"hash"}};
 
 // Binary operators by level, loosest first (LANGUAGE.md's table); all are
@@ -228,12 +226,6 @@ ast::Statement Parser::statement() {
   const auto* found = std::find_if(kKeywords.begin(), kKeywords.end(),
                                    [&](const Keyword& k) { return k.word == keyword.text; });
   if (found == kKeywords.end()) {
-    if (std::find(kLaterStatements.begin(), kLaterStatements.end(), keyword.text) !=
-        kLaterStatements.end()) {
-      throw SyntaxError{keyword.span, fmt::format("the '{}' statement is not supported by this "
-                                                  "version of attnjit",
-                                                  keyword.text)};
-    }
     throw SyntaxError{keyword.span,
                       fmt::format("unknown statement '{}'{}", keyword.text,
                                   did_you_mean(keyword.text, names::statement_keywords()))};
@@ -295,15 +287,16 @@ void Parser::statement_body(ast::Statement& parsed) {
                           fmt::format("unknown approximation '{}'{}", parsed.word.text,
                                       did_you_mean(parsed.word.text, {"hyper"}))};
       }
-      if (token_.kind != TokenKind::LParen) return;  // every argument at its default
-      advance();
-      while (token_.kind != TokenKind::RParen) {
-        if (!parsed.args.empty()) expect(TokenKind::Comma, "between the arguments");
-        const Token key = expect_name("an argument name (block, samples, lsh_bits, min_seq)");
-        expect(TokenKind::Assign, "after the argument name");
-        parsed.args.emplace_back(key, expect(TokenKind::Int, "as the argument's value"));
+      named_args(parsed, "block, samples, lsh_bits, min_seq", true);
+      return;
+    case Kind::Quant:
+      parsed.word = expect_name("a kind of quantisation ('sage')");
+      if (parsed.word.text != "sage") {
+        throw SyntaxError{parsed.word.span,
+                          fmt::format("unknown quantisation '{}'{}", parsed.word.text,
+                                      did_you_mean(parsed.word.text, {"sage"}))};
       }
-      advance();
+      named_args(parsed, "qk, pv, smooth_k, hadamard", false);
       return;
     case Kind::Sparsity:
       parsed.word = expect_name("a kind of sparsity ('block' or 'hash')");
@@ -331,6 +324,19 @@ void Parser::statement_body(ast::Statement& parsed) {
       expect(TokenKind::RParen, "after the block sizes");
       return;
   }
+}
+
+void Parser::named_args(ast::Statement& parsed, std::string_view keys, bool int_values) {
+  if (token_.kind != TokenKind::LParen) return;  // every argument at its default
+  advance();
+  while (token_.kind != TokenKind::RParen) {
+    if (!parsed.args.empty()) expect(TokenKind::Comma, "between the arguments");
+    const Token key = expect_name(fmt::format("an argument name ({})", keys));
+    expect(TokenKind::Assign, "after the argument name");
+    parsed.args.emplace_back(key, int_values ? expect(TokenKind::Int, "as the argument's value")
+                                             : expect_name("a type, true or false"));
+  }
+  advance();
 }
 
 ast::Dim Parser::dim() {

@@ -30,6 +30,9 @@ class Parser {
   ast::ExprPtr primary();
   std::vector<ast::ExprPtr> arguments(TokenKind close);
   ast::Dim dim();
+  // `(key=value, ...)` after `approx hyper` or `quant sage`, if there: the
+  // keys named in `keys`, values ints or names.
+  void named_args(ast::Statement& statement, std::string_view keys, bool int_values);
 
   void advance();
   Token take();

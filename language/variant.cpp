@@ -114,6 +114,30 @@ std::optional<std::string> hyper_arg_problem(std::string_view key, std::int64_t 
   return std::nullopt;
 }
 
+bool is_sage_arg(std::string_view key) {
+  return key == "qk" || key == "pv" || key == "smooth_k" || key == "hadamard";
+}
+
+std::optional<std::string> set_sage_arg(SageQuant& quant, std::string_view key,
+                                        std::string_view value) {
+  // int8 QK^T and fp8 PV are the one kernel there is: e4m3 codes of Q and K
+  // lost a hundredfold more cosine similarity on outlier inputs (0.9906
+  // against int8's 0.9992), and 16-bit PV would keep V unquantised.
+  if (key == "qk") {
+    if (value != "int8") return fmt::format("quant sage's qk is int8, not '{}'", value);
+  } else if (key == "pv") {
+    if (value != "fp8_e4m3") return fmt::format("quant sage's pv is fp8_e4m3, not '{}'", value);
+  } else if (key == "smooth_k" || key == "hadamard") {
+    if (value != "true" && value != "false") {
+      return fmt::format("quant sage's {} is true or false, not '{}'", key, value);
+    }
+    (key == "smooth_k" ? quant.smooth_k : quant.hadamard) = value == "true";
+  } else {
+    return fmt::format("unknown argument '{}' of quant sage (qk, pv, smooth_k, hadamard)", key);
+  }
+  return std::nullopt;
+}
+
 void set_hyper_arg(HyperApprox& hyper, std::string_view key, int value) {
   if (const HyperArg* arg = find_hyper_arg(key)) hyper.*(arg->field) = value;
 }

@@ -4,6 +4,7 @@
 #include "codegen/int_range.hpp"
 #include "codegen/io_rules.hpp"
 #include "runtime/decode_launch.hpp"
+#include "runtime/sage_launch.hpp"
 #include "runtime/tma_maps.hpp"
 #include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
@@ -211,6 +212,12 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
   if (!kernel.decode && codegen::fp8_inputs(variant)) {
     functions.fp8_v_layout = module.function(std::string(codegen::kFp8VLayoutEntry));
   }
+  if (!kernel.decode && variant.quant()) {
+    functions.sage = SageFunctions{module.function(std::string(codegen::kSageStatsEntry)),
+                                   module.function(std::string(codegen::kSageQuantKEntry)),
+                                   module.function(std::string(codegen::kSageQuantQEntry)),
+                                   module.function(std::string(codegen::kSageVLayoutEntry))};
+  }
   if (functions.class_table) {
     functions.classify = module.function(std::string(codegen::kClassifyEntry));
     functions.block_mask = module.function(std::string(codegen::kBlockMaskEntry));
@@ -309,9 +316,19 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     vt = contiguous(v_scratch->ptr(), 0, {s.batch, s.kv_heads, variant.head_dim_v(), padded});
     lay_out_fp8_v(driver, functions.fp8_v_layout, problem, *vt, stream);
   }
+  std::optional<StreamScratch> sage_scratch;
+  std::optional<SageOperands> sage;
+  if (functions.sage) {
+    sage = quantise_sage(driver, *functions.sage, variant, problem, sage_scratch, stream);
+    args.sage = sage->scales;
+  }
   aj::FwdMaps maps{};
   if (kernel.tma_maps) {
-    maps = fwd_maps(driver, variant, kernel, problem, vt ? &*vt : nullptr);
+    if (sage) {
+      maps = fwd_maps(driver, variant, kernel, sage->q, sage->k, sage->vt);
+    } else {
+      maps = fwd_maps(driver, variant, kernel, problem.q, problem.k, vt ? *vt : problem.v);
+    }
     pointers.push_back(&maps);
   }
   for (auto& bytes : extra) pointers.push_back(bytes.data());

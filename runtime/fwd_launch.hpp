@@ -47,6 +47,14 @@ struct FwdProblem {
   std::map<std::string, DeviceTensor, std::less<>> tensors;
 };
 
+// quant sage's quantisation kernels (codegen/fa3_kernel.hpp).
+struct SageFunctions {
+  CUfunction stats = nullptr;
+  CUfunction quant_k = nullptr;
+  CUfunction quant_q = nullptr;
+  CUfunction v_layout = nullptr;
+};
+
 // The kernels of one generated module: the forward kernel (`entry`) and, for
 // a mask that reads tensors, the classifier that fills its tile class table.
 struct FwdFunctions {
@@ -60,6 +68,7 @@ struct FwdFunctions {
   CUfunction merge = nullptr;
   int decode_ctas = 0;
   CUfunction fp8_v_layout = nullptr;  // an fp8 variant's (fp8_layout.cuh)
+  std::optional<SageFunctions> sage;  // a quant sage variant's
   // Whether a kernel that reads an auxiliary kernel's results is launched to
   // overlap it (sm_90 and newer; templates/attnjit/grid_dependency.cuh).
   bool overlap = false;

@@ -45,24 +45,22 @@ aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, std::int64
 }  // namespace
 
 aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
-                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
-                     const DeviceTensor* v_transposed) {
+                     const codegen::GeneratedKernel& kernel, const DeviceTensor& q,
+                     const DeviceTensor& k, const DeviceTensor& v) {
   const auto block_m = static_cast<cuuint32_t>(kernel.block_m);
   const auto block_n = static_cast<cuuint32_t>(kernel.block_n);
-  if (codegen::fp8_inputs(variant)) {
-    // fp8 elements are bytes to TMA; V is read transposed, head_dim_v rows of keys.
-    if (v_transposed == nullptr) throw Error("an fp8 kernel reads V transposed");
+  if (codegen::eight_bit_kernel(variant)) {
+    // 8-bit elements are bytes to TMA; V is read transposed, head_dim_v rows of keys.
     const CUtensorMapDataType type = CU_TENSOR_MAP_DATA_TYPE_UINT8;
     const auto dv = static_cast<cuuint32_t>(variant.head_dim_v());
-    return {tensor_map(driver, type, 1, "q", problem.q, block_m),
-            tensor_map(driver, type, 1, "k", problem.k, block_n),
-            tensor_map(driver, type, 1, "v", *v_transposed, dv)};
+    return {tensor_map(driver, type, 1, "q", q, block_m),
+            tensor_map(driver, type, 1, "k", k, block_n), tensor_map(driver, type, 1, "v", v, dv)};
   }
   const CUtensorMapDataType type = variant.dtype() == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
                                                                   : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
-  return {tensor_map(driver, type, 2, "q", problem.q, block_m),
-          tensor_map(driver, type, 2, "k", problem.k, block_n),
-          tensor_map(driver, type, 2, "v", problem.v, block_n)};
+  return {tensor_map(driver, type, 2, "q", q, block_m),
+          tensor_map(driver, type, 2, "k", k, block_n),
+          tensor_map(driver, type, 2, "v", v, block_n)};
 }
 
 }  // namespace attnjit

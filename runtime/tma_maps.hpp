@@ -9,10 +9,11 @@
 namespace attnjit {
 
 // Throws InputError when a tensor breaks TMA's rules (every stride a multiple
-// of 16 bytes), CudaError when the driver refuses a map. An fp8 variant's V
-// is read from `v_transposed` (fp8_layout.cuh's layout); others take null.
+// of 16 bytes), CudaError when the driver refuses a map. An 8-bit kernel
+// (codegen::eight_bit_kernel) reads bytes, and V transposed (fp8_layout.cuh's
+// layout).
 aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
-                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
-                     const DeviceTensor* v_transposed);
+                     const codegen::GeneratedKernel& kernel, const DeviceTensor& q,
+                     const DeviceTensor& k, const DeviceTensor& v);
 
 }  // namespace attnjit

@@ -138,7 +138,7 @@ int run_run(const RunOptions& options) {
     const harness::Comparison out =
         harness::compare(device.output(), want.out, harness::output_tolerance(variant), "O");
     const harness::Comparison lse =
-        harness::compare(device.lse(), want.lse, harness::kLseTolerance, "LSE");
+        harness::compare(device.lse(), want.lse, harness::lse_tolerance(variant), "LSE");
     result["check"] = {{"ok", out.ok() && lse.ok()},
                        {"max_abs_error", out.max_abs_error},
                        {"cosine_similarity", harness::cosine_similarity(device.output(), want.out)},

@@ -104,7 +104,7 @@ class Session {
     const harness::Comparison rows =
         harness::compare(got, want, harness::output_tolerance(variant_), "O");
     const harness::Comparison lse_rows =
-        harness::compare(got_lse, want_lse, harness::kLseTolerance, "LSE");
+        harness::compare(got_lse, want_lse, harness::lse_tolerance(variant_), "LSE");
     reply.max_abs_error = rows.max_abs_error;
     if (!rows.ok()) return "wrong output on the reference rows: " + rows.first_bad;
     if (!lse_rows.ok()) return "wrong LSE on the reference rows: " + lse_rows.first_bad;

@@ -121,6 +121,8 @@ class VariantBuilder {
   // HyperAttention (HyperApprox): block 1..kMaxHyperBlock, samples 0..kMaxHyperSamples,
   // lsh_bits 1..kMaxHyperLshBits, min_seq 1..kMaxHyperMinSeq.
   VariantBuilder& approx_hyper(const HyperApprox& hyper);
+  // SageAttention-style quantisation (SageQuant) of a variant with fp16 or bf16 inputs.
+  VariantBuilder& quant_sage(const SageQuant& quant);
   // A constant expression; folded when the variant is built.
   VariantBuilder& scale(const dsl::E& value);
   // Several masks are ANDed.
@@ -145,6 +147,7 @@ class VariantBuilder {
   std::optional<BlockSparsity> block_sparsity_;
   std::optional<HashSparsity> hash_sparsity_;
   std::optional<HyperApprox> hyper_;
+  std::optional<SageQuant> quant_;
   ir::ExprPtr scale_;
   std::vector<ir::ExprPtr> masks_;
   ir::ExprPtr score_;

@@ -103,6 +103,27 @@ std::optional<std::string> hyper_arg_problem(std::string_view key, std::int64_t 
 // Sets the field `key` names (one that hyper_arg_problem accepts).
 void set_hyper_arg(HyperApprox& hyper, std::string_view key, int value);
 
+// SageAttention-style quantisation (`quant sage(qk=int8, pv=fp8_e4m3,
+// smooth_k=true, hadamard=true);`, Zhang et al. 2024-25) of a variant with
+// fp16 or bf16 inputs, an approximation of that variant: the runtime
+// quantises Q per 16 rows and K per 64 keys to int8, after subtracting from
+// K its mean over the keys of each head (smooth_k), which softmax does not see once each query's
+// dot product with that mean is added back, and after turning the rows of Q and K by one random
+// Hadamard rotation (hadamard), which leaves Q K^T as it is and spreads outlier channels over all;
+// V is quantised per channel to fp8 e4m3, and P is rounded to e4m3. The kernel adds the mean's term
+// to every score, so that masks, scores and the LSE see the whole one. Every argument is optional;
+// qk and pv have one value each, which they may spell out.
+struct SageQuant {
+  bool smooth_k = true;
+  bool hadamard = true;
+  friend bool operator==(const SageQuant&, const SageQuant&) = default;
+};
+// What is wrong with `key=value` in `quant sage(...)`, or nothing; else sets
+// the field `key` names. The builder and the parser share it.
+std::optional<std::string> set_sage_arg(SageQuant& quant, std::string_view key,
+                                        std::string_view value);
+bool is_sage_arg(std::string_view key);  // qk, pv, smooth_k or hadamard
+
 struct ParamDecl {
   std::string name;
   ParamType type;
@@ -144,6 +165,7 @@ class Variant {
   }
   [[nodiscard]] const std::optional<HashSparsity>& hash_sparsity() const { return hash_sparsity_; }
   [[nodiscard]] const std::optional<HyperApprox>& hyper() const { return hyper_; }
+  [[nodiscard]] const std::optional<SageQuant>& quant() const { return quant_; }
   // Sorted by name.
   [[nodiscard]] const std::vector<ParamDecl>& params() const { return params_; }
   [[nodiscard]] const std::vector<TensorDecl>& tensors() const { return tensors_; }
@@ -176,6 +198,7 @@ class Variant {
   std::optional<BlockSparsity> block_sparsity_;
   std::optional<HashSparsity> hash_sparsity_;
   std::optional<HyperApprox> hyper_;
+  std::optional<SageQuant> quant_;
   std::vector<ParamDecl> params_;
   std::vector<TensorDecl> tensors_;
   std::vector<ir::ExprPtr> mask_;

@@ -21,10 +21,33 @@ AJ_HD int fp8_v_key(int p) {
 
 constexpr int kFp8VTile = 64;  // keys and columns of a CTA's square of V
 
+using Fp8VSquare = unsigned char[kFp8VTile][kFp8VTile + 16];  // [key][column], padded
+
+// Thread t of 256 writes column t / 4 of `square` (keys key0.. of columns
+// col0..), 16 keys from key t % 4 * 16 on, to vt in 16-byte stores.
+__device__ __forceinline__ void store_v_square(const Fp8VSquare& square, unsigned char* vt,
+                                               int plane, int head_dim_v, int padded_len, int key0,
+                                               int col0) {
+  const int col = threadIdx.x / 4, chunk = threadIdx.x % 4 * 16;
+  const int p0 = key0 + chunk;
+  if (p0 >= padded_len) return;
+  unsigned word[4];
+#pragma unroll
+  for (int w = 0; w < 4; ++w) {
+    word[w] = 0;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      word[w] |= (unsigned)square[fp8_v_key(chunk + 4 * w + j)][col] << (8 * j);
+    }
+  }
+  unsigned char* out = vt + ((long long)plane * head_dim_v + col0 + col) * padded_len + p0;
+  *reinterpret_cast<uint4*>(out) = make_uint4(word[0], word[1], word[2], word[3]);
+}
+
 // A CTA of 256 threads per 64 x 64 square of one (batch, KV head): 16-byte loads of the
 // square's rows into shared memory, 16-byte stores of its columns.
 __device__ __forceinline__ void fp8_v_layout(const Fp8VLayoutArgs& a) {
-  __shared__ unsigned char tile[kFp8VTile][kFp8VTile + 16];
+  __shared__ Fp8VSquare square;
   const int plane = blockIdx.z;
   const int key0 = blockIdx.x * kFp8VTile, col0 = blockIdx.y * kFp8VTile;
   const unsigned char* v =
@@ -35,21 +58,9 @@ __device__ __forceinline__ void fp8_v_layout(const Fp8VLayoutArgs& a) {
     piece =
         *reinterpret_cast<const uint4*>(v + (long long)(key0 + row) * a.v_stride[2] + col0 + chunk);
   }
-  *reinterpret_cast<uint4*>(&tile[row][chunk]) = piece;
+  *reinterpret_cast<uint4*>(&square[row][chunk]) = piece;
   __syncthreads();
-  const int p0 = key0 + chunk;
-  if (p0 >= a.padded_len) return;
-  unsigned word[4];
-#pragma unroll
-  for (int w = 0; w < 4; ++w) {
-    word[w] = 0;
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      word[w] |= (unsigned)tile[fp8_v_key(chunk + 4 * w + j)][row] << (8 * j);
-    }
-  }
-  unsigned char* out = a.vt + ((long long)plane * a.head_dim_v + col0 + row) * a.padded_len + p0;
-  *reinterpret_cast<uint4*>(out) = make_uint4(word[0], word[1], word[2], word[3]);
+  store_v_square(square, a.vt, plane, a.head_dim_v, a.padded_len, key0, col0);
 }
 
 #endif

@@ -201,20 +201,31 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
 //
 // FmaEighths of every 8 probabilities come from exp2_fma, the rest from the
 // multi-function unit, so that both pipes share the exponentials.
-template <int NT, int FmaEighths = 0>
+// The keys may come in Blocks equal blocks, each with its own affine map to
+// the log2 domain, logit = x * factor[block] + offset[row][block] (quant
+// sage's per-block factors, folded into the exponent's FFMA); factors must
+// be positive.
+template <int NT, int FmaEighths, int Blocks>
 __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_max)[2],
-                                               float (&row_sum)[2], float factor,
+                                               float (&row_sum)[2], const float (&factor)[Blocks],
+                                               const float (&offset)[2][Blocks],
                                                float (&rescale)[2]) {
+  constexpr int kTilesPerBlock = NT / Blocks;
+  static_assert(NT % Blocks == 0, "whole blocks of 8-key tiles");
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     float tile_max = neg_inf();
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-      tile_max = fmaxf(tile_max, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+    for (int blk = 0; blk < Blocks; ++blk) {
+      float block_max = neg_inf();
+#pragma unroll
+      for (int nt = blk * kTilesPerBlock; nt < (blk + 1) * kTilesPerBlock; ++nt) {
+        block_max = fmaxf(block_max, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
+      }
+      tile_max = fmaxf(tile_max, fmaf(block_max, factor[blk], offset[r][blk]));
     }
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-    tile_max *= factor;
     const float old_max = row_max[r];
     const float new_max = fmaxf(old_max, tile_max);
     row_max[r] = new_max;
@@ -224,16 +235,27 @@ __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_ma
     float sum = 0.0f;
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
+      const float shift = offset[r][nt / kTilesPerBlock] - base;
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
         float& x = s[nt][2 * r + c];
-        const float logit = fmaf(x, factor, -base);
+        const float logit = fmaf(x, factor[nt / kTilesPerBlock], shift);
         x = (nt * 2 + c) % 8 < FmaEighths ? exp2_fma(logit) : exp2_approx(logit);
         sum += x;
       }
     }
     row_sum[r] = row_sum[r] * rescale[r] + sum;
   }
+}
+
+// One affine map for all keys: logit = x * factor.
+template <int NT, int FmaEighths = 0>
+__device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_max)[2],
+                                               float (&row_sum)[2], float factor,
+                                               float (&rescale)[2]) {
+  const float factors[1] = {factor};
+  const float offsets[2][1] = {{0.0f}, {0.0f}};
+  online_softmax<NT, FmaEighths, 1>(s, row_max, row_sum, factors, offsets, rescale);
 }
 
 template <int DT>

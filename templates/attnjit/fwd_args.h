@@ -12,6 +12,22 @@ struct Descale {
   long long stride[2];
 };
 
+// quant sage (sage_quant.cuh): Q is quantised per kSageQRows rows, K per
+// kSageKKeys keys, V per channel.
+constexpr int kSageQRows = 16;
+constexpr int kSageKKeys = 64;
+
+// What the quantisation kernels of quant sage leave for the forward kernel,
+// contiguous: the factors that take Q's and K's codes back to values, each
+// query's dot product with its K head's mean over the keys (which smoothing
+// took out of K), and V's largest magnitude per channel.
+struct SageScales {
+  const float* q;      // [batch, heads, ceil(q_len / kSageQRows)]
+  const float* k;      // [batch, kv_heads, ceil(kv_len / kSageKKeys)]
+  const float* mean;   // [batch, heads, q_len], or null without smoothing
+  const float* v_max;  // [batch, kv_heads, head_dim_v]
+};
+
 // Arguments every forward kernel takes, whatever the variant.
 struct FwdArgs {
   const void* q;  // [batch, heads, q_len, head_dim]
@@ -43,6 +59,7 @@ struct FwdArgs {
   Descale q_descale;
   Descale k_descale;
   Descale v_descale;
+  SageScales sage;  // quant sage's; else nulls
 };
 
 // What the decode family takes besides FwdArgs (fwd_decode.cuh). Its rows
@@ -86,6 +103,33 @@ struct Fp8VLayoutArgs {
   int kv_len;
   int padded_len;
   int head_dim_v;
+};
+
+// The quantisation kernels of quant sage (sage_quant.cuh) over 16-bit Q, K
+// and V (element strides of batch, head and row): K's sums over its keys and
+// V's largest magnitudes per channel (zeroed before), then Q and K as 8-bit
+// codes in contiguous [batch, heads, rows, head_dim] tensors, V as
+// fp8_layout.cuh's transposed fp8, and the factors of SageScales.
+struct SageQuantArgs {
+  const unsigned short* q;
+  const unsigned short* k;
+  const unsigned short* v;
+  long long q_stride[3];
+  long long k_stride[3];
+  long long v_stride[3];
+  int heads;
+  int kv_heads;
+  int q_len;
+  int kv_len;
+  int padded_len;  // of vt
+  float* k_sum;    // [batch, kv_heads, head_dim]; null without smoothing
+  float* v_max;    // [batch, kv_heads, head_dim_v]
+  unsigned char* q8;
+  unsigned char* k8;
+  unsigned char* vt;
+  float* q_scale;
+  float* k_scale;
+  float* mean;  // null without smoothing
 };
 
 // A run-time tensor of the variant, read bounds-safely by the generated code.

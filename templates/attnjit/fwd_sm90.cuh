@@ -18,15 +18,19 @@
 // wgmma read: a tile of R rows of W bytes is W/128 blocks of R rows of 128
 // bytes, 16-byte chunk c of row r stored at chunk c ^ (r % 8).
 //
-// fp8 inputs (C::kFp8): Q and K are read as 16-bit ones are, with k steps of
-// 32 elements; wgmma wants fp8 B K-major, so V comes transposed from the
-// runtime (fp8_layout.cuh) and P is rounded to e4m3 in registers. The
-// dequantisation factors of Q and K fold into the score scale, V's into the
-// output.
+// 8-bit inputs (C::kFp8): Q and K are read as 16-bit ones are, with k steps
+// of 32 elements; wgmma wants fp8 B K-major, so V comes transposed from the
+// runtime (fp8_layout.cuh) and P is rounded to e4m3 in registers. fp8
+// inputs' dequantisation factors of Q and K fold into the score scale, V's
+// into the output. quant sage (C::kQuant, sage_quant.cuh) has int8 Q and K,
+// whose products accumulate int32, with a factor per 16 rows of Q (a
+// warp's) and per 64 keys of K, which take each score back to a value with
+// each query's dot product with the mean that smoothing took out of K. V's
+// factors, per channel, scale the output.
 //
 // The variant plugs in as for the sm_80 family (fwd_sm80.cuh). The config C
 // has kBlockM (64 per consumer warpgroup), kBlockN, kStages, kHeadDim,
-// kHeadDimV (multiples of 64), kBf16, kFp8, kOutBf16, kPositiveScale,
+// kHeadDimV (multiples of 64), kBf16, kFp8, kQuant, kOutBf16, kPositiveScale,
 // kExpFmaEighths (online_softmax's share of exponentials on the FMA pipe), kConsumers and
 // the register split kProducerRegs / kConsumerRegs (0: no setmaxnreg); the
 // generator adds struct Mma with the wgmma instructions of the config's shapes:
@@ -36,6 +40,7 @@
 
 #define AJ_INLINE_DIVISION
 #include "attnjit/fragment.cuh"
+#include "attnjit/sage_quant.cuh"
 #include "attnjit/tile_walk.cuh"
 
 namespace aj {
@@ -108,6 +113,14 @@ __device__ __forceinline__ void fence_operands(float (&x)[N][4]) {
   for (int i = 0; i < N; ++i) {
 #pragma unroll
     for (int j = 0; j < 4; ++j) asm volatile("" : "+f"(x[i][j])::"memory");
+  }
+}
+template <int N>
+__device__ __forceinline__ void fence_operands(int (&x)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) asm volatile("" : "+r"(x[i][j])::"memory");
   }
 }
 
@@ -202,6 +215,75 @@ __device__ __forceinline__ void pack_a_fp8(u32 (&a)[4], const float (&s)[NT][4],
 // A Descale's factor for (b, h).
 __device__ __forceinline__ float descale(const Descale& d, int b, int h) {
   return d.data == nullptr ? 1.0f : d.data[b * d.stride[0] + h * d.stride[1]];
+}
+
+// quant sage: the factors of a key tile's K blocks times this warp's Q
+// factor (blocks past the keys, whose scores are masked, take 1).
+template <int BN>
+struct SageTileFactors {
+  // At least 1: key tiles narrower than a K block are never quant sage's.
+  float f[(BN + kSageKKeys - 1) / kSageKKeys];
+};
+template <int BN>
+__device__ __forceinline__ SageTileFactors<BN> sage_tile_factors(const FwdArgs& a, int b, int hkv,
+                                                                 int n0, float q_factor) {
+  const int k_blocks = (a.kv_len + kSageKKeys - 1) / kSageKKeys;
+  const float* k_factor = a.sage.k + ((long long)b * a.kv_heads + hkv) * k_blocks;
+  SageTileFactors<BN> out;
+#pragma unroll
+  for (int blk = 0; blk < BN / kSageKKeys; ++blk) {
+    const int kb = n0 / kSageKKeys + blk;
+    out.f[blk] = q_factor * (kb < k_blocks ? k_factor[kb] : 1.0f);
+  }
+  return out;
+}
+
+// quant sage: the int32 products c of the codes as floats x = c + 1.5 * 2^23.
+// An int below 2^22 in magnitude (127^2 times a head dim up to 256 is) plus
+// that is a float whose low bits are the int's, so one integer add converts
+// it, where the conversion unit gives 16 results a clock an SM.
+constexpr float kSageOffset = 12582912.0f;
+__device__ __forceinline__ float sage_code_product(int c) { return __int_as_float(c + 0x4B400000); }
+
+// The affine maps that take such floats of each K block of a key tile to
+// scores times `unit`, with each row's dot product with the K mean:
+// score = x * f[block] + add[row][block]. The offset folds into `add`, off
+// by under a unit of the codes' product, which their rounding exceeds a
+// hundredfold.
+template <int Blocks>
+struct SageAffine {
+  float f[Blocks];
+  float add[2][Blocks];
+};
+template <int BN>
+__device__ __forceinline__ SageAffine<BN / kSageKKeys> sage_affine(
+    const SageTileFactors<BN>& factors, const float (&row_mean)[2], float unit) {
+  SageAffine<BN / kSageKKeys> out;
+#pragma unroll
+  for (int blk = 0; blk < BN / kSageKKeys; ++blk) {
+    out.f[blk] = factors.f[blk] * unit;
+#pragma unroll
+    for (int r = 0; r < 2; ++r)
+      out.add[r][blk] = (row_mean[r] - kSageOffset * factors.f[blk]) * unit;
+  }
+  return out;
+}
+
+// Scores (times `unit`) from the codes' products into `s`; with kAffine
+// false, only their floats, for online_softmax to map.
+template <bool kAffine, int NT, int Blocks>
+__device__ __forceinline__ void sage_scores(float (&s)[NT][4], const int (&c)[NT][4],
+                                            const SageAffine<Blocks>& affine) {
+  constexpr int kTilesPerBlock = NT / Blocks;
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float x = sage_code_product(c[nt][j]);
+      const int blk = nt / kTilesPerBlock;
+      s[nt][j] = kAffine ? fmaf(x, affine.f[blk], affine.add[j / 2][blk]) : x;
+    }
+  }
 }
 
 // Byte offset of element (row, col) of a swizzled tile of `rows` rows.
@@ -317,6 +399,21 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     scale_log2 *= qk;
     out_factor = descale(a.v_descale, b, hkv);
   }
+  // quant sage: the factor of this warp's 16 rows of Q, and each row's dot
+  // product with the K mean.
+  float q_factor = 1.0f, row_mean[2] = {0.0f, 0.0f};
+  if constexpr (C::kQuant) {
+    static_assert(kSageQRows == 16, "a warp's rows");
+    const long long plane = (long long)b * a.heads + h;
+    const int q_blocks = (a.q_len + kSageQRows - 1) / kSageQRows;
+    const int block = (int)(q_warp / kSageQRows);
+    if (block < q_blocks) q_factor = a.sage.q[plane * q_blocks + block];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const long long row = q_warp + g + 8 * r;
+      if (a.sage.mean != nullptr && row < a.q_len) row_mean[r] = a.sage.mean[plane * a.q_len + row];
+    }
+  }
   const float kFactor = V::kIdentityScore && C::kPositiveScale ? scale_log2 : 1.0f;
   Index ix = fwd_index(a, b, h, hkv);
   const Turns<C::kConsumers> turns{consumer};
@@ -329,6 +426,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     for (int i = 0; i < 4; ++i) acc_o[dt][i] = 0.0f;
   }
   float acc_s[NT][4];
+  // quant sage's int8 codes' products accumulate int32 here; their scores go to acc_s.
+  int acc_i[C::kQuant ? NT : 1][4];
   constexpr int kPSteps = BN / C::Mma::kK;  // k steps of PV
   u32 pa[kPSteps][4];
   float rescale[2];
@@ -339,8 +438,13 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     const u64 k_desc = smem_desc(sK + stage * S::kKBytes, 0);
 #pragma unroll
     for (int ks = 0; ks < S::kDBytes / 32; ++ks) {
-      C::Mma::qk(acc_s, q_desc + (((ks / 4) * BM * 128 + (ks % 4) * 32) >> 4),
-                 k_desc + (((ks / 4) * BN * 128 + (ks % 4) * 32) >> 4), ks > 0);
+      const u64 a_desc = q_desc + (((ks / 4) * BM * 128 + (ks % 4) * 32) >> 4);
+      const u64 b_desc = k_desc + (((ks / 4) * BN * 128 + (ks % 4) * 32) >> 4);
+      if constexpr (C::kQuant) {
+        C::Mma::qk(acc_i, a_desc, b_desc, ks > 0);
+      } else {
+        C::Mma::qk(acc_s, a_desc, b_desc, ks > 0);
+      }
     }
     wgmma_commit();
   };
@@ -363,9 +467,40 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     }
     wgmma_commit();
   };
+  auto fence_scores = [&] {
+    if constexpr (C::kQuant) {
+      fence_operands(acc_i);
+    } else {
+      fence_operands(acc_s);
+    }
+  };
+  // quant sage: the next tile's factors, loaded while its products run.
+  SageTileFactors<BN> factors;
+  auto load_factors = [&](int token) {
+    if constexpr (C::kQuant) {
+      if (token != kNoMoreTiles)
+        factors = sage_tile_factors<BN>(a, b, hkv, (token / 4) * BN, q_factor);
+    }
+  };
+  // quant sage with the identity score and a positive scale maps each K
+  // block's codes to log2 logits in the exponent's FMA, as online_softmax
+  // does the scale; any other score needs the scores themselves first.
+  constexpr bool kFoldFactors = C::kQuant && V::kIdentityScore && C::kPositiveScale;
   // Score, mask and online softmax of the tile in acc_s.
   auto softmax = [&](int token) {
     const int n0 = (token / 4) * BN;
+    if constexpr (C::kQuant) {
+      const auto affine = sage_affine(factors, row_mean, kFoldFactors ? scale_log2 : 1.0f);
+      sage_scores<!kFoldFactors>(acc_s, acc_i, affine);
+      if constexpr (kFoldFactors) {
+        if (token % 4 == kPartial || n0 + BN > a.kv_len) {
+          apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
+        }
+        online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, affine.f, affine.add,
+                                              rescale);
+        return;
+      }
+    }
     apply_score<V, C::kPositiveScale>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g}, n0, t);
     if (token % 4 == kPartial || n0 + BN > a.kv_len) {
       apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
@@ -396,15 +531,16 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   u32 phase = 0;
   mbar_wait(&full_k[0], 0);
   const int first_token = tile_of[0];
+  load_factors(first_token);
   if (first_token != kNoMoreTiles) {
     turns.first();
     turns.wait();
-    fence_operands(acc_s);
+    fence_scores();
     wgmma_fence();
     issue_qk(0);
     turns.pass(false);
     wgmma_wait<0>();
-    fence_operands(acc_s);
+    fence_scores();
     release(empty_k, 0);
     softmax(first_token);
     pack_p();
@@ -412,17 +548,18 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     u32 next_phase = 0;
     mbar_wait(&full_k[next_stage], next_phase);
     int next_token = tile_of[next_stage];
+    load_factors(next_token);
     mbar_wait(&full_v[stage], phase);
     while (next_token != kNoMoreTiles) {
       turns.wait();
-      fence_operands(acc_s);
+      fence_scores();
       fence_operands(acc_o);
       wgmma_fence();
       issue_qk(next_stage);
       issue_pv(stage);
       turns.pass(false);
       wgmma_wait<1>();
-      fence_operands(acc_s);
+      fence_scores();
       softmax(next_token);
       // Waiting for the next V here, a loop, also keeps ptxas from hoisting
       // the wait for PV above the softmax, which would end the overlap.
@@ -441,6 +578,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       }
       mbar_wait(&full_k[next_stage], next_phase);
       next_token = tile_of[next_stage];
+      load_factors(next_token);
     }
     turns.wait();
     fence_operands(acc_o);
@@ -462,7 +600,13 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     const int row = warp_row0 + g + r * 8;
 #pragma unroll
     for (int dt = 0; dt < DT; ++dt) {
-      const float lo = acc_o[dt][2 * r] * inv, hi = acc_o[dt][2 * r + 1] * inv;
+      float lo = acc_o[dt][2 * r] * inv, hi = acc_o[dt][2 * r + 1] * inv;
+      if constexpr (C::kQuant) {
+        const float* v_max =
+            a.sage.v_max + ((long long)b * a.kv_heads + hkv) * S::kDV + dt * 8 + 2 * t;
+        lo *= sage_e4m3_factor(v_max[0]);
+        hi *= sage_e4m3_factor(v_max[1]);
+      }
       const u32 packed = C::kOutBf16 ? pack<true>(lo, hi) : pack<false>(lo, hi);
       *reinterpret_cast<u32*>(sQ + swizzled(BM, row, dt * 8 + 2 * t)) = packed;
     }

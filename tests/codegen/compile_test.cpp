@@ -40,8 +40,9 @@ std::vector<Variant> examples() {
 TEST(DefaultConfigs, CompileWithoutSpills) {
   const std::vector<Variant> all = examples();
   std::vector<const Variant*> variants;
+  // fp8 inputs and quant sage have the Hopper family only (lit's compile/sass_sm90a_*.test).
   for (const Variant& variant : all) {
-    if (variant.dtype() == DType::F16 || variant.dtype() == DType::BF16)
+    if ((variant.dtype() == DType::F16 || variant.dtype() == DType::BF16) && !variant.quant())
       variants.push_back(&variant);
   }
   ASSERT_GE(variants.size(), 11U);

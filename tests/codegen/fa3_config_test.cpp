@@ -3,6 +3,8 @@
 // the runtime prefers.
 #include "codegen/fa3_config.hpp"
 
+#include "codegen/decode_config.hpp"
+#include "codegen/fa2_config.hpp"
 #include "codegen/fa3_kernel.hpp"
 #include "codegen/family.hpp"
 #include "tests/language/test_util.hpp"
@@ -72,6 +74,23 @@ TEST(Fa3Config, Fp8NeedsWholeSwizzleRows) {
   for (const Fa3Config& config : fa3_search_space(f8, arch("sm_90a"))) {
     EXPECT_EQ(config.block_n % 128, 0) << config.to_string();
   }
+}
+
+// quant sage reads 8-bit tiles as fp8 inputs do, and only this family
+// multiplies int8 codes; the runtime takes it at every query length.
+TEST(Fa3Config, QuantSageRunsHereOnly) {
+  const Variant sage = parse_one("variant s { dtype bf16; head_dim 128; quant sage; }");
+  EXPECT_TRUE(fa3_violations(sage, {128, 128, 2}, arch("sm_90a")).empty());
+  EXPECT_TRUE(
+      mentions(fa3_violations(sage, {128, 64, 2}, arch("sm_90a")), "128 or 256 for quant sage"));
+  const Variant d64 = parse_one("variant d { dtype fp16; head_dim 64; quant sage; }");
+  EXPECT_TRUE(mentions(fa3_violations(d64, {128, 128, 2}, arch("sm_90a")), "head_dim 128 or 256"));
+  EXPECT_TRUE(mentions(fa2_violations(sage, {128, 64, 4}, arch("sm_90a")),
+                       "fa2_sm80 has no quantised products"));
+  EXPECT_TRUE(mentions(decode_violations(sage, DecodeConfig{}, arch("sm_90a")),
+                       "decode has no quantised products"));
+  EXPECT_EQ(preferred_family(sage, arch("sm_90a"), 1), Family::Fa3Sm90);
+  EXPECT_EQ(fa3_default_candidates(sage, arch("sm_90a")).front(), (Fa3Config{128, 128, 4, 2}));
 }
 
 TEST(Fa3Config, RegisterSplitFitsTheFile) {

@@ -199,6 +199,24 @@ TEST(Canonical, ApproxHyperPrintsEveryArgument) {
   EXPECT_NE(hyper.hash(), hash_of("variant g { dtype bf16; head_dim 64; }"));
 }
 
+TEST(Canonical, QuantSagePrintsEveryArgument) {
+  const Variant sage = parse_one("variant s { dtype bf16; head_dim 128; quant sage; }");
+  EXPECT_EQ(sage.canonical(),
+            "dtype bf16;\nout_dtype bf16;\nhead_dim 128;\nhead_dim_v 128;\n"
+            "quant sage(qk=int8, pv=fp8_e4m3, smooth_k=true, hadamard=true);\nscale 0.088388346;\n"
+            "score score;\n");
+  EXPECT_EQ(sage.hash(), hash_of("variant t { quant sage(smooth_k=true, qk=int8); head_dim 128; "
+                                 "dtype bf16; }"));
+  EXPECT_EQ(sage.hash(), hash_of("variant g {\n" + sage.canonical() + "}"));
+  EXPECT_NE(sage.hash(), hash_of("variant g { dtype bf16; head_dim 128; "
+                                 "quant sage(smooth_k=false); }"));
+  EXPECT_NE(sage.hash(), hash_of("variant g { dtype bf16; head_dim 128; "
+                                 "quant sage(hadamard=false); }"));
+  EXPECT_NE(sage.hash(), hash_of("variant g { dtype bf16; head_dim 128; }"));
+  ASSERT_TRUE(sage.quant().has_value());
+  EXPECT_EQ(*sage.quant(), (SageQuant{true, true}));
+}
+
 TEST(Canonical, KvStatementOrderDoesNotMatter) {
   const std::string first = hash_of(R"(variant g {
     kv paged(64); dtype bf16; head_dim 256; param window: i32 = 4096;
