@@ -79,7 +79,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
     const bool bf16 = variant.dtype() == DType::BF16;
     kernel.source += fmt::format(
         "\n#include \"attnjit/sage_quant.cuh\"\n"
-        "static_assert(aj::kSageThreads == {threads} && aj::kSageQThreads == {q_threads} &&\n"
+        "static_assert(aj::kSageThreads == {threads} && aj::kSageQCtaRows == {q_rows} &&\n"
         "              aj::kSageStatKeys == {stat_keys} && aj::kFp8VTile == {tile},\n"
         "              \"the runtime's grids\");\n"
         "extern \"C\" __global__ void __launch_bounds__({threads})\n"
@@ -90,7 +90,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
         "{quant_k}(const aj::SageQuantArgs args) {{\n"
         "  aj::sage_quant_k<{bf16}, {d}, {smooth}, {rotate}>(args);\n"
         "}}\n"
-        "extern \"C\" __global__ void __launch_bounds__({q_threads})\n"
+        "extern \"C\" __global__ void __launch_bounds__({threads})\n"
         "{quant_q}(const aj::SageQuantArgs args) {{\n"
         "  aj::sage_quant_q<{bf16}, {d}, {smooth}, {rotate}>(args);\n"
         "}}\n"
@@ -98,7 +98,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
         "{v_layout}(const aj::SageQuantArgs args) {{\n"
         "  aj::sage_v_layout<{bf16}, {dv}>(args);\n"
         "}}\n",
-        fmt::arg("threads", kSageThreads), fmt::arg("q_threads", kSageQThreads),
+        fmt::arg("threads", kSageThreads), fmt::arg("q_rows", kSageQCtaRows),
         fmt::arg("stat_keys", kSageStatKeys), fmt::arg("tile", kFp8VTile),
         fmt::arg("stats", kSageStatsEntry), fmt::arg("quant_k", kSageQuantKEntry),
         fmt::arg("quant_q", kSageQuantQEntry), fmt::arg("v_layout", kSageVLayoutEntry),

@@ -20,15 +20,15 @@ inline constexpr int kFp8VTile = 64;
 
 // The quantisation kernels of a quant sage variant
 // (templates/attnjit/sage_quant.cuh), in its module, in the order the
-// runtime runs them: CTAs of kSageThreads (kSageQThreads for Q) over
-// (kSageStatKeys keys, KV head, batch), (kSageKKeys keys, KV head, batch),
-// (16 query rows, head, batch) and (64 keys, 64 channels, batch x KV head).
+// runtime runs them: CTAs of kSageThreads over (kSageStatKeys keys, KV
+// head, batch), (kSageKKeys keys, KV head, batch), (kSageQCtaRows query
+// rows, head, batch) and (64 keys, 64 channels, batch x KV head).
 inline constexpr std::string_view kSageStatsEntry = "attnjit_sage_stats";
 inline constexpr std::string_view kSageQuantKEntry = "attnjit_sage_quant_k";
 inline constexpr std::string_view kSageQuantQEntry = "attnjit_sage_quant_q";
 inline constexpr std::string_view kSageVLayoutEntry = "attnjit_sage_v_layout";
 inline constexpr int kSageThreads = 256;
-inline constexpr int kSageQThreads = 128;
+inline constexpr int kSageQCtaRows = 64;
 inline constexpr int kSageStatKeys = 256;
 
 // Throws SpecError listing every rule the config breaks for the variant or arch.

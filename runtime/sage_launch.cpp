@@ -74,6 +74,18 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   args.padded_len = static_cast<int>(padded);
   auto* sum_base = static_cast<float*>(device_pointer(base));
   args.k_sum = smooth ? sum_base : nullptr;
+  // K's mean from every stride-th CTA's keys, about kSampleCtas of them: a
+  // channel's offset, which smoothing is for, shows in a thousand keys.
+  constexpr std::int64_t kSampleCtas = 4;
+  const std::int64_t stat_ctas = blocks(s.kv_len, codegen::kSageStatKeys);
+  const std::int64_t stride = std::max<std::int64_t>(1, stat_ctas / kSampleCtas);
+  std::int64_t sample_rows = 0;
+  for (std::int64_t cta = 0; cta < stat_ctas; cta += stride) {
+    sample_rows +=
+        std::min<std::int64_t>(codegen::kSageStatKeys, s.kv_len - cta * codegen::kSageStatKeys);
+  }
+  args.k_sample_stride = static_cast<int>(stride);
+  args.k_sample_rows = static_cast<int>(sample_rows);
   args.v_max = sum_base + kv_planes * d;
   args.q8 = static_cast<unsigned char*>(device_pointer(out.q.data));
   args.k8 = static_cast<unsigned char*>(device_pointer(out.k.data));
@@ -88,14 +100,13 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   };
   const Dim3 threads{static_cast<unsigned>(codegen::kSageThreads)};
   if (s.kv_len > 0) {
-    launch(driver, functions.stats,
-           grid(blocks(s.kv_len, codegen::kSageStatKeys), s.kv_heads, s.batch), threads, 0, stream,
+    launch(driver, functions.stats, grid(stat_ctas, s.kv_heads, s.batch), threads, 0, stream,
            pointers);
     launch(driver, functions.quant_k, grid(k_blocks, s.kv_heads, s.batch), threads, 0, stream,
            pointers);
   }
-  launch(driver, functions.quant_q, grid(q_blocks, s.heads, s.batch),
-         Dim3{static_cast<unsigned>(codegen::kSageQThreads)}, 0, stream, pointers);
+  launch(driver, functions.quant_q, grid(blocks(s.q_len, codegen::kSageQCtaRows), s.heads, s.batch),
+         threads, 0, stream, pointers);
   launch(driver, functions.v_layout,
          grid(blocks(padded, codegen::kFp8VTile), dv / codegen::kFp8VTile, kv_planes), threads, 0,
          stream, pointers);

@@ -122,8 +122,13 @@ struct SageQuantArgs {
   int q_len;
   int kv_len;
   int padded_len;  // of vt
-  float* k_sum;    // [batch, kv_heads, head_dim]; null without smoothing
-  float* v_max;    // [batch, kv_heads, head_dim_v]
+  // [batch, kv_heads, head_dim]: K's sums over the keys of every
+  // k_sample_stride-th CTA of sage_stats, k_sample_rows of them; null
+  // without smoothing.
+  float* k_sum;
+  int k_sample_stride;
+  int k_sample_rows;
+  float* v_max;  // [batch, kv_heads, head_dim_v]
   unsigned char* q8;
   unsigned char* k8;
   unsigned char* vt;

@@ -1,8 +1,8 @@
 // The quantisation kernels of quant sage (SageAttention, Zhang et al.), which
 // the runtime runs before the Hopper forward kernel reads 8-bit Q and K and
 // fp8 V (fwd_sm90.cuh):
-//   sage_stats    K's sums over its keys (for smoothing) and V's largest
-//                 magnitude per channel, accumulated by atomics;
+//   sage_stats    K's sums over a sample of its keys (for smoothing) and V's
+//                 largest magnitude per channel, accumulated by atomics;
 //   sage_quant_k  K less its mean, as codes with a factor per kSageKKeys keys;
 //   sage_quant_q  Q as codes with a factor per kSageQRows rows, and each
 //                 query's dot product with its K head's mean;
@@ -27,8 +27,8 @@ AJ_HD float sage_e4m3_factor(float amax) { return amax > 0.0f ? amax * (1.0f / 4
 #ifdef __CUDACC_RTC__
 
 constexpr int kSageStatKeys = 256;  // keys of a sage_stats CTA
-constexpr int kSageThreads = 256;   // of every kernel here but sage_quant_q
-constexpr int kSageQThreads = 128;
+constexpr int kSageThreads = 256;   // of every kernel here
+constexpr int kSageQCtaRows = 64;   // query rows of a sage_quant_q CTA
 
 template <bool kBf16>
 __device__ __forceinline__ void unpack8(const uint4& piece, float (&x)[8]) {
@@ -111,19 +111,26 @@ __device__ __forceinline__ void hadamard_row(float (&x)[8], int chunk) {
   for (int i = 0; i < 8; ++i) x[i] *= norm;
 }
 
-// The largest of every thread's `x` in a CTA of kThreads; `scratch` holds a
-// float per warp.
-template <int kThreads>
-__device__ __forceinline__ float block_max(float x, float* scratch) {
+// The largest over the CTA's kThreads threads of each of every thread's G
+// values.
+template <int kThreads, int G>
+__device__ __forceinline__ void block_max(float (&x)[G]) {
+  __shared__ float scratch[G][kThreads / 32];
 #pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2)
-    x = fmaxf(x, __shfl_xor_sync(0xffffffff, x, offset));
-  if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = x;
+  for (int g = 0; g < G; ++g) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) {
+      x[g] = fmaxf(x[g], __shfl_xor_sync(0xffffffff, x[g], offset));
+    }
+    if (threadIdx.x % 32 == 0) scratch[g][threadIdx.x / 32] = x[g];
+  }
   __syncthreads();
-  float out = scratch[0];
 #pragma unroll
-  for (int w = 1; w < kThreads / 32; ++w) out = fmaxf(out, scratch[w]);
-  return out;
+  for (int g = 0; g < G; ++g) {
+    x[g] = scratch[g][0];
+#pragma unroll
+    for (int w = 1; w < kThreads / 32; ++w) x[g] = fmaxf(x[g], scratch[g][w]);
+  }
 }
 
 // Column sums (kMax false) or largest magnitudes (kMax true) of rows
@@ -167,7 +174,10 @@ __device__ __forceinline__ void sage_stats(const SageQuantArgs& a) {
   const int row0 = blockIdx.x * kSageStatKeys;
   const int row_end = min(row0 + kSageStatKeys, a.kv_len);
   const long long plane = (long long)b * a.kv_heads + hkv;
-  if constexpr (kSmooth) {
+  // Smoothing is exact with any mean (the kernel adds back each query's dot
+  // product with the one subtracted); a sample of spread-out keys finds a
+  // channel's offset as well as all of them do, at a fraction of the reads.
+  if (kSmooth && blockIdx.x % a.k_sample_stride == 0) {
     column_pass<kBf16, kD, false>(a.k + b * a.k_stride[0] + hkv * a.k_stride[1], a.k_stride[2],
                                   row0, row_end, part, a.k_sum + plane * kD);
   }
@@ -175,117 +185,134 @@ __device__ __forceinline__ void sage_stats(const SageQuantArgs& a) {
                                 row_end, part, a.v_max + plane * kDV);
 }
 
-// A block of kRows rows of a kD-wide 16-bit matrix (less `mean`, per column,
-// where given; turned by hadamard_row with kRotate) as codes with one
-// factor: `rows` of them are real, the rest neither count nor get written.
-// Each thread keeps one column chunk of 8. Returns the factor; `dot` gets
-// each of the thread's rows' dot products with `dot_with` (null: none),
-// summed over the row's threads.
-template <bool kBf16, int kD, int kRows, int kThreads, bool kRotate>
-__device__ __forceinline__ float quantise_block(const unsigned short* x, long long row_stride,
-                                                int rows, const float* mean, const float* dot_with,
-                                                unsigned char* codes,
-                                                float (&dot)[kRows * kD / 8 / kThreads],
-                                                float* scratch) {
+// kRows rows of a kD-wide 16-bit matrix (less `mean`, per column, where
+// given; turned by hadamard_row with kRotate) as codes, with a factor per
+// kBlockRows rows into `factors`: `rows` of them are real, the rest neither
+// count nor get written. Each thread keeps one column chunk of 8 of kPer
+// rows, all loaded first. With kDot, `dot` gets each of the thread's rows'
+// dot products with `dot_with`, summed over the row's threads.
+template <bool kBf16, int kD, int kRows, int kBlockRows, int kThreads, bool kRotate, bool kDot>
+__device__ __forceinline__ void quantise_rows(const unsigned short* x, long long row_stride,
+                                              int rows, const float* mean, const float* dot_with,
+                                              unsigned char* codes,
+                                              float (&factors)[kRows / kBlockRows],
+                                              float (&dot)[kRows * kD / 8 / kThreads]) {
   constexpr int kChunks = kD / 8, kLanes = kThreads / kChunks, kPer = kRows / kLanes;
+  constexpr int kGroups = kRows / kBlockRows;
   static_assert(kThreads % kChunks == 0 && kRows % kLanes == 0 && kChunks <= 32, "tiling");
+  // Row lane + j * kLanes is in block j / (kBlockRows / kLanes).
+  static_assert(kBlockRows % kLanes == 0 && kRows % kBlockRows == 0, "blocks of whole j");
   const int chunk = threadIdx.x % kChunks, lane = threadIdx.x / kChunks;
+  uint4 piece[kPer];
+#pragma unroll
+  for (int j = 0; j < kPer; ++j) {
+    const int row = lane + j * kLanes;
+    piece[j] = row < rows ? *reinterpret_cast<const uint4*>(x + row * row_stride + chunk * 8)
+                          : make_uint4(0, 0, 0, 0);
+  }
   float m[8], w[8];
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     m[i] = mean != nullptr ? mean[chunk * 8 + i] : 0.0f;
-    w[i] = dot_with != nullptr ? dot_with[chunk * 8 + i] : 0.0f;
+    w[i] = kDot ? dot_with[chunk * 8 + i] : 0.0f;
   }
   float v[kPer][8];
-  float amax = 0.0f;
+#pragma unroll
+  for (int g = 0; g < kGroups; ++g) factors[g] = 0.0f;
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
-    const int row = lane + j * kLanes;
+    const bool real = lane + j * kLanes < rows;
+    unpack8<kBf16>(piece[j], v[j]);
     dot[j] = 0.0f;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) v[j][i] = 0.0f;
-    if (row < rows) {
-      unpack8<kBf16>(*reinterpret_cast<const uint4*>(x + row * row_stride + chunk * 8), v[j]);
+    for (int i = 0; i < 8; ++i) {
+      if constexpr (kDot) dot[j] += v[j][i] * w[i];
+      // Rows past the end stay zero, so they cannot move a block's largest magnitude.
+      v[j][i] = real ? v[j][i] - m[i] : 0.0f;
+    }
+    if constexpr (kDot) {
+      // The row's kChunks threads are adjacent lanes of one warp.
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        dot[j] += v[j][i] * w[i];
-        v[j][i] -= m[i];
+      for (int offset = kChunks / 2; offset > 0; offset /= 2) {
+        dot[j] += __shfl_xor_sync(0xffffffff, dot[j], offset);
       }
     }
-    // The row's kChunks threads are adjacent lanes of one warp.
-#pragma unroll
-    for (int offset = kChunks / 2; offset > 0; offset /= 2) {
-      dot[j] += __shfl_xor_sync(0xffffffff, dot[j], offset);
-    }
     if constexpr (kRotate) hadamard_row<kChunks>(v[j], chunk);
-    if (row < rows) {
+    float& amax = factors[j / (kBlockRows / kLanes)];
 #pragma unroll
-      for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[j][i]));
-    }
+    for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[j][i]));
   }
-  const float factor = sage_int8_factor(block_max<kThreads>(amax, scratch));
-  const float inv = 1.0f / factor;
+  block_max<kThreads>(factors);
+#pragma unroll
+  for (int g = 0; g < kGroups; ++g) factors[g] = sage_int8_factor(factors[g]);
 #pragma unroll
   for (int j = 0; j < kPer; ++j) {
     const int row = lane + j * kLanes;
     if (row < rows) {
-      *reinterpret_cast<uint2*>(codes + (long long)row * kD + chunk * 8) = encode8<true>(v[j], inv);
+      *reinterpret_cast<uint2*>(codes + (long long)row * kD + chunk * 8) =
+          encode8<true>(v[j], 1.0f / factors[j / (kBlockRows / kLanes)]);
     }
   }
-  return factor;
 }
 
 // Grid (ceil(kv_len / kSageKKeys), kv_heads, batch).
 template <bool kBf16, int kD, bool kSmooth, bool kRotate>
 __device__ __forceinline__ void sage_quant_k(const SageQuantArgs& a) {
-  __shared__ float scratch[kSageThreads / 32];
   __shared__ float mean[kD];
   const int b = blockIdx.z, hkv = blockIdx.y, row0 = blockIdx.x * kSageKKeys;
   const long long plane = (long long)b * a.kv_heads + hkv;
   if constexpr (kSmooth) {
     for (int c = threadIdx.x; c < kD; c += kSageThreads) {
-      mean[c] = a.k_sum[plane * kD + c] / (float)a.kv_len;
+      mean[c] = a.k_sum[plane * kD + c] / (float)a.k_sample_rows;
     }
     __syncthreads();
   }
+  float factor[1];
   float unused[kSageKKeys * kD / 8 / kSageThreads];
-  const float factor = quantise_block<kBf16, kD, kSageKKeys, kSageThreads, kRotate>(
+  quantise_rows<kBf16, kD, kSageKKeys, kSageKKeys, kSageThreads, kRotate, false>(
       a.k + b * a.k_stride[0] + hkv * a.k_stride[1] + row0 * a.k_stride[2], a.k_stride[2],
       min(kSageKKeys, a.kv_len - row0), kSmooth ? mean : nullptr, nullptr,
-      a.k8 + (plane * a.kv_len + row0) * kD, unused, scratch);
+      a.k8 + (plane * a.kv_len + row0) * kD, factor, unused);
   if (threadIdx.x == 0) {
-    a.k_scale[plane * ((a.kv_len + kSageKKeys - 1) / kSageKKeys) + blockIdx.x] = factor;
+    a.k_scale[plane * ((a.kv_len + kSageKKeys - 1) / kSageKKeys) + blockIdx.x] = factor[0];
   }
 }
 
-// Grid (ceil(q_len / kSageQRows), heads, batch), kSageQThreads threads.
+// Grid (ceil(q_len / kSageQCtaRows), heads, batch): kSageQCtaRows rows
+// of kSageQRows-row blocks, so that a CTA reads enough to keep memory busy.
 template <bool kBf16, int kD, bool kSmooth, bool kRotate>
 __device__ __forceinline__ void sage_quant_q(const SageQuantArgs& a) {
-  constexpr int kChunks = kD / 8, kLanes = kSageQThreads / kChunks;
-  __shared__ float scratch[kSageQThreads / 32];
+  constexpr int kChunks = kD / 8, kLanes = kSageThreads / kChunks;
+  constexpr int kBlocks = kSageQCtaRows / kSageQRows;
   __shared__ float mean[kD];
-  const int b = blockIdx.z, h = blockIdx.y, row0 = blockIdx.x * kSageQRows;
+  const int b = blockIdx.z, h = blockIdx.y, row0 = blockIdx.x * kSageQCtaRows;
   const int hkv = h / (a.heads / a.kv_heads);
   const long long plane = (long long)b * a.heads + h;
   if constexpr (kSmooth) {
     const long long kv_plane = (long long)b * a.kv_heads + hkv;
     // No keys have no mean, and their queries' scores are never read.
-    for (int c = threadIdx.x; c < kD; c += kSageQThreads) {
-      mean[c] = a.kv_len > 0 ? a.k_sum[kv_plane * kD + c] / (float)a.kv_len : 0.0f;
+    for (int c = threadIdx.x; c < kD; c += kSageThreads) {
+      mean[c] = a.kv_len > 0 ? a.k_sum[kv_plane * kD + c] / (float)a.k_sample_rows : 0.0f;
     }
     __syncthreads();
   }
-  const int rows = min(kSageQRows, a.q_len - row0);
-  float dot[kSageQRows / kLanes];
-  const float factor = quantise_block<kBf16, kD, kSageQRows, kSageQThreads, kRotate>(
+  const int rows = min(kSageQCtaRows, a.q_len - row0);
+  float factors[kBlocks];
+  float dot[kSageQCtaRows / kLanes];
+  quantise_rows<kBf16, kD, kSageQCtaRows, kSageQRows, kSageThreads, kRotate, kSmooth>(
       a.q + b * a.q_stride[0] + h * a.q_stride[1] + row0 * a.q_stride[2], a.q_stride[2], rows,
-      nullptr, kSmooth ? mean : nullptr, a.q8 + (plane * a.q_len + row0) * kD, dot, scratch);
+      nullptr, kSmooth ? mean : nullptr, a.q8 + (plane * a.q_len + row0) * kD, factors, dot);
   if (threadIdx.x == 0) {
-    a.q_scale[plane * ((a.q_len + kSageQRows - 1) / kSageQRows) + blockIdx.x] = factor;
+    const int q_blocks = (a.q_len + kSageQRows - 1) / kSageQRows;
+#pragma unroll
+    for (int g = 0; g < kBlocks; ++g) {
+      const int block = blockIdx.x * kBlocks + g;
+      if (block < q_blocks) a.q_scale[plane * q_blocks + block] = factors[g];
+    }
   }
   if (kSmooth && threadIdx.x % kChunks == 0) {
 #pragma unroll
-    for (int j = 0; j < kSageQRows / kLanes; ++j) {
+    for (int j = 0; j < kSageQCtaRows / kLanes; ++j) {
       const int row = threadIdx.x / kChunks + j * kLanes;
       if (row < rows) a.mean[plane * a.q_len + row0 + row] = dot[j];
     }
