@@ -76,13 +76,13 @@ Variant exact_of(const Variant& variant) {
   for (std::size_t at = 0; at < canonical.size();) {
     const std::size_t end = canonical.find('\n', at);
     const std::string line = canonical.substr(at, end - at);
-    if (line.rfind("approx ", 0) != 0) statements += line + "\n";
+    if (line.rfind("approx ", 0) != 0 && line.rfind("quant ", 0) != 0) statements += line + "\n";
     at = end == std::string::npos ? canonical.size() : end + 1;
   }
   ParseResult parsed = parse_variants(
       fmt::format("variant {}_exact {{\n{}}}\n", variant.name(), statements), "exact.attn");
   if (!parsed.ok()) {
-    throw std::logic_error("a canonical form without approx does not parse:\n" +
+    throw std::logic_error("a canonical form without approx or quant does not parse:\n" +
                            parsed.errors.front().render());
   }
   return std::move(parsed.variants.front());

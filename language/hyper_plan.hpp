@@ -53,8 +53,8 @@ HyperPlan hyper_plan(const HyperApprox& hyper, bool causal, std::int64_t q_len,
 // Whether a variant's mask is `causal` (the only mask approx hyper allows).
 bool hyper_is_causal(const Variant& variant);
 
-// The variant without its approximation: the exact attention it approximates,
-// named NAME_exact.
+// The variant without its approximation (approx hyper, quant sage): the
+// exact attention it approximates, named NAME_exact.
 Variant exact_of(const Variant& variant);
 
 }  // namespace attnjit

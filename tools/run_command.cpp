@@ -149,7 +149,7 @@ int run_run(const RunOptions& options) {
   }
   std::optional<Kernel> exact;
   if (options.vs_exact) {
-    if (!variant.hyper()) {
+    if (!variant.hyper() && !variant.quant()) {
       throw CliError(kBadInput,
                      fmt::format("--vs-exact: variant '{}' approximates nothing", variant.name()));
     }

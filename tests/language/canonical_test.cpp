@@ -1,5 +1,6 @@
 // The equivalences of LANGUAGE.md's "Identity" section, and what must not be
 // equivalent.
+#include "language/hyper_plan.hpp"
 #include "tests/language/test_util.hpp"
 
 #include <set>
@@ -215,6 +216,8 @@ TEST(Canonical, QuantSagePrintsEveryArgument) {
   EXPECT_NE(sage.hash(), hash_of("variant g { dtype bf16; head_dim 128; }"));
   ASSERT_TRUE(sage.quant().has_value());
   EXPECT_EQ(*sage.quant(), (SageQuant{true, true}));
+  // What it approximates (`run --vs-exact`): the same variant, unquantised.
+  EXPECT_EQ(exact_of(sage).hash(), hash_of("variant g { dtype bf16; head_dim 128; }"));
 }
 
 TEST(Canonical, KvStatementOrderDoesNotMatter) {
