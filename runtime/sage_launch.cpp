@@ -37,7 +37,7 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   const std::int64_t v_codes = aligned(kv_planes * dv * padded);
   const std::int64_t q_scales = aligned(q_planes * q_blocks * 4);
   const std::int64_t k_scales = aligned(kv_planes * k_blocks * 4);
-  const std::int64_t means = aligned(q_planes * s.q_len * 4);
+  const std::int64_t means = smooth ? aligned(q_planes * s.q_len * 4) : 0;
   scratch.emplace(
       driver,
       static_cast<std::size_t>(sums + q_codes + k_codes + v_codes + q_scales + k_scales + means),

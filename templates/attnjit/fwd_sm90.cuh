@@ -222,7 +222,8 @@ __device__ __forceinline__ float descale(const Descale& d, int b, int h) {
 template <int BN>
 struct SageTileFactors {
   // At least 1: key tiles narrower than a K block are never quant sage's.
-  float f[(BN + kSageKKeys - 1) / kSageKKeys];
+  static constexpr int kBlocks = (BN + kSageKKeys - 1) / kSageKKeys;
+  float f[kBlocks];
 };
 template <int BN>
 __device__ __forceinline__ SageTileFactors<BN> sage_tile_factors(const FwdArgs& a, int b, int hkv,
@@ -231,7 +232,7 @@ __device__ __forceinline__ SageTileFactors<BN> sage_tile_factors(const FwdArgs& 
   const float* k_factor = a.sage.k + ((long long)b * a.kv_heads + hkv) * k_blocks;
   SageTileFactors<BN> out;
 #pragma unroll
-  for (int blk = 0; blk < BN / kSageKKeys; ++blk) {
+  for (int blk = 0; blk < SageTileFactors<BN>::kBlocks; ++blk) {
     const int kb = n0 / kSageKKeys + blk;
     out.f[blk] = q_factor * (kb < k_blocks ? k_factor[kb] : 1.0f);
   }
@@ -256,11 +257,11 @@ struct SageAffine {
   float add[2][Blocks];
 };
 template <int BN>
-__device__ __forceinline__ SageAffine<BN / kSageKKeys> sage_affine(
+__device__ __forceinline__ SageAffine<SageTileFactors<BN>::kBlocks> sage_affine(
     const SageTileFactors<BN>& factors, const float (&row_mean)[2], float unit) {
-  SageAffine<BN / kSageKKeys> out;
+  SageAffine<SageTileFactors<BN>::kBlocks> out;
 #pragma unroll
-  for (int blk = 0; blk < BN / kSageKKeys; ++blk) {
+  for (int blk = 0; blk < SageTileFactors<BN>::kBlocks; ++blk) {
     out.f[blk] = factors.f[blk] * unit;
 #pragma unroll
     for (int r = 0; r < 2; ++r)
@@ -489,23 +490,21 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   // Score, mask and online softmax of the tile in acc_s.
   auto softmax = [&](int token) {
     const int n0 = (token / 4) * BN;
+    [[maybe_unused]] SageAffine<SageTileFactors<BN>::kBlocks> affine;
     if constexpr (C::kQuant) {
-      const auto affine = sage_affine(factors, row_mean, kFoldFactors ? scale_log2 : 1.0f);
+      affine = sage_affine(factors, row_mean, kFoldFactors ? scale_log2 : 1.0f);
       sage_scores<!kFoldFactors>(acc_s, acc_i, affine);
-      if constexpr (kFoldFactors) {
-        if (token % 4 == kPartial || n0 + BN > a.kv_len) {
-          apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
-        }
-        online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, affine.f, affine.add,
-                                              rescale);
-        return;
-      }
     }
+    // Nothing for the identity score with a positive scale, folded factors or not.
     apply_score<V, C::kPositiveScale>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g}, n0, t);
     if (token % 4 == kPartial || n0 + BN > a.kv_len) {
       apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
     }
-    online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, kFactor, rescale);
+    if constexpr (kFoldFactors) {
+      online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, affine.f, affine.add, rescale);
+    } else {
+      online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, kFactor, rescale);
+    }
   };
   // Lane 0 of each warp frees K or V of a stage for the producer.
   auto release = [&](u64* empty, int stage) {

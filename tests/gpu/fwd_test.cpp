@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -311,33 +312,30 @@ TEST_P(Fwd, PagedDecodeMatchesTheReference) {
   }
 }
 
-// Every example the Hopper family can run with fp8 inputs (head_dim 128 or
-// 256; not hash sparsity or approx hyper), as e4m3 and as e5m2: every mask
-// and score at fp8; e4m3 also with three consumer warpgroups and exponentials
+// Every example, rewritten as `rewrite` makes each of `versions` of it, on
+// the Hopper family where it takes the result: at its default config, and
+// the first version also with three consumer warpgroups and exponentials
 // shared with the FMA pipe.
-TEST(Fp8, EveryExampleMatchesTheReference) {
-  if (gpu() == nullptr)
-    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
-  const auto arch = codegen::parse_arch(gpu()->context.arch());
-  ASSERT_TRUE(arch);
-  if (!arch->arch_specific) GTEST_SKIP() << "fp8 inputs need sm_90a, not " << arch->name();
-  const std::regex dtype(R"(\bdtype\s+\w+;)");
+void check_rewritten_examples(
+    const codegen::Arch& arch, const std::vector<std::string>& versions,
+    const std::function<std::string(const std::string& text, const std::string& version)>&
+        rewrite) {
   for (const std::filesystem::path& file : example_files()) {
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();
-    for (const char* type : {"fp8_e4m3", "fp8_e5m2"}) {
-      const std::string fp8 = std::regex_replace(text.str(), dtype, fmt::format("dtype {};", type));
-      for (const Variant& variant : parse_variants(fp8, file.string()).variants) {
-        if (codegen::preferred_family(variant, *arch) != codegen::Family::Fa3Sm90) continue;
+    for (const std::string& version : versions) {
+      for (const Variant& variant :
+           parse_variants(rewrite(text.str(), version), file.string()).variants) {
+        if (codegen::preferred_family(variant, arch) != codegen::Family::Fa3Sm90) continue;
         for (const std::string config : {"", "bm=192,bn=128,stages=3,exp_fma=3"}) {
-          if (!config.empty() && std::string_view(type) == "fp8_e5m2") continue;
+          if (!config.empty() && version != versions.front()) continue;
           try {
-            (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
+            (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, arch);
           } catch (const SpecError&) {
             continue;  // three consumers' tiles of head_dim 256 outgrow shared memory
           }
-          SCOPED_TRACE(fmt::format("{} {}", type, config));
+          SCOPED_TRACE(fmt::format("{} {}", version, config));
           check_config(variant, codegen::Family::Fa3Sm90, config);
         }
       }
@@ -345,10 +343,25 @@ TEST(Fp8, EveryExampleMatchesTheReference) {
   }
 }
 
+// Every example the Hopper family can run with fp8 inputs (head_dim 128 or
+// 256; not hash sparsity or approx hyper), as e4m3 and as e5m2: every mask
+// and score at fp8.
+TEST(Fp8, EveryExampleMatchesTheReference) {
+  if (gpu() == nullptr)
+    GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  const auto arch = codegen::parse_arch(gpu()->context.arch());
+  ASSERT_TRUE(arch);
+  if (!arch->arch_specific) GTEST_SKIP() << "fp8 inputs need sm_90a, not " << arch->name();
+  const std::regex dtype(R"(\bdtype\s+\w+;)");
+  check_rewritten_examples(*arch, {"fp8_e4m3", "fp8_e5m2"},
+                           [&](const std::string& text, const std::string& type) {
+                             return std::regex_replace(text, dtype, fmt::format("dtype {};", type));
+                           });
+}
+
 // Every example the Hopper family can run under quant sage (head_dim 128 or
 // 256; not hash sparsity or approx hyper), with and without smoothing and
-// the rotation: every mask and score on quantised products; the default
-// also with three consumer warpgroups and exponentials on the FMA pipe.
+// the rotation: every mask and score on quantised products.
 TEST(Sage, EveryExampleMatchesTheReference) {
   if (gpu() == nullptr)
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
@@ -356,28 +369,11 @@ TEST(Sage, EveryExampleMatchesTheReference) {
   ASSERT_TRUE(arch);
   if (!arch->arch_specific) GTEST_SKIP() << "quant sage needs sm_90a, not " << arch->name();
   const std::regex opening(R"((variant\s+\w+\s*\{))");
-  for (const std::filesystem::path& file : example_files()) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    for (const char* quant : {"quant sage;", "quant sage(smooth_k=false, hadamard=false);"}) {
-      const std::string quantised =
-          std::regex_replace(text.str(), opening, fmt::format("$1\n  {}", quant));
-      for (const Variant& variant : parse_variants(quantised, file.string()).variants) {
-        if (codegen::preferred_family(variant, *arch) != codegen::Family::Fa3Sm90) continue;
-        for (const std::string config : {"", "bm=192,bn=128,stages=3,exp_fma=3"}) {
-          if (!config.empty() && std::string_view(quant) != "quant sage;") continue;
-          try {
-            (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
-          } catch (const SpecError&) {
-            continue;  // three consumers' tiles of head_dim 256 outgrow shared memory
-          }
-          SCOPED_TRACE(fmt::format("{} {}", quant, config));
-          check_config(variant, codegen::Family::Fa3Sm90, config);
-        }
-      }
-    }
-  }
+  check_rewritten_examples(*arch, {"quant sage;", "quant sage(smooth_k=false, hadamard=false);"},
+                           [&](const std::string& text, const std::string& quant) {
+                             return std::regex_replace(text, opening,
+                                                       fmt::format("$1\n  {}", quant));
+                           });
 }
 
 std::vector<std::string> example_names() {
