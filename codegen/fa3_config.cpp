@@ -4,6 +4,7 @@
 #include "codegen/config_text.hpp"
 #include "codegen/expr_weight.hpp"
 #include "codegen/io_rules.hpp"
+#include "templates/attnjit/fwd_args.h"
 #include <attnjit/error.hpp>
 
 #include <algorithm>
@@ -59,10 +60,11 @@ Fa3Config parse_fa3_config(std::string_view text, Fa3Config base) {
 int fa3_smem_bytes(const Variant& variant, const Fa3Config& config) {
   const int d = variant.head_dim();
   const int dv = variant.head_dim_v();
-  const int e = eight_bit_kernel(variant) ? 1 : 2;
+  const int qk_e = eight_bit_qk(variant) ? 1 : 2;
+  const int v_e = eight_bit_v(variant) ? 1 : 2;
   // O (16-bit) is staged where Q was.
-  const int q_bytes = config.block_m * std::max(d * e, dv * 2);
-  const int kv_bytes = config.block_n * (d + dv) * e;
+  const int q_bytes = config.block_m * std::max(d * qk_e, dv * 2);
+  const int kv_bytes = config.block_n * (d * qk_e + dv * v_e);
   // Barriers (8 bytes: Q, and full K, full V, empty K, empty V per stage)
   // and the tile token per stage (4 bytes), as fwd_sm90.cuh lays them out.
   return 1024 + q_bytes + config.stages * kv_bytes + (1 + 4 * config.stages) * 8 +
@@ -75,7 +77,7 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
   if (arch.sm() != 90 || !arch.arch_specific) {
     out.push_back(fmt::format("fa3_sm90 needs sm_90a (wgmma, setmaxnreg), not {}", arch.name()));
   }
-  const bool eight_bit = eight_bit_kernel(variant);
+  const bool eight_bit = eight_bit_qk(variant);
   if (!eight_bit) {
     for (std::string& rule : sixteen_bit_io(variant, "fa3_sm90")) out.push_back(std::move(rule));
   } else if (variant.out_dtype() != DType::F16 && variant.out_dtype() != DType::BF16) {
@@ -97,8 +99,11 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
   if (eight_bit && d % 128 != 0) {
     out.push_back(fmt::format("fa3_sm90 with {} needs head_dim 128 or 256, not {}", what, d));
   }
-  if (eight_bit && config.block_n % 128 != 0) {
+  if (eight_bit_v(variant) && config.block_n % 128 != 0) {
     out.push_back(fmt::format("bn={} must be 128 or 256 for {}", config.block_n, what));
+  } else if (variant.quant() && config.block_n % aj::kSageKKeys != 0) {
+    out.push_back(fmt::format("bn={} must be a multiple of {} for quant sage (K's factor blocks)",
+                              config.block_n, aj::kSageKKeys));
   }
   if (eight_bit && (variant.hash_sparsity() || variant.hyper())) {
     out.emplace_back("hash sparsity and approx hyper take fp16 or bf16 inputs");
@@ -136,7 +141,7 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   // Three consumers get 160 registers each: a score or mask that reads
   // tensors or divides spills there, so it starts at two.
   const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
-  if (eight_bit_kernel(variant)) {
+  if (eight_bit_qk(variant)) {
     // Key tiles are 128 or 256 wide (whole swizzle rows of V transposed), and
     // the scores of 256 keys spill beside O. fp8 products outrun the
     // multi-function unit's exponentials: on the H100, 2 in 8 on the FMA pipe
@@ -151,7 +156,7 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   } else {
     tiles = {{128, 64}, {128, 48}, {128, 32}};
   }
-  tiles.push_back({64, eight_bit_kernel(variant) ? 128 : 64});
+  tiles.push_back({64, eight_bit_qk(variant) ? 128 : 64});
   std::vector<Fa3Config> out;
   for (Fa3Config config : tiles) {
     for (config.stages = 4; config.stages > 2; --config.stages) {
@@ -166,15 +171,16 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
 
 std::vector<Fa3Config> fa3_search_space(const Variant& variant, const Arch& arch) {
   std::vector<Fa3Config> out;
-  const bool eight_bit = eight_bit_kernel(variant);
+  const bool eight_bit_scores = eight_bit_qk(variant);
+  const bool eight_bit_p = eight_bit_v(variant);
   for (const int bm : {64, 128, 192}) {
     for (const int bn : {64, 96, 128, 160, 176, 192, 256}) {
       for (const int stages : {2, 3, 4}) {
         for (const int exp_fma : {0, 2}) {
           const Fa3Config config{bm, bn, stages, exp_fma};
-          // 16-bit scores of 256 keys leave no registers for the rest, and
-          // 16-bit products leave the multi-function unit time enough.
-          if ((bn == 256 || exp_fma != 0) && !eight_bit) continue;
+          // 16-bit P of 256 keys leaves no registers for the rest, and
+          // 16-bit products of Q and K leave the multi-function unit time enough.
+          if ((bn == 256 && !eight_bit_p) || (exp_fma != 0 && !eight_bit_scores)) continue;
           if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
         }
       }

@@ -36,7 +36,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "  static constexpr int kConsumers = {consumers};\n"
       "  static constexpr int kProducerRegs = {producer_regs}, kConsumerRegs = {consumer_regs};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
-      "  static constexpr bool kBf16 = {bf16}, kFp8 = {fp8}, kOutBf16 = {out_bf16};\n"
+      "  static constexpr bool kBf16 = {bf16}, kQk8 = {qk8}, kV8 = {v8}, kOutBf16 = {out_bf16};\n"
       "  static constexpr bool kQuant = {quant};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
       "  static constexpr int kExpFmaEighths = {exp_fma};\n"
@@ -57,8 +57,8 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       fmt::arg("stages", config.stages), fmt::arg("consumers", config.consumers()),
       fmt::arg("producer_regs", split.producer), fmt::arg("consumer_regs", split.consumer),
       fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
-      fmt::arg("bf16", variant.dtype() == DType::BF16), fmt::arg("fp8", eight_bit_kernel(variant)),
-      fmt::arg("quant", variant.quant().has_value()),
+      fmt::arg("bf16", variant.dtype() == DType::BF16), fmt::arg("qk8", eight_bit_qk(variant)),
+      fmt::arg("v8", eight_bit_v(variant)), fmt::arg("quant", variant.quant().has_value()),
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
       fmt::arg("exp_fma", config.exp_fma), fmt::arg("threads", kernel.threads),
@@ -84,7 +84,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
         "              \"the runtime's grids\");\n"
         "extern \"C\" __global__ void __launch_bounds__({threads})\n"
         "{stats}(const aj::SageQuantArgs args) {{\n"
-        "  aj::sage_stats<{bf16}, {d}, {dv}, {smooth}>(args);\n"
+        "  aj::sage_stats<{bf16}, {d}, {dv}, {smooth}, {v8}>(args);\n"
         "}}\n"
         "extern \"C\" __global__ void __launch_bounds__({threads})\n"
         "{quant_k}(const aj::SageQuantArgs args) {{\n"
@@ -93,18 +93,23 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
         "extern \"C\" __global__ void __launch_bounds__({threads})\n"
         "{quant_q}(const aj::SageQuantArgs args) {{\n"
         "  aj::sage_quant_q<{bf16}, {d}, {smooth}, {rotate}>(args);\n"
-        "}}\n"
-        "extern \"C\" __global__ void __launch_bounds__({threads})\n"
-        "{v_layout}(const aj::SageQuantArgs args) {{\n"
-        "  aj::sage_v_layout<{bf16}, {dv}>(args);\n"
         "}}\n",
         fmt::arg("threads", kSageThreads), fmt::arg("q_rows", kSageQCtaRows),
         fmt::arg("stat_keys", kSageStatKeys), fmt::arg("tile", kFp8VTile),
         fmt::arg("stats", kSageStatsEntry), fmt::arg("quant_k", kSageQuantKEntry),
-        fmt::arg("quant_q", kSageQuantQEntry), fmt::arg("v_layout", kSageVLayoutEntry),
-        fmt::arg("bf16", bf16), fmt::arg("d", variant.head_dim()),
-        fmt::arg("dv", variant.head_dim_v()), fmt::arg("smooth", quant->smooth_k),
-        fmt::arg("rotate", quant->hadamard));
+        fmt::arg("quant_q", kSageQuantQEntry), fmt::arg("bf16", bf16),
+        fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
+        fmt::arg("smooth", quant->smooth_k), fmt::arg("rotate", quant->hadamard),
+        fmt::arg("v8", eight_bit_v(variant)));
+    if (eight_bit_v(variant)) {
+      kernel.source += fmt::format(
+          "extern \"C\" __global__ void __launch_bounds__({threads})\n"
+          "{v_layout}(const aj::SageQuantArgs args) {{\n"
+          "  aj::sage_v_layout<{bf16}, {dv}>(args);\n"
+          "}}\n",
+          fmt::arg("threads", kSageThreads), fmt::arg("v_layout", kSageVLayoutEntry),
+          fmt::arg("bf16", bf16), fmt::arg("dv", variant.head_dim_v()));
+    }
   }
   return kernel;
 }

@@ -22,7 +22,8 @@ inline constexpr int kFp8VTile = 64;
 // (templates/attnjit/sage_quant.cuh), in its module, in the order the
 // runtime runs them: CTAs of kSageThreads over (kSageStatKeys keys, KV
 // head, batch), (kSageKKeys keys, KV head, batch), (kSageQCtaRows query
-// rows, head, batch) and (64 keys, 64 channels, batch x KV head).
+// rows, head, batch) and, with pv=fp8_e4m3 only, (64 keys, 64 channels,
+// batch x KV head). With 16-bit PV, sage_stats reads sampled keys only.
 inline constexpr std::string_view kSageStatsEntry = "attnjit_sage_stats";
 inline constexpr std::string_view kSageQuantKEntry = "attnjit_sage_quant_k";
 inline constexpr std::string_view kSageQuantQEntry = "attnjit_sage_quant_q";

@@ -37,7 +37,7 @@ Family preferred_family(const Variant& variant, const Arch& arch, std::int64_t q
   // the decode family computes.
   const bool exact = !variant.hyper() || q_len < variant.hyper()->min_seq;
   // fp8 inputs and quant sage have the Hopper family only, whatever the length.
-  if (q_len <= kDecodeMaxQueryRows && exact && !eight_bit_kernel(variant)) return Family::Decode;
+  if (q_len <= kDecodeMaxQueryRows && exact && !eight_bit_qk(variant)) return Family::Decode;
   return preferred_family(variant, arch);
 }
 

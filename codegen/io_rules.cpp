@@ -26,13 +26,18 @@ bool fp8_inputs(const Variant& variant) {
 
 int input_bytes(const Variant& variant) { return fp8_inputs(variant) ? 1 : 2; }
 
-bool eight_bit_kernel(const Variant& variant) {
+bool eight_bit_qk(const Variant& variant) {
   return fp8_inputs(variant) || variant.quant().has_value();
+}
+
+bool eight_bit_v(const Variant& variant) {
+  return fp8_inputs(variant) || (variant.quant() && variant.quant()->pv == DType::FP8E4M3);
 }
 
 ProductTypes product_types(const Variant& variant) {
   if (variant.quant()) {
-    return {"s8", "e4m3"};
+    if (eight_bit_v(variant)) return {"s8", "e4m3"};
+    return {"s8", variant.dtype() == DType::BF16 ? "bf16" : "f16"};
   }
   switch (variant.dtype()) {
     case DType::F16: return {"f16", "f16"};

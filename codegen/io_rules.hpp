@@ -17,9 +17,12 @@ std::vector<std::string> sixteen_bit_io(const Variant& variant, std::string_view
 bool fp8_inputs(const Variant& variant);
 int input_bytes(const Variant& variant);
 
-// Whether the Hopper kernel reads 8-bit Q and K and fp8 V transposed: fp8
-// inputs, or quant sage's, which the runtime quantises from 16-bit ones.
-bool eight_bit_kernel(const Variant& variant);
+// Whether the Hopper kernel reads 8-bit Q and K: fp8 inputs, or quant
+// sage's int8 codes, which the runtime quantises from 16-bit ones.
+bool eight_bit_qk(const Variant& variant);
+// Whether it reads fp8 V transposed and rounds P to e4m3: fp8 inputs, or
+// quant sage with pv=fp8_e4m3 (the runtime lays V out so).
+bool eight_bit_v(const Variant& variant);
 
 // The element types of the Hopper kernel's products in wgmma's spelling
 // ("f16", "bf16", "e4m3", "e5m2", "s8"): of Q and K, and of V.

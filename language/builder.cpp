@@ -405,6 +405,11 @@ Variant VariantBuilder::build() const {
   if (quant_) {
     // The runtime quantises 16-bit tensors; fp8 inputs are quantised already.
     if (fp8) throw SpecError("quant sage quantises fp16 or bf16 inputs, not fp8 ones");
+    if (quant_->pv != DType::FP8E4M3 && quant_->pv != *dtype_) {
+      throw SpecError(
+          fmt::format("quant sage's pv={} keeps V as given, so it must be the inputs' dtype, {}",
+                      dtype_name(quant_->pv), dtype_name(*dtype_)));
+    }
     if (hyper_ || hash_sparsity_ || kv_page_size_ > 0) {
       throw SpecError(
           "quant sage has one kernel, the Hopper family's, which takes no approx hyper, hash "

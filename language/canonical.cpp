@@ -149,8 +149,8 @@ std::string canonical_form(const Variant& variant) {
                      hyper->samples, hyper->lsh_bits, hyper->min_seq));
   }
   if (const auto& quant = variant.quant()) {
-    line(fmt::format("quant sage(qk=int8, pv=fp8_e4m3, smooth_k={}, hadamard={})", quant->smooth_k,
-                     quant->hadamard));
+    line(fmt::format("quant sage(qk=int8, pv={}, smooth_k={}, hadamard={})", dtype_name(quant->pv),
+                     quant->smooth_k, quant->hadamard));
   }
   line(fmt::format("scale {}", float_literal(variant.scale())));
   for (const ParamDecl& param : variant.params()) {

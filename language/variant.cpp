@@ -120,13 +120,16 @@ bool is_sage_arg(std::string_view key) {
 
 std::optional<std::string> set_sage_arg(SageQuant& quant, std::string_view key,
                                         std::string_view value) {
-  // int8 QK^T and fp8 PV are the one kernel there is: on 4 outlier channels
-  // e4m3 codes of Q and K reached cos 0.9906 where int8 reaches 0.9993
-  // (H100, session 21); 16-bit PV, which would keep V unquantised, is not built.
+  // int8 is the one QK^T there is: on 4 outlier channels e4m3 codes of Q and
+  // K reached cos 0.9906 where int8 reaches 0.9993 (H100, session 21).
   if (key == "qk") {
     if (value != "int8") return fmt::format("quant sage's qk is int8, not '{}'", value);
   } else if (key == "pv") {
-    if (value != "fp8_e4m3") return fmt::format("quant sage's pv is fp8_e4m3, not '{}'", value);
+    const std::optional<DType> type = parse_dtype(value);
+    if (type != DType::FP8E4M3 && type != DType::F16 && type != DType::BF16) {
+      return fmt::format("quant sage's pv is fp8_e4m3, fp16 or bf16, not '{}'", value);
+    }
+    quant.pv = *type;
   } else if (key == "smooth_k" || key == "hadamard") {
     if (value != "true" && value != "false") {
       return fmt::format("quant sage's {} is true or false, not '{}'", key, value);

@@ -213,10 +213,13 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
     functions.fp8_v_layout = module.function(std::string(codegen::kFp8VLayoutEntry));
   }
   if (!kernel.decode && variant.quant()) {
-    functions.sage = SageFunctions{module.function(std::string(codegen::kSageStatsEntry)),
-                                   module.function(std::string(codegen::kSageQuantKEntry)),
-                                   module.function(std::string(codegen::kSageQuantQEntry)),
-                                   module.function(std::string(codegen::kSageVLayoutEntry))};
+    functions.sage =
+        SageFunctions{module.function(std::string(codegen::kSageStatsEntry)),
+                      module.function(std::string(codegen::kSageQuantKEntry)),
+                      module.function(std::string(codegen::kSageQuantQEntry)), nullptr};
+    if (codegen::eight_bit_v(variant)) {
+      functions.sage->v_layout = module.function(std::string(codegen::kSageVLayoutEntry));
+    }
   }
   if (functions.class_table) {
     functions.classify = module.function(std::string(codegen::kClassifyEntry));
@@ -325,7 +328,7 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   aj::FwdMaps maps{};
   if (kernel.tma_maps) {
     if (sage) {
-      maps = fwd_maps(driver, variant, kernel, sage->q, sage->k, sage->vt);
+      maps = fwd_maps(driver, variant, kernel, sage->q, sage->k, sage->v);
     } else {
       maps = fwd_maps(driver, variant, kernel, problem.q, problem.k, vt ? *vt : problem.v);
     }

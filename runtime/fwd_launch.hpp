@@ -52,7 +52,7 @@ struct SageFunctions {
   CUfunction stats = nullptr;
   CUfunction quant_k = nullptr;
   CUfunction quant_q = nullptr;
-  CUfunction v_layout = nullptr;
+  CUfunction v_layout = nullptr;  // fp8 V only
 };
 
 // The kernels of one generated module: the forward kernel (`entry`) and, for

@@ -1,6 +1,7 @@
 #include "runtime/sage_launch.hpp"
 
 #include "codegen/fa3_kernel.hpp"
+#include "codegen/io_rules.hpp"
 
 #include <algorithm>
 
@@ -23,6 +24,7 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   const std::int64_t d = variant.head_dim();
   const std::int64_t dv = variant.head_dim_v();
   const bool smooth = variant.quant()->smooth_k;
+  const bool v8 = codegen::eight_bit_v(variant);
   // At least 16 keys: a TMA map wants extents of 1 and more, even of no keys.
   const std::int64_t padded = std::max<std::int64_t>(16, (s.kv_len + 15) / 16 * 16);
   const std::int64_t q_planes = s.batch * s.heads;
@@ -31,10 +33,10 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   const std::int64_t k_blocks = blocks(s.kv_len, aj::kSageKKeys);
 
   // The sums and maxima first, so that one memset zeroes both.
-  const std::int64_t sums = aligned(kv_planes * (d + dv) * 4);
+  const std::int64_t sums = aligned(kv_planes * (d + (v8 ? dv : 0)) * 4);
   const std::int64_t q_codes = aligned(q_planes * s.q_len * d);
   const std::int64_t k_codes = aligned(kv_planes * s.kv_len * d);
-  const std::int64_t v_codes = aligned(kv_planes * dv * padded);
+  const std::int64_t v_codes = v8 ? aligned(kv_planes * dv * padded) : 0;
   const std::int64_t q_scales = aligned(q_planes * q_blocks * 4);
   const std::int64_t k_scales = aligned(kv_planes * k_blocks * 4);
   const std::int64_t means = smooth ? aligned(q_planes * s.q_len * 4) : 0;
@@ -53,7 +55,7 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   SageOperands out;
   out.q = contiguous(part(q_codes), 0, {s.batch, s.heads, s.q_len, d});
   out.k = contiguous(part(k_codes), 0, {s.batch, s.kv_heads, s.kv_len, d});
-  out.vt = contiguous(part(v_codes), 0, {s.batch, s.kv_heads, dv, padded});
+  out.v = v8 ? contiguous(part(v_codes), 0, {s.batch, s.kv_heads, dv, padded}) : problem.v;
   const CUdeviceptr q_scale = part(q_scales);
   const CUdeviceptr k_scale = part(k_scales);
   const CUdeviceptr mean = part(means);
@@ -86,10 +88,10 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   }
   args.k_sample_stride = static_cast<int>(stride);
   args.k_sample_rows = static_cast<int>(sample_rows);
-  args.v_max = sum_base + kv_planes * d;
+  args.v_max = v8 ? sum_base + kv_planes * d : nullptr;
   args.q8 = static_cast<unsigned char*>(device_pointer(out.q.data));
   args.k8 = static_cast<unsigned char*>(device_pointer(out.k.data));
-  args.vt = static_cast<unsigned char*>(device_pointer(out.vt.data));
+  args.vt = v8 ? static_cast<unsigned char*>(device_pointer(out.v.data)) : nullptr;
   args.q_scale = static_cast<float*>(device_pointer(q_scale));
   args.k_scale = static_cast<float*>(device_pointer(k_scale));
   args.mean = smooth ? static_cast<float*>(device_pointer(mean)) : nullptr;
@@ -100,16 +102,22 @@ SageOperands quantise_sage(const Driver& driver, const SageFunctions& functions,
   };
   const Dim3 threads{static_cast<unsigned>(codegen::kSageThreads)};
   if (s.kv_len > 0) {
-    launch(driver, functions.stats, grid(stat_ctas, s.kv_heads, s.batch), threads, 0, stream,
-           pointers);
+    // fp8 V's maxima need every key; K's sums, the sampled ones only.
+    if (v8 || smooth) {
+      launch(driver, functions.stats,
+             grid(v8 ? stat_ctas : blocks(stat_ctas, stride), s.kv_heads, s.batch), threads, 0,
+             stream, pointers);
+    }
     launch(driver, functions.quant_k, grid(k_blocks, s.kv_heads, s.batch), threads, 0, stream,
            pointers);
   }
   launch(driver, functions.quant_q, grid(blocks(s.q_len, codegen::kSageQCtaRows), s.heads, s.batch),
          threads, 0, stream, pointers);
-  launch(driver, functions.v_layout,
-         grid(blocks(padded, codegen::kFp8VTile), dv / codegen::kFp8VTile, kv_planes), threads, 0,
-         stream, pointers);
+  if (v8) {
+    launch(driver, functions.v_layout,
+           grid(blocks(padded, codegen::kFp8VTile), dv / codegen::kFp8VTile, kv_planes), threads, 0,
+           stream, pointers);
+  }
 
   out.scales.q = args.q_scale;
   out.scales.k = args.k_scale;

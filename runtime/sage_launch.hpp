@@ -13,9 +13,11 @@ namespace attnjit {
 
 // What quant sage's kernels leave for the forward kernel.
 struct SageOperands {
-  DeviceTensor q;   // codes [batch, heads, q_len, head_dim], contiguous
-  DeviceTensor k;   // codes [batch, kv_heads, kv_len, head_dim], contiguous
-  DeviceTensor vt;  // e4m3 [batch, kv_heads, head_dim_v, padded keys] (fp8_layout.cuh)
+  DeviceTensor q;  // codes [batch, heads, q_len, head_dim], contiguous
+  DeviceTensor k;  // codes [batch, kv_heads, kv_len, head_dim], contiguous
+  // e4m3 [batch, kv_heads, head_dim_v, padded keys] (fp8_layout.cuh), or
+  // the problem's own V for 16-bit PV
+  DeviceTensor v;
   aj::SageScales scales{};
 };
 

@@ -49,18 +49,18 @@ aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
                      const DeviceTensor& k, const DeviceTensor& v) {
   const auto block_m = static_cast<cuuint32_t>(kernel.block_m);
   const auto block_n = static_cast<cuuint32_t>(kernel.block_n);
-  if (codegen::eight_bit_kernel(variant)) {
-    // 8-bit elements are bytes to TMA; V is read transposed, head_dim_v rows of keys.
-    const CUtensorMapDataType type = CU_TENSOR_MAP_DATA_TYPE_UINT8;
-    const auto dv = static_cast<cuuint32_t>(variant.head_dim_v());
-    return {tensor_map(driver, type, 1, "q", q, block_m),
-            tensor_map(driver, type, 1, "k", k, block_n), tensor_map(driver, type, 1, "v", v, dv)};
-  }
-  const CUtensorMapDataType type = variant.dtype() == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
-                                                                  : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
-  return {tensor_map(driver, type, 2, "q", q, block_m),
-          tensor_map(driver, type, 2, "k", k, block_n),
-          tensor_map(driver, type, 2, "v", v, block_n)};
+  // 8-bit elements are bytes to TMA; 8-bit V is read transposed, head_dim_v rows of keys.
+  const CUtensorMapDataType bytes = CU_TENSOR_MAP_DATA_TYPE_UINT8;
+  const CUtensorMapDataType halves = variant.dtype() == DType::BF16
+                                         ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                         : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const bool qk8 = codegen::eight_bit_qk(variant);
+  const aj::TmaMap v_map =
+      codegen::eight_bit_v(variant)
+          ? tensor_map(driver, bytes, 1, "v", v, static_cast<cuuint32_t>(variant.head_dim_v()))
+          : tensor_map(driver, halves, 2, "v", v, block_n);
+  return {tensor_map(driver, qk8 ? bytes : halves, qk8 ? 1 : 2, "q", q, block_m),
+          tensor_map(driver, qk8 ? bytes : halves, qk8 ? 1 : 2, "k", k, block_n), v_map};
 }
 
 }  // namespace attnjit

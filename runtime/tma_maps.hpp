@@ -9,9 +9,9 @@
 namespace attnjit {
 
 // Throws InputError when a tensor breaks TMA's rules (every stride a multiple
-// of 16 bytes), CudaError when the driver refuses a map. An 8-bit kernel
-// (codegen::eight_bit_kernel) reads bytes, and V transposed (fp8_layout.cuh's
-// layout).
+// of 16 bytes), CudaError when the driver refuses a map. 8-bit Q and K
+// (codegen::eight_bit_qk) are read as bytes, and 8-bit V (eight_bit_v) as
+// bytes transposed (fp8_layout.cuh's layout).
 aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
                      const codegen::GeneratedKernel& kernel, const DeviceTensor& q,
                      const DeviceTensor& k, const DeviceTensor& v);

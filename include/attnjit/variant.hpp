@@ -109,13 +109,15 @@ void set_hyper_arg(HyperApprox& hyper, std::string_view key, int value);
 // quantises Q per 16 rows and K per 64 keys to int8, after subtracting from
 // K its mean over the keys of each head (smooth_k), which softmax does not see once each query's
 // dot product with that mean is added back, and after turning the rows of Q and K by one random
-// Hadamard rotation (hadamard), which leaves Q K^T as it is and spreads outlier channels over all;
-// V is quantised per channel to fp8 e4m3, and P is rounded to e4m3. The kernel adds the mean's term
-// to every score, so that masks, scores and the LSE see the whole one. Every argument is optional;
-// qk and pv have one value each, which they may spell out.
+// Hadamard rotation (hadamard), which leaves Q K^T as it is and spreads outlier channels over all.
+// With pv=fp8_e4m3, V is quantised per channel to fp8 e4m3 and P is rounded to e4m3; with pv
+// the inputs' own 16-bit type (fp16 or bf16), V is read as given and P rounds to that type.
+// The kernel adds the mean's term to every score, so that masks, scores and the LSE see the
+// whole one. Every argument is optional; qk has one value, which it may spell out.
 struct SageQuant {
   bool smooth_k = true;
   bool hadamard = true;
+  DType pv = DType::FP8E4M3;  // FP8E4M3, or the variant's dtype
   friend bool operator==(const SageQuant&, const SageQuant&) = default;
 };
 // What is wrong with `key=value` in `quant sage(...)`, or nothing; else sets

@@ -25,7 +25,7 @@ struct SageScales {
   const float* q;      // [batch, heads, ceil(q_len / kSageQRows)]
   const float* k;      // [batch, kv_heads, ceil(kv_len / kSageKKeys)]
   const float* mean;   // [batch, heads, q_len], or null without smoothing
-  const float* v_max;  // [batch, kv_heads, head_dim_v]
+  const float* v_max;  // [batch, kv_heads, head_dim_v], or null for 16-bit V
 };
 
 // Arguments every forward kernel takes, whatever the variant.
@@ -109,7 +109,8 @@ struct Fp8VLayoutArgs {
 // and V (element strides of batch, head and row): K's sums over its keys and
 // V's largest magnitudes per channel (zeroed before), then Q and K as 8-bit
 // codes in contiguous [batch, heads, rows, head_dim] tensors, V as
-// fp8_layout.cuh's transposed fp8, and the factors of SageScales.
+// fp8_layout.cuh's transposed fp8, and the factors of SageScales. With
+// 16-bit PV, V, v_max and vt are not touched.
 struct SageQuantArgs {
   const unsigned short* q;
   const unsigned short* k;
@@ -128,7 +129,7 @@ struct SageQuantArgs {
   float* k_sum;
   int k_sample_stride;
   int k_sample_rows;
-  float* v_max;  // [batch, kv_heads, head_dim_v]
+  float* v_max;  // [batch, kv_heads, head_dim_v], or null for 16-bit V
   unsigned char* q8;
   unsigned char* k8;
   unsigned char* vt;

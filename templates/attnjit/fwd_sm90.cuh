@@ -18,19 +18,20 @@
 // wgmma read: a tile of R rows of W bytes is W/128 blocks of R rows of 128
 // bytes, 16-byte chunk c of row r stored at chunk c ^ (r % 8).
 //
-// 8-bit inputs (C::kFp8): Q and K are read as 16-bit ones are, with k steps
-// of 32 elements; wgmma wants fp8 B K-major, so V comes transposed from the
-// runtime (fp8_layout.cuh) and P is rounded to e4m3 in registers. fp8
-// inputs' dequantisation factors of Q and K fold into the score scale, V's
-// into the output. quant sage (C::kQuant, sage_quant.cuh) has int8 Q and K,
-// whose products accumulate int32, with a factor per 16 rows of Q (a
-// warp's) and per 64 keys of K, which take each score back to a value with
-// each query's dot product with the mean that smoothing took out of K. V's
-// factors, per channel, scale the output.
+// 8-bit Q and K (C::kQk8) are read as 16-bit ones are, with k steps of 32
+// elements. 8-bit V (C::kV8): wgmma wants fp8 B K-major, so V comes
+// transposed from the runtime (fp8_layout.cuh) and P is rounded to e4m3 in
+// registers. fp8 inputs (both) have dequantisation factors of Q and K that
+// fold into the score scale, and V's into the output. quant sage (C::kQuant,
+// sage_quant.cuh) has int8 Q and K, whose products accumulate int32, with a
+// factor per 16 rows of Q (a warp's) and per 64 keys of K, which take each
+// score back to a value with each query's dot product with the mean that
+// smoothing took out of K; its V is fp8 with factors per channel, which
+// scale the output, or the 16-bit input itself.
 //
 // The variant plugs in as for the sm_80 family (fwd_sm80.cuh). The config C
 // has kBlockM (64 per consumer warpgroup), kBlockN, kStages, kHeadDim,
-// kHeadDimV (multiples of 64), kBf16, kFp8, kQuant, kOutBf16, kPositiveScale,
+// kHeadDimV (multiples of 64), kBf16, kQk8, kV8, kQuant, kOutBf16, kPositiveScale,
 // kExpFmaEighths (online_softmax's share of exponentials on the FMA pipe), kConsumers and
 // the register split kProducerRegs / kConsumerRegs (0: no setmaxnreg); the
 // generator adds struct Mma with the wgmma instructions of the config's shapes:
@@ -168,13 +169,13 @@ template <class C>
 struct Shape {
   static constexpr int kBM = C::kBlockM, kBN = C::kBlockN, kStages = C::kStages;
   static constexpr int kD = C::kHeadDim, kDV = C::kHeadDimV;
-  // Bytes of a Q, K or V element, and of a row of Q or K: wgmma's k step and
-  // the swizzle's 128-byte rows are the same bytes whatever the type.
-  static constexpr int kE = C::kFp8 ? 1 : 2;
-  static constexpr int kDBytes = kD * kE;
+  // Bytes of a Q or K element and of V's, and of a row of Q or K: wgmma's k
+  // step and the swizzle's 128-byte rows are the same bytes whatever the type.
+  static constexpr int kQkE = C::kQk8 ? 1 : 2, kVE = C::kV8 ? 1 : 2;
+  static constexpr int kDBytes = kD * kQkE;
   static constexpr int kQBytes = kBM * (kDBytes > kDV * 2 ? kDBytes : kDV * 2);  // O staged there
   static constexpr int kKBytes = kBN * kDBytes;
-  static constexpr int kVBytes = kBN * kDV * kE;
+  static constexpr int kVBytes = kBN * kDV * kVE;
   static constexpr int kTileBytes = kQBytes + kStages * (kKBytes + kVBytes);
   // The generator sizes the launch's shared memory (C::kSmemBytes): this
   // layout, 1024 bytes of slack to align the tiles to the swizzle's period,
@@ -186,9 +187,9 @@ struct Shape {
   static_assert(kBM == 64 * C::kConsumers, "each consumer warpgroup takes 64 rows");
   static_assert(kDBytes % 128 == 0 && kDV % 64 == 0, "whole 128-byte swizzle rows");
   static_assert(kBN % 16 == 0 && kBN <= 256 && kDV <= 256, "wgmma n and k steps");
-  static_assert(!C::kFp8 || kBN % 128 == 0, "V transposed: rows of whole 128 keys");
+  static_assert(!C::kV8 || kBN % 128 == 0, "V transposed: rows of whole 128 keys");
   static_assert(kStages >= 2, "tile n+1's QK^T is issued while tile n's stage is held");
-  static constexpr int kBoxCols = 128 / kE;  // elements in a TMA box's 128-byte row
+  static constexpr int kBoxCols = 128 / kQkE;  // Q or K elements in a TMA box's 128-byte row
 };
 
 // fp8 P fragments of wgmma's k32 A operand (register j: rows g + 8 * (j % 2),
@@ -359,7 +360,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       mbar_wait(&empty_v[stage], phase ^ 1);
       if (lane == 0) {
         mbar_expect_tx(&full_v[stage], S::kVBytes);
-        if constexpr (C::kFp8) {
+        if constexpr (C::kV8) {
           // V transposed, [batch, kv_heads, head_dim_v, keys]: blocks of 128 keys.
           for (int c = 0; c < BN / 128; ++c) {
             tma_load(sV + stage * S::kVBytes + c * S::kDV * 128, maps.v, &full_v[stage],
@@ -394,7 +395,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   const long long q_warp = m0 + warp_row0;
   // fp8 inputs: the dequantisation factors of Q and K scale the scores, V's the output.
   float scale = a.scale, scale_log2 = a.scale_log2, out_factor = 1.0f;
-  if constexpr (C::kFp8) {
+  if constexpr (C::kQk8 && !C::kQuant) {
     const float qk = descale(a.q_descale, b, h) * descale(a.k_descale, b, hkv);
     scale *= qk;
     scale_log2 *= qk;
@@ -453,7 +454,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   // each. fp8 V is transposed, K-major: k steps of 32 keys (bytes), four to
   // a 128-byte swizzle block of DV rows.
   auto issue_pv = [&](int stage) {
-    if constexpr (C::kFp8) {
+    if constexpr (C::kV8) {
       const u64 v_desc = smem_desc(sV + stage * S::kVBytes, 0);
 #pragma unroll
       for (int kk = 0; kk < kPSteps; ++kk) {
@@ -514,7 +515,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   auto pack_p = [&] {
 #pragma unroll
     for (int kk = 0; kk < kPSteps; ++kk) {
-      if constexpr (C::kFp8) {
+      if constexpr (C::kV8) {
         pack_a_fp8(pa[kk], acc_s, kk);
       } else {
         pack_a<kBf16>(pa[kk], acc_s, kk);
@@ -600,7 +601,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
 #pragma unroll
     for (int dt = 0; dt < DT; ++dt) {
       float lo = acc_o[dt][2 * r] * inv, hi = acc_o[dt][2 * r + 1] * inv;
-      if constexpr (C::kQuant) {
+      if constexpr (C::kQuant && C::kV8) {
         const float* v_max =
             a.sage.v_max + ((long long)b * a.kv_heads + hkv) * S::kDV + dt * 8 + 2 * t;
         lo *= sage_e4m3_factor(v_max[0]);

@@ -1,14 +1,14 @@
 // The quantisation kernels of quant sage (SageAttention, Zhang et al.), which
 // the runtime runs before the Hopper forward kernel reads 8-bit Q and K and
-// fp8 V (fwd_sm90.cuh):
-//   sage_stats    K's sums over a sample of its keys (for smoothing) and V's
-//                 largest magnitude per channel, accumulated by atomics;
+// fp8 V or the 16-bit one (fwd_sm90.cuh):
+//   sage_stats    K's sums over a sample of its keys (for smoothing) and, for
+//                 fp8 V, V's largest magnitude per channel, by atomics;
 //   sage_quant_k  K less its mean, as codes with a factor per kSageKKeys keys;
 //   sage_quant_q  Q as codes with a factor per kSageQRows rows, and each
 //                 query's dot product with its K head's mean;
 //                 both turn their rows first where asked (hadamard_row);
-//   sage_v_layout V as fp8 e4m3 with a factor per channel, transposed as
-//                 fp8_layout.cuh lays it out.
+//   sage_v_layout for fp8 V, V as e4m3 with a factor per channel,
+//                 transposed as fp8_layout.cuh lays it out.
 // Q and K codes are int8 (|code| <= 127), V's e4m3 (|code| <= 448); a
 // block's factor maps its largest magnitude to the largest code.
 #pragma once
@@ -166,23 +166,28 @@ __device__ __forceinline__ void column_pass(const unsigned short* x, long long r
   __syncthreads();
 }
 
-// Grid (ceil(kv_len / kSageStatKeys), kv_heads, batch).
-template <bool kBf16, int kD, int kDV, bool kSmooth>
+// Grid (ceil(kv_len / kSageStatKeys), kv_heads, batch) with kVMax, which
+// needs every key; else only the sampled CTAs, (ceil(kv_len /
+// kSageStatKeys / k_sample_stride), kv_heads, batch).
+template <bool kBf16, int kD, int kDV, bool kSmooth, bool kVMax>
 __device__ __forceinline__ void sage_stats(const SageQuantArgs& a) {
   __shared__ float part[kSageThreads * 8];
   const int b = blockIdx.z, hkv = blockIdx.y;
-  const int row0 = blockIdx.x * kSageStatKeys;
+  const int cta = kVMax ? blockIdx.x : blockIdx.x * a.k_sample_stride;
+  const int row0 = cta * kSageStatKeys;
   const int row_end = min(row0 + kSageStatKeys, a.kv_len);
   const long long plane = (long long)b * a.kv_heads + hkv;
   // Smoothing is exact with any mean (the kernel adds back each query's dot
   // product with the one subtracted); a sample of spread-out keys finds a
   // channel's offset as well as all of them do, at a fraction of the reads.
-  if (kSmooth && blockIdx.x % a.k_sample_stride == 0) {
+  if (kSmooth && cta % a.k_sample_stride == 0) {
     column_pass<kBf16, kD, false>(a.k + b * a.k_stride[0] + hkv * a.k_stride[1], a.k_stride[2],
                                   row0, row_end, part, a.k_sum + plane * kD);
   }
-  column_pass<kBf16, kDV, true>(a.v + b * a.v_stride[0] + hkv * a.v_stride[1], a.v_stride[2], row0,
-                                row_end, part, a.v_max + plane * kDV);
+  if constexpr (kVMax) {
+    column_pass<kBf16, kDV, true>(a.v + b * a.v_stride[0] + hkv * a.v_stride[1], a.v_stride[2],
+                                  row0, row_end, part, a.v_max + plane * kDV);
+  }
 }
 
 // kRows rows of a kD-wide 16-bit matrix (less `mean`, per column, where

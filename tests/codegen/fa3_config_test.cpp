@@ -91,6 +91,12 @@ TEST(Fa3Config, QuantSageRunsHereOnly) {
                        "decode has no quantised products"));
   EXPECT_EQ(preferred_family(sage, arch("sm_90a"), 1), Family::Fa3Sm90);
   EXPECT_EQ(fa3_default_candidates(sage, arch("sm_90a")).front(), (Fa3Config{128, 128, 4, 2}));
+  // 16-bit V is read as given: key tiles of whole K factor blocks suffice.
+  const Variant pv16 = parse_one("variant p { dtype bf16; head_dim 128; quant sage(pv=bf16); }");
+  EXPECT_TRUE(fa3_violations(pv16, {128, 64, 2}, arch("sm_90a")).empty());
+  EXPECT_TRUE(mentions(fa3_violations(pv16, {128, 96, 2}, arch("sm_90a")),
+                       "multiple of 64 for quant sage"));
+  EXPECT_EQ(preferred_family(pv16, arch("sm_90a"), 1), Family::Fa3Sm90);
 }
 
 TEST(Fa3Config, RegisterSplitFitsTheFile) {

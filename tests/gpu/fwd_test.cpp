@@ -361,7 +361,7 @@ TEST(Fp8, EveryExampleMatchesTheReference) {
 
 // Every example the Hopper family can run under quant sage (head_dim 128 or
 // 256; not hash sparsity or approx hyper), with and without smoothing and
-// the rotation: every mask and score on quantised products.
+// the rotation, and with 16-bit PV: every mask and score on quantised products.
 TEST(Sage, EveryExampleMatchesTheReference) {
   if (gpu() == nullptr)
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
@@ -369,11 +369,15 @@ TEST(Sage, EveryExampleMatchesTheReference) {
   ASSERT_TRUE(arch);
   if (!arch->arch_specific) GTEST_SKIP() << "quant sage needs sm_90a, not " << arch->name();
   const std::regex opening(R"((variant\s+\w+\s*\{))");
-  check_rewritten_examples(*arch, {"quant sage;", "quant sage(smooth_k=false, hadamard=false);"},
-                           [&](const std::string& text, const std::string& quant) {
-                             return std::regex_replace(text, opening,
-                                                       fmt::format("$1\n  {}", quant));
-                           });
+  // 16-bit PV is in the inputs' own type: placed after each dtype statement.
+  const std::regex sixteen_bit(R"((dtype\s+(fp16|bf16)\s*;))");
+  const std::string pv16 = "quant sage(pv=input);";
+  check_rewritten_examples(
+      *arch, {"quant sage;", "quant sage(smooth_k=false, hadamard=false);", pv16},
+      [&](const std::string& text, const std::string& quant) {
+        if (quant == pv16) return std::regex_replace(text, sixteen_bit, "$1 quant sage(pv=$2);");
+        return std::regex_replace(text, opening, fmt::format("$1\n  {}", quant));
+      });
 }
 
 std::vector<std::string> example_names() {

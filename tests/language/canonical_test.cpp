@@ -213,11 +213,17 @@ TEST(Canonical, QuantSagePrintsEveryArgument) {
                                  "quant sage(smooth_k=false); }"));
   EXPECT_NE(sage.hash(), hash_of("variant g { dtype bf16; head_dim 128; "
                                  "quant sage(hadamard=false); }"));
+  EXPECT_NE(sage.hash(), hash_of("variant g { dtype bf16; head_dim 128; "
+                                 "quant sage(pv=bf16); }"));
   EXPECT_NE(sage.hash(), hash_of("variant g { dtype bf16; head_dim 128; }"));
   ASSERT_TRUE(sage.quant().has_value());
   EXPECT_EQ(*sage.quant(), (SageQuant{true, true}));
   // What it approximates (`run --vs-exact`): the same variant, unquantised.
   EXPECT_EQ(exact_of(sage).hash(), hash_of("variant g { dtype bf16; head_dim 128; }"));
+  const Variant sixteen = parse_one("variant s { dtype fp16; head_dim 128; quant sage(pv=fp16); }");
+  EXPECT_NE(sixteen.canonical().find("quant sage(qk=int8, pv=fp16, smooth_k=true, hadamard=true);"),
+            std::string::npos);
+  EXPECT_EQ(sixteen.hash(), hash_of("variant g {\n" + sixteen.canonical() + "}"));
 }
 
 TEST(Canonical, KvStatementOrderDoesNotMatter) {
