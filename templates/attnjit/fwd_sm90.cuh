@@ -316,11 +316,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   u64* empty_v = empty_k + kStages;
   int* tile_of = reinterpret_cast<int*>(empty_v + kStages);
 
-  // Read through a shuffle from lane 0, ptxas knows the warpgroup to be the
-  // same across the warp and keeps what derives from it (Q's wgmma
-  // descriptors) in uniform registers: else each QK^T k step costs six
-  // vector instructions and a register move to the uniform file.
-  const int warpgroup = __shfl_sync(0xffffffffu, (int)threadIdx.x / 128, 0);
+  const int warpgroup = threadIdx.x / 128;
   const int warp = threadIdx.x / 32 % 4, lane = threadIdx.x % 32;
   const int b = blockIdx.z, h = blockIdx.y;
   // The last query blocks first: under causal-like masks they carry the most keys.
