@@ -100,7 +100,8 @@ std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config&
     out.push_back(fmt::format("fa3_sm90 with {} needs head_dim 128 or 256, not {}", what, d));
   }
   if (eight_bit_v(variant) && config.block_n % 128 != 0) {
-    out.push_back(fmt::format("bn={} must be 128 or 256 for {}", config.block_n, what));
+    out.push_back(fmt::format("bn={} must be 128 or 256 for {}", config.block_n,
+                              variant.quant() ? "quant sage with fp8 PV" : what));
   } else if (variant.quant() && config.block_n % aj::kSageKKeys != 0) {
     out.push_back(fmt::format("bn={} must be a multiple of {} for quant sage (K's factor blocks)",
                               config.block_n, aj::kSageKKeys));
