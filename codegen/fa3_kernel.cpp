@@ -37,7 +37,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "  static constexpr int kProducerRegs = {producer_regs}, kConsumerRegs = {consumer_regs};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kQk8 = {qk8}, kV8 = {v8}, kOutBf16 = {out_bf16};\n"
-      "  static constexpr bool kQuant = {quant};\n"
+      "  static constexpr bool kQuant = {quant}, kFp8BlockScales = false;\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
       "  static constexpr int kExpFmaEighths = {exp_fma};\n"
       "  static constexpr int kSmemBytes = {smem};\n"
@@ -65,6 +65,18 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       fmt::arg("entry", kernel.entry), fmt::arg("signature", arguments.signature),
       fmt::arg("names", arguments.names), fmt::arg("classify", classify_kernel_source(variant)));
   if (fp8_inputs(variant)) {
+    // Per-block descales take a kernel of their own, so that per-head ones
+    // keep the fold of their factors into the scale.
+    kernel.source += fmt::format(
+        "\nstruct BlockScalesConfig : Config {{\n"
+        "  static constexpr bool kFp8BlockScales = true;\n"
+        "}};\n"
+        "extern \"C\" __global__ void __launch_bounds__({threads}, 1)\n"
+        "{entry}(const aj::FwdArgs args, const __grid_constant__ aj::FwdMaps maps{signature}) {{\n"
+        "  aj::sm90::forward<Variant, BlockScalesConfig>(args, maps, Variant::Params{{{names}}});\n"
+        "}}\n",
+        fmt::arg("threads", kernel.threads), fmt::arg("entry", kFp8BlockScalesEntry),
+        fmt::arg("signature", arguments.signature), fmt::arg("names", arguments.names));
     kernel.source += fmt::format(
         "\n#include \"attnjit/fp8_layout.cuh\"\n"
         "static_assert(aj::kFp8VTile == {tile}, \"the runtime's grid\");\n"

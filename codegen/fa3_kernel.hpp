@@ -15,6 +15,9 @@ namespace attnjit::codegen {
 // (templates/attnjit/fp8_layout.cuh), in the module of every fp8 variant:
 // a CTA of kFp8VThreads per 64 keys x 64 columns of one (batch, KV head).
 inline constexpr std::string_view kFp8VLayoutEntry = "attnjit_fp8_v_layout";
+// An fp8 variant's forward kernel for per-block descales (a factor per query
+// row or per 64 keys), beside the per-head one in the same module.
+inline constexpr std::string_view kFp8BlockScalesEntry = "attnjit_fwd_fp8_blocks";
 inline constexpr int kFp8VThreads = 256;
 inline constexpr int kFp8VTile = 64;
 

@@ -139,9 +139,17 @@ DeviceProblem::DeviceProblem(const Context& context, const Variant& variant,
     problem_.kv_lens = upload_array(lens, {s.batch});
   }
   if (!host.q_descale.empty()) {
-    problem_.q_descale = upload_array(host.q_descale, {s.batch, s.heads});
-    problem_.k_descale = upload_array(host.k_descale, {s.batch, s.kv_heads});
-    problem_.v_descale = upload_array(host.v_descale, {s.batch, s.kv_heads});
+    const auto shape = [&](const DescaleShape& d) {
+      return host.fp8_block_scales ? std::vector<std::int64_t>{d.batch, d.heads, d.blocks}
+                                   : std::vector<std::int64_t>{d.batch, d.heads};
+    };
+    problem_.q_descale = upload_array(host.q_descale, shape(q_descale_shape(s)));
+    // No keys have no blocks of K, and nothing to upload: absent reads as 1.
+    if (!host.k_descale.empty()) {
+      problem_.k_descale = upload_array(host.k_descale, shape(k_descale_shape(s)));
+    }
+    problem_.v_descale =
+        upload_array(host.v_descale, shape(v_descale_shape(s, variant.head_dim_v())));
   }
 }
 

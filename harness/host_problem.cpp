@@ -2,9 +2,11 @@
 
 #include "harness/fp8.hpp"
 #include "harness/half.hpp"
+#include "templates/attnjit/fwd_args.h"
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <stdexcept>
 
@@ -70,14 +72,16 @@ ParamValue random_param(const ParamDecl& decl, const AttentionShape& shape,
 
 // `heads` planes of `per_head` normals in the storage type. fp8 planes are
 // quantised as fp8 models quantise them, which exercises the kernel's
-// descales: scaled so that the largest magnitude is the format's largest
-// value, with the inverse scale as the descale (1 for an empty or all-zero
-// plane).
+// descales: each of a plane's `blocks` blocks (element i of a plane is in
+// block block_of(i)) scaled so that its largest magnitude is the format's
+// largest value, with the inverse scale as the descale (1 for an all-zero
+// block), plane after plane.
 // `channel_scale` (empty: 1) multiplies element i by channel_scale[i % its size].
 void fill(std::vector<std::uint8_t>& bytes, std::vector<double>& values,
           std::vector<float>& descales, std::int64_t heads, std::int64_t per_head, DType type,
           std::mt19937_64& random, double deviation = 1.0,
-          const std::vector<float>& channel_scale = {}) {
+          const std::vector<float>& channel_scale = {}, std::int64_t blocks = 1,
+          const std::function<std::int64_t(std::int64_t)>& block_of = {}) {
   std::normal_distribution<float> normal(0.0F, static_cast<float>(deviation));
   const bool fp8 = type == DType::FP8E4M3 || type == DType::FP8E5M2;
   const float largest = type == DType::FP8E4M3 ? kE4M3Max : kE5M2Max;
@@ -90,20 +94,26 @@ void fill(std::vector<std::uint8_t>& bytes, std::vector<double>& values,
   }
   bytes.resize(drawn.size() * size);
   values.resize(drawn.size());
+  const auto block = [&](std::size_t i) {
+    return static_cast<std::size_t>(block_of ? block_of(static_cast<std::int64_t>(i)) : 0);
+  };
   for (std::int64_t head = 0; head < heads; ++head) {
     const std::size_t first = static_cast<std::size_t>(head) * plane;
-    float descale = 1.0F;
+    std::vector<float> descale(static_cast<std::size_t>(blocks), 1.0F);
     if (fp8) {
-      float amax = 0.0F;
-      for (std::size_t i = first; i < first + plane; ++i) {
-        amax = std::max(amax, std::fabs(drawn[i]));
+      std::vector<float> amax(descale.size(), 0.0F);
+      for (std::size_t i = 0; i < plane; ++i) {
+        amax[block(i)] = std::max(amax[block(i)], std::fabs(drawn[first + i]));
       }
-      if (amax > 0.0F) descale = amax / largest;
-      descales.push_back(descale);
+      for (std::size_t j = 0; j < descale.size(); ++j) {
+        if (amax[j] > 0.0F) descale[j] = amax[j] / largest;
+      }
+      descales.insert(descales.end(), descale.begin(), descale.end());
     }
-    for (std::size_t i = first; i < first + plane; ++i) {
-      store(type, drawn[i] / descale, &bytes[i * size]);
-      values[i] = static_cast<double>(load(type, &bytes[i * size])) * descale;
+    for (std::size_t i = 0; i < plane; ++i) {
+      const float factor = descale[block(i)];
+      store(type, drawn[first + i] / factor, &bytes[(first + i) * size]);
+      values[first + i] = static_cast<double>(load(type, &bytes[(first + i) * size])) * factor;
     }
   }
 }
@@ -139,12 +149,20 @@ HostProblem random_problem(const Variant& variant, const AttentionShape& shape,
       channel_scale[static_cast<std::size_t>(channel(random))] = factor(random);
     }
   }
+  // fp8 factors per head, or per query row, block of K keys and V channel.
+  const bool blocks = options.fp8_block_scales;
+  problem.fp8_block_scales = blocks;
+  constexpr std::int64_t kKeys = aj::kFp8KBlockKeys;
   fill(problem.q_bytes, problem.q, problem.q_descale, shape.batch * shape.heads, shape.q_len * d,
-       type, random, options.qk_scale, channel_scale);
+       type, random, options.qk_scale, channel_scale, blocks ? shape.q_len : 1,
+       [&](std::int64_t i) { return blocks ? i / d : 0; });
   fill(problem.k_bytes, problem.k, problem.k_descale, shape.batch * shape.kv_heads,
-       shape.kv_len * d, type, random, options.qk_scale, channel_scale);
+       shape.kv_len * d, type, random, options.qk_scale, channel_scale,
+       blocks ? (shape.kv_len + kKeys - 1) / kKeys : 1,
+       [&](std::int64_t i) { return blocks ? i / d / kKeys : 0; });
   fill(problem.v_bytes, problem.v, problem.v_descale, shape.batch * shape.kv_heads,
-       shape.kv_len * dv, type, random);
+       shape.kv_len * dv, type, random, 1.0, {}, blocks ? dv : 1,
+       [&](std::int64_t i) { return blocks ? i % dv : 0; });
   for (const ParamDecl& param : variant.params()) {
     if (auto given = options.params.find(param.name); given != options.params.end()) {
       problem.params[param.name] = given->second;

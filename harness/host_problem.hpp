@@ -21,8 +21,11 @@ struct HostProblem {
   std::vector<std::uint8_t> q_bytes, k_bytes, v_bytes;
   std::vector<double> q, k, v;
   // An fp8 variant's dequantisation factors, contiguous float [batch, heads]
-  // for Q and [batch, kv_heads] for K and V; empty for other variants.
+  // for Q and [batch, kv_heads] for K and V, or with fp8_block_scales [batch,
+  // heads, q_len], [batch, kv_heads, ceil(kv_len / 64)] and [batch,
+  // kv_heads, head_dim_v] (FwdInputs' shapes); empty for other variants.
   std::vector<float> q_descale, k_descale, v_descale;
+  bool fp8_block_scales = false;
   std::map<std::string, ParamValue, std::less<>> params;
   std::map<std::string, HostTensor, std::less<>> tensors;
   std::vector<std::int64_t> kv_lens;  // a ragged batch's keys per entry; empty: kv_len each
@@ -46,6 +49,9 @@ struct ProblemOptions {
   // Channels of Q and K (the same ones) scaled by factors drawn in [10, 100]:
   // the outliers of LLM activations that SageAttention smooths K against.
   int outlier_channels = 0;
+  // fp8 inputs quantised with a factor per query row, per 64 keys and per V
+  // channel, not per head.
+  bool fp8_block_scales = false;
 };
 
 // FLOPs of one forward pass as ../shared/bench/peers.py counts them:

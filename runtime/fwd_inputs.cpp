@@ -56,11 +56,11 @@ std::map<std::string, DeviceTensor, std::less<>> declared_tensors(
   return tensors;
 }
 
-// One float factor per (batch, head); a stride of 0 shares a factor.
-DeviceTensor descale_tensor(const std::string& name, const TensorView& view, std::int64_t batch,
-                            std::int64_t heads, std::string_view heads_name, int device) {
+// Float factors per (batch, head), or per block as well; a stride of 0 shares a factor.
+DeviceTensor descale_tensor(const std::string& name, const TensorView& view,
+                            const DescaleShape& shape, int device) {
   DeviceTensor tensor = device_tensor(name, view, ElemType::F32, device);
-  check_descale(name, tensor, batch, heads, heads_name);
+  check_descale(name, tensor, shape);
   return tensor;
 }
 
@@ -73,16 +73,14 @@ void add_descales(const Variant& variant, const FwdInputs& inputs, int device,
   }
   const AttentionShape& s = problem.shape;
   if (inputs.q_descale) {
-    problem.q_descale =
-        descale_tensor("q_descale", *inputs.q_descale, s.batch, s.heads, "heads", device);
+    problem.q_descale = descale_tensor("q_descale", *inputs.q_descale, q_descale_shape(s), device);
   }
   if (inputs.k_descale) {
-    problem.k_descale =
-        descale_tensor("k_descale", *inputs.k_descale, s.batch, s.kv_heads, "kv_heads", device);
+    problem.k_descale = descale_tensor("k_descale", *inputs.k_descale, k_descale_shape(s), device);
   }
   if (inputs.v_descale) {
-    problem.v_descale =
-        descale_tensor("v_descale", *inputs.v_descale, s.batch, s.kv_heads, "kv_heads", device);
+    problem.v_descale = descale_tensor("v_descale", *inputs.v_descale,
+                                       v_descale_shape(s, variant.head_dim_v()), device);
   }
 }
 

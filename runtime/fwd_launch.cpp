@@ -51,10 +51,7 @@ void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::
 aj::Descale descale_arg(const DeviceTensor& t) {
   aj::Descale out{};
   out.data = static_cast<const float*>(device_pointer(t.data));
-  if (t.data != 0) {
-    out.stride[0] = t.strides[0];
-    out.stride[1] = t.strides[1];
-  }
+  for (std::size_t i = 0; t.data != 0 && i < t.strides.size(); ++i) out.stride[i] = t.strides[i];
   return out;
 }
 
@@ -186,14 +183,30 @@ DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::i
   return t;
 }
 
-void check_descale(std::string_view name, const DeviceTensor& t, std::int64_t batch,
-                   std::int64_t heads, std::string_view heads_name) {
+DescaleShape q_descale_shape(const AttentionShape& s) {
+  return {s.batch, s.heads, "heads", s.q_len, "q_len"};
+}
+
+DescaleShape k_descale_shape(const AttentionShape& s) {
+  return {s.batch, s.kv_heads, "kv_heads", (s.kv_len + aj::kFp8KBlockKeys - 1) / aj::kFp8KBlockKeys,
+          "ceil(kv_len / 64)"};
+}
+
+DescaleShape v_descale_shape(const AttentionShape& s, std::int64_t head_dim_v) {
+  return {s.batch, s.kv_heads, "kv_heads", head_dim_v, "head_dim_v"};
+}
+
+void check_descale(std::string_view name, const DeviceTensor& t, const DescaleShape& shape) {
+  static_assert(aj::kFp8KBlockKeys == 64, "the message's block");
   if (t.data == 0) return;
-  if (t.shape != std::vector<std::int64_t>{batch, heads}) {
-    throw InputError(fmt::format("{} must be [batch, {}] = [{}, {}], not [{}]", name, heads_name,
-                                 batch, heads, fmt::join(t.shape, ", ")));
+  if (t.shape != std::vector<std::int64_t>{shape.batch, shape.heads} &&
+      t.shape != std::vector<std::int64_t>{shape.batch, shape.heads, shape.blocks}) {
+    throw InputError(fmt::format(
+        "{} must be [batch, {}] = [{}, {}] or [batch, {}, {}] = [{}, {}, {}], not [{}]", name,
+        shape.heads_name, shape.batch, shape.heads, shape.heads_name, shape.blocks_name,
+        shape.batch, shape.heads, shape.blocks, fmt::join(t.shape, ", ")));
   }
-  if (t.strides.size() != 2 || t.strides[0] < 0 || t.strides[1] < 0) {
+  if (std::any_of(t.strides.begin(), t.strides.end(), [](std::int64_t x) { return x < 0; })) {
     throw InputError(
         fmt::format("{} has a negative stride: [{}]", name, fmt::join(t.strides, ", ")));
   }
@@ -211,6 +224,7 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
   if (!kernel.decode) functions.class_table = codegen::class_table(variant);
   if (!kernel.decode && codegen::fp8_inputs(variant)) {
     functions.fp8_v_layout = module.function(std::string(codegen::kFp8VLayoutEntry));
+    functions.fp8_block_scales = module.function(std::string(codegen::kFp8BlockScalesEntry));
   }
   if (!kernel.decode && variant.quant()) {
     functions.sage =
@@ -248,9 +262,9 @@ void check_fwd_tensors(const Variant& variant, bool decode, const FwdProblem& pr
     throw InputError("kv_lens and page_table are read by the decode family only");
   }
   check_qkvo("o", problem.o, {s.batch, s.heads, s.q_len, dv}, 2);
-  check_descale("q_descale", problem.q_descale, s.batch, s.heads, "heads");
-  check_descale("k_descale", problem.k_descale, s.batch, s.kv_heads, "kv_heads");
-  check_descale("v_descale", problem.v_descale, s.batch, s.kv_heads, "kv_heads");
+  check_descale("q_descale", problem.q_descale, q_descale_shape(s));
+  check_descale("k_descale", problem.k_descale, k_descale_shape(s));
+  check_descale("v_descale", problem.v_descale, v_descale_shape(s, dv));
 }
 
 void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
@@ -338,7 +352,14 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   const Dim3 grid{static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m),
                   static_cast<unsigned>(s.heads), static_cast<unsigned>(s.batch)};
   const Dim3 block{static_cast<unsigned>(kernel.threads), 1, 1};
-  launch(driver, functions.forward, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
+  // Factors per Q row, 64 keys or V channel take the fp8 block kernel.
+  const bool block_scales = problem.q_descale.shape.size() == 3 ||
+                            problem.k_descale.shape.size() == 3 ||
+                            problem.v_descale.shape.size() == 3;
+  const CUfunction forward = block_scales && functions.fp8_block_scales != nullptr
+                                 ? functions.fp8_block_scales
+                                 : functions.forward;
+  launch(driver, forward, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
          pointers.data(),
          functions.overlap && classes ? LaunchOrder::OverlapPrevious : LaunchOrder::AfterPrevious);
 }

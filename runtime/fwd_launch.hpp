@@ -67,8 +67,9 @@ struct FwdFunctions {
   CUfunction plan = nullptr;
   CUfunction merge = nullptr;
   int decode_ctas = 0;
-  CUfunction fp8_v_layout = nullptr;  // an fp8 variant's (fp8_layout.cuh)
-  std::optional<SageFunctions> sage;  // a quant sage variant's
+  CUfunction fp8_v_layout = nullptr;      // an fp8 variant's (fp8_layout.cuh)
+  CUfunction fp8_block_scales = nullptr;  // its forward kernel for per-block descales
+  std::optional<SageFunctions> sage;      // a quant sage variant's
   // Whether a kernel that reads an auxiliary kernel's results is launched to
   // overlap it (sm_90 and newer; templates/attnjit/grid_dependency.cuh).
   bool overlap = false;
@@ -77,10 +78,23 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, const std::string& entry,
                            const Variant& variant);
 
-// Throws InputError unless an fp8 variant's factors `t` (data 0: absent) are
-// [batch, heads] with non-negative strides; `heads_name` says which heads.
-void check_descale(std::string_view name, const DeviceTensor& t, std::int64_t batch,
-                   std::int64_t heads, std::string_view heads_name);
+// What an fp8 variant's factors may be: [batch, heads] (one per head) or
+// [batch, heads, blocks] (one per query row of Q, per block of
+// aj::kFp8KBlockKeys keys of K, per channel of V).
+struct DescaleShape {
+  std::int64_t batch;
+  std::int64_t heads;
+  std::string_view heads_name;
+  std::int64_t blocks;
+  std::string_view blocks_name;
+};
+DescaleShape q_descale_shape(const AttentionShape& s);
+DescaleShape k_descale_shape(const AttentionShape& s);
+DescaleShape v_descale_shape(const AttentionShape& s, std::int64_t head_dim_v);
+
+// Throws InputError unless the factors `t` (data 0: absent) have one of
+// `shape`'s shapes and non-negative strides.
+void check_descale(std::string_view name, const DeviceTensor& t, const DescaleShape& shape);
 
 // Throws InputError when q, k, v or o do not fit the variant and shape (a
 // paged variant's K and V are pages; kv_lens and page_table are for `decode`).

@@ -34,6 +34,7 @@ struct RunOptions {
   bool vs_exact = false;
   double qk_scale = 1.0;
   int outlier_channels = 0;
+  bool fp8_block_scales = false;
   int iters = 0;
   bool json = false;
   std::string cache_dir;
@@ -86,6 +87,7 @@ int run_run(const RunOptions& options) {
   problem_options.draw_defaulted_params = false;
   problem_options.qk_scale = options.qk_scale;
   problem_options.outlier_channels = options.outlier_channels;
+  problem_options.fp8_block_scales = options.fp8_block_scales;
   for (const std::string& item : options.params) {
     problem_options.params[item.substr(0, item.find('='))] = parse_param(variant, item);
   }
@@ -240,6 +242,9 @@ void add_run_command(CLI::App& app, std::function<int()>& run) {
                    "Scale this many channels of Q and K by factors in [10, 100] (the outliers "
                    "of LLM activations)")
       ->check(CLI::NonNegativeNumber);
+  command->add_flag("--fp8-block-scales", options->fp8_block_scales,
+                    "Quantise fp8 inputs with a factor per query row, per 64 keys and per V "
+                    "channel, not per head");
   command
       ->add_option("--iters", options->iters,
                    "Time this many launches as the peers' benchmark does; print the median")

@@ -52,10 +52,13 @@ struct FwdInputs {
   // most kv_len; absent, every entry has kv_len. The decode family reads it
   // (problems of up to 16 query rows, and every paged variant).
   std::optional<TensorView> kv_lens;
-  // An fp8 variant's dequantisation factors, float: Q's [batch, heads], K's
-  // and V's [batch, kv_heads] (FlashAttention-3's), any strides (0 to share
-  // one factor); element (b, h) of the real Q is q_descale[b][h] * q[b][h].
-  // Absent: 1. Variants of other dtypes take none.
+  // An fp8 variant's dequantisation factors, positive floats: per head,
+  // Q's [batch, heads], K's and V's [batch, kv_heads] (FlashAttention-3's);
+  // or per block, Q's [batch, heads, q_len] (a factor per query row), K's
+  // [batch, kv_heads, ceil(kv_len / 64)] (per 64 keys) and V's [batch,
+  // kv_heads, head_dim_v] (per channel). Any strides (0 to share one
+  // factor); row q of head (b, h) of the real Q is q_descale[b][h][q] *
+  // q[b][h][q]. Absent: 1. Variants of other dtypes take none.
   std::optional<TensorView> q_descale;
   std::optional<TensorView> k_descale;
   std::optional<TensorView> v_descale;

@@ -201,13 +201,14 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
 //
 // FmaEighths of every 8 probabilities come from exp2_fma, the rest from the
 // multi-function unit, so that both pipes share the exponentials.
-// The keys may come in Blocks equal blocks, each with its own affine map to
-// the log2 domain, logit = x * factor[block] + offset[row][block] (quant
-// sage's per-block factors, folded into the exponent's FFMA); factors must
-// be positive.
+// The keys may come in Blocks equal blocks, each row and block with its
+// own affine map to the log2 domain, logit = x * factor[row][block] +
+// offset[row][block] (the factors of 8-bit Q and K, folded into the
+// exponent's FFMA); factors must be positive.
 template <int NT, int FmaEighths, int Blocks>
 __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_max)[2],
-                                               float (&row_sum)[2], const float (&factor)[Blocks],
+                                               float (&row_sum)[2],
+                                               const float (&factor)[2][Blocks],
                                                const float (&offset)[2][Blocks],
                                                float (&rescale)[2]) {
   constexpr int kTilesPerBlock = NT / Blocks;
@@ -222,7 +223,7 @@ __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_ma
       for (int nt = blk * kTilesPerBlock; nt < (blk + 1) * kTilesPerBlock; ++nt) {
         block_max = fmaxf(block_max, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
       }
-      tile_max = fmaxf(tile_max, fmaf(block_max, factor[blk], offset[r][blk]));
+      tile_max = fmaxf(tile_max, fmaf(block_max, factor[r][blk], offset[r][blk]));
     }
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
@@ -239,7 +240,7 @@ __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_ma
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
         float& x = s[nt][2 * r + c];
-        const float logit = fmaf(x, factor[nt / kTilesPerBlock], shift);
+        const float logit = fmaf(x, factor[r][nt / kTilesPerBlock], shift);
         x = (nt * 2 + c) % 8 < FmaEighths ? exp2_fma(logit) : exp2_approx(logit);
         sum += x;
       }
@@ -253,7 +254,7 @@ template <int NT, int FmaEighths = 0>
 __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_max)[2],
                                                float (&row_sum)[2], float factor,
                                                float (&rescale)[2]) {
-  const float factors[1] = {factor};
+  const float factors[2][1] = {{factor}, {factor}};
   const float offsets[2][1] = {{0.0f}, {0.0f}};
   online_softmax<NT, FmaEighths, 1>(s, row_max, row_sum, factors, offsets, rescale);
 }

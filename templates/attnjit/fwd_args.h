@@ -5,17 +5,20 @@
 
 namespace aj {
 
-// Dequantisation factors of an fp8 Q, K or V, one per (batch, head):
-// element (b, h) at data[b * stride[0] + h * stride[1]]; data null: 1.
-struct Descale {
-  const float* data;
-  long long stride[2];
-};
-
 // quant sage (sage_quant.cuh): Q is quantised per kSageQRows rows, K per
 // kSageKKeys keys, V per channel.
 constexpr int kSageQRows = 16;
 constexpr int kSageKKeys = 64;
+
+// Dequantisation factors of an fp8 Q, K or V, per (batch, head) and, with
+// a third stride, per query row (Q), per block of kFp8KBlockKeys keys (K) or
+// per channel (V): factor (b, h, i) at data[b * stride[0] + h * stride[1] +
+// i * stride[2]]; stride[2] 0: one per head; data null: 1.
+struct Descale {
+  const float* data;
+  long long stride[3];
+};
+constexpr int kFp8KBlockKeys = kSageKKeys;
 
 // What the quantisation kernels of quant sage leave for the forward kernel,
 // contiguous: the factors that take Q's and K's codes back to values, each

@@ -21,8 +21,9 @@
 // 8-bit Q and K (C::kQk8) are read as 16-bit ones are, with k steps of 32
 // elements. 8-bit V (C::kV8): wgmma wants fp8 B K-major, so V comes
 // transposed from the runtime (fp8_layout.cuh) and P is rounded to e4m3 in
-// registers. fp8 inputs (both) have dequantisation factors of Q and K that
-// fold into the score scale, and V's into the output. quant sage (C::kQuant,
+// registers. fp8 inputs (both) have dequantisation factors per head or per
+// Q row and 64-key block of K, which scale the scores, and V's per head or
+// channel, which scale the output. quant sage (C::kQuant,
 // sage_quant.cuh) has int8 Q and K, whose products accumulate int32, with a
 // factor per 16 rows of Q (a warp's) and per 64 keys of K, which take each
 // score back to a value with each query's dot product with the mean that
@@ -31,7 +32,7 @@
 //
 // The variant plugs in as for the sm_80 family (fwd_sm80.cuh). The config C
 // has kBlockM (64 per consumer warpgroup), kBlockN, kStages, kHeadDim,
-// kHeadDimV (multiples of 64), kBf16, kQk8, kV8, kQuant, kOutBf16, kPositiveScale,
+// kHeadDimV (multiples of 64), kBf16, kQk8, kV8, kQuant, kFp8BlockScales, kOutBf16, kPositiveScale,
 // kExpFmaEighths (online_softmax's share of exponentials on the FMA pipe), kConsumers and
 // the register split kProducerRegs / kConsumerRegs (0: no setmaxnreg); the
 // generator adds struct Mma with the wgmma instructions of the config's shapes:
@@ -213,29 +214,37 @@ __device__ __forceinline__ void pack_a_fp8(u32 (&a)[4], const float (&s)[NT][4],
   }
 }
 
-// A Descale's factor for (b, h).
-__device__ __forceinline__ float descale(const Descale& d, int b, int h) {
-  return d.data == nullptr ? 1.0f : d.data[b * d.stride[0] + h * d.stride[1]];
+// The factors of one (batch, head): factor i at p[i * stride]; p null: 1.
+// Resolved once, so that a tile's lookups cost an index each.
+struct FactorRow {
+  const float* p;
+  long long stride;
+  __device__ __forceinline__ float operator()(long long i) const {
+    return p == nullptr ? 1.0f : p[i * stride];
+  }
+};
+__device__ __forceinline__ FactorRow factor_row(const Descale& d, int b, int h) {
+  return {d.data == nullptr ? nullptr : d.data + b * d.stride[0] + h * d.stride[1], d.stride[2]};
 }
 
-// quant sage: the factors of a key tile's K blocks times this warp's Q
-// factor (blocks past the keys, whose scores are masked, take 1).
+// The factors of a key tile's blocks of kSageKKeys keys: quant sage's K
+// factors, or fp8 K's descales (kFp8KBlockKeys is the same block). Blocks
+// past the keys, whose scores are masked, take 1.
 template <int BN>
-struct SageTileFactors {
-  // At least 1: key tiles narrower than a K block are never quant sage's.
+struct TileFactors {
+  // At least 1: key tiles narrower than a block are never 8-bit ones.
   static constexpr int kBlocks = (BN + kSageKKeys - 1) / kSageKKeys;
-  float f[kBlocks];
+  float k[kBlocks];
 };
 template <int BN>
-__device__ __forceinline__ SageTileFactors<BN> sage_tile_factors(const FwdArgs& a, int b, int hkv,
-                                                                 int n0, float q_factor) {
-  const int k_blocks = (a.kv_len + kSageKKeys - 1) / kSageKKeys;
-  const float* k_factor = a.sage.k + ((long long)b * a.kv_heads + hkv) * k_blocks;
-  SageTileFactors<BN> out;
+__device__ __forceinline__ TileFactors<BN> tile_factors(const FactorRow& k_row, int k_blocks,
+                                                        int n0) {
+  static_assert(kFp8KBlockKeys == kSageKKeys, "one block size");
+  TileFactors<BN> out;
 #pragma unroll
-  for (int blk = 0; blk < SageTileFactors<BN>::kBlocks; ++blk) {
+  for (int blk = 0; blk < TileFactors<BN>::kBlocks; ++blk) {
     const int kb = n0 / kSageKKeys + blk;
-    out.f[blk] = q_factor * (kb < k_blocks ? k_factor[kb] : 1.0f);
+    out.k[blk] = kb < k_blocks ? k_row(kb) : 1.0f;
   }
   return out;
 }
@@ -247,43 +256,49 @@ __device__ __forceinline__ SageTileFactors<BN> sage_tile_factors(const FwdArgs& 
 constexpr float kSageOffset = 12582912.0f;
 __device__ __forceinline__ float sage_code_product(int c) { return __int_as_float(c + 0x4B400000); }
 
-// The affine maps that take such floats of each K block of a key tile to
-// scores times `unit`, with each row's dot product with the K mean:
-// score = x * f[block] + add[row][block]. The offset folds into `add`, off
-// by under a unit of the codes' product, which their rounding exceeds a
-// hundredfold.
+// The affine maps that take the products x of each row and key block of a
+// tile to scores times `unit`: score = x * f[row][block] + add[row][block],
+// f the row's Q factor times the block's K factor. quant sage's x are the
+// floats above, whose offset folds into `add` (off by under a unit of the
+// codes' product, which their rounding exceeds a hundredfold) with each
+// row's dot product with the K mean; fp8 inputs' x are scores already.
 template <int Blocks>
-struct SageAffine {
-  float f[Blocks];
+struct TileAffine {
+  float f[2][Blocks];
   float add[2][Blocks];
 };
 template <int BN>
-__device__ __forceinline__ SageAffine<SageTileFactors<BN>::kBlocks> sage_affine(
-    const SageTileFactors<BN>& factors, const float (&row_mean)[2], float unit) {
-  SageAffine<SageTileFactors<BN>::kBlocks> out;
+__device__ __forceinline__ TileAffine<TileFactors<BN>::kBlocks> tile_affine(
+    const TileFactors<BN>& factors, const float (&q_factor)[2], const float (&row_mean)[2],
+    float offset, float unit) {
+  TileAffine<TileFactors<BN>::kBlocks> out;
 #pragma unroll
-  for (int blk = 0; blk < SageTileFactors<BN>::kBlocks; ++blk) {
-    out.f[blk] = factors.f[blk] * unit;
+  for (int blk = 0; blk < TileFactors<BN>::kBlocks; ++blk) {
 #pragma unroll
-    for (int r = 0; r < 2; ++r)
-      out.add[r][blk] = (row_mean[r] - kSageOffset * factors.f[blk]) * unit;
+    for (int r = 0; r < 2; ++r) {
+      const float f = q_factor[r] * factors.k[blk];
+      out.f[r][blk] = f * unit;
+      out.add[r][blk] = (row_mean[r] - offset * f) * unit;
+    }
   }
   return out;
 }
 
-// Scores (times `unit`) from the codes' products into `s`; with kAffine
-// false, only their floats, for online_softmax to map.
-template <bool kAffine, int NT, int Blocks>
-__device__ __forceinline__ void sage_scores(float (&s)[NT][4], const int (&c)[NT][4],
-                                            const SageAffine<Blocks>& affine) {
+// Scores (times `unit`) into `s` from quant sage's code products in `c`
+// (kSage; CT = NT) or from fp8 products in `s`; with kAffine false, quant
+// sage's floats only, for online_softmax to map.
+template <bool kSage, bool kAffine, int NT, int CT, int Blocks>
+__device__ __forceinline__ void tile_scores(float (&s)[NT][4], const int (&c)[CT][4],
+                                            const TileAffine<Blocks>& affine) {
+  static_assert(!kSage || CT == NT, "a code product per score");
   constexpr int kTilesPerBlock = NT / Blocks;
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) {
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      const float x = sage_code_product(c[nt][j]);
+      const float x = kSage ? sage_code_product(c[nt][j]) : s[nt][j];
       const int blk = nt / kTilesPerBlock;
-      s[nt][j] = kAffine ? fmaf(x, affine.f[blk], affine.add[j / 2][blk]) : x;
+      s[nt][j] = kAffine ? fmaf(x, affine.f[j / 2][blk], affine.add[j / 2][blk]) : x;
     }
   }
 }
@@ -393,23 +408,40 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   const int g = lane / 4, t = lane % 4;
   const int warp_row0 = consumer * 64 + warp * 16;  // this warp's 16 rows within the CTA
   const long long q_warp = m0 + warp_row0;
-  // fp8 inputs: the dequantisation factors of Q and K scale the scores, V's the output.
-  float scale = a.scale, scale_log2 = a.scale_log2, out_factor = 1.0f;
-  if constexpr (C::kQk8 && !C::kQuant) {
-    const float qk = descale(a.q_descale, b, h) * descale(a.k_descale, b, hkv);
-    scale *= qk;
-    scale_log2 *= qk;
-    out_factor = descale(a.v_descale, b, hkv);
+  // Per-row Q factors and per-block K factors (TileFactors) scale the scores
+  // of quant sage (its quantisation factors, Q's one per warp, with each
+  // row's dot product with the K mean) and of fp8 inputs with per-block
+  // descales (C::kFp8BlockScales, an entry of its own). fp8 descales per
+  // head fold into the scale once instead, as FlashAttention-3's do: the
+  // per-tile path cost fp8 a tenth of its speed (H100, session 22).
+  constexpr bool kFp8Inputs = C::kQk8 && !C::kQuant;
+  constexpr bool kTileFactors = C::kQuant || (kFp8Inputs && C::kFp8BlockScales);
+  float scale = a.scale, scale_log2 = a.scale_log2;
+  float q_factor[2] = {1.0f, 1.0f}, row_mean[2] = {0.0f, 0.0f};
+  // K's factors of this (batch, KV head), a block of kSageKKeys keys each.
+  const int k_blocks = (a.kv_len + kSageKKeys - 1) / kSageKKeys;
+  FactorRow k_row = factor_row(a.k_descale, b, hkv);
+  if constexpr (kFp8Inputs) {
+    const FactorRow q_row = factor_row(a.q_descale, b, h);
+    if constexpr (!kTileFactors) {
+      const float qk = q_row(0) * k_row(0);
+      scale *= qk;
+      scale_log2 *= qk;
+    } else {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const long long row = q_warp + g + 8 * r;
+        if (row < a.q_len) q_factor[r] = q_row(row);
+      }
+    }
   }
-  // quant sage: the factor of this warp's 16 rows of Q, and each row's dot
-  // product with the K mean.
-  float q_factor = 1.0f, row_mean[2] = {0.0f, 0.0f};
   if constexpr (C::kQuant) {
     static_assert(kSageQRows == 16, "a warp's rows");
+    k_row = {a.sage.k + ((long long)b * a.kv_heads + hkv) * k_blocks, 1};
     const long long plane = (long long)b * a.heads + h;
     const int q_blocks = (a.q_len + kSageQRows - 1) / kSageQRows;
     const int block = (int)(q_warp / kSageQRows);
-    if (block < q_blocks) q_factor = a.sage.q[plane * q_blocks + block];
+    if (block < q_blocks) q_factor[0] = q_factor[1] = a.sage.q[plane * q_blocks + block];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const long long row = q_warp + g + 8 * r;
@@ -476,25 +508,30 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       fence_operands(acc_s);
     }
   };
-  // quant sage: the next tile's factors, loaded while its products run.
-  SageTileFactors<BN> factors;
+  // The next tile's K factors, loaded while its products run.
+  TileFactors<BN> factors;
   auto load_factors = [&](int token) {
-    if constexpr (C::kQuant) {
-      if (token != kNoMoreTiles)
-        factors = sage_tile_factors<BN>(a, b, hkv, (token / 4) * BN, q_factor);
+    if constexpr (kTileFactors) {
+      if (token != kNoMoreTiles) {
+        factors = tile_factors<BN>(k_row, k_blocks, (token / 4) * BN);
+      }
     }
   };
-  // quant sage with the identity score and a positive scale maps each K
-  // block's codes to log2 logits in the exponent's FMA, as online_softmax
-  // does the scale; any other score needs the scores themselves first.
-  constexpr bool kFoldFactors = C::kQuant && V::kIdentityScore && C::kPositiveScale;
+  // With the identity score and a positive scale, the factors of each row
+  // and key block map products to log2 logits in the exponent's FMA, as
+  // online_softmax does the scale; any other score needs the scores
+  // themselves first.
+  constexpr bool kFoldFactors = kTileFactors && V::kIdentityScore && C::kPositiveScale;
   // Score, mask and online softmax of the tile in acc_s.
   auto softmax = [&](int token) {
     const int n0 = (token / 4) * BN;
-    [[maybe_unused]] SageAffine<SageTileFactors<BN>::kBlocks> affine;
-    if constexpr (C::kQuant) {
-      affine = sage_affine(factors, row_mean, kFoldFactors ? scale_log2 : 1.0f);
-      sage_scores<!kFoldFactors>(acc_s, acc_i, affine);
+    [[maybe_unused]] TileAffine<TileFactors<BN>::kBlocks> affine;
+    if constexpr (kTileFactors) {
+      affine = tile_affine(factors, q_factor, row_mean, C::kQuant ? kSageOffset : 0.0f,
+                           kFoldFactors ? scale_log2 : 1.0f);
+      if constexpr (C::kQuant || !kFoldFactors) {
+        tile_scores<C::kQuant, !kFoldFactors>(acc_s, acc_i, affine);
+      }
     }
     // Nothing for the identity score with a positive scale, folded factors or not.
     apply_score<V, C::kPositiveScale>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g}, n0, t);
@@ -593,19 +630,26 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   // (same swizzle, so the quads' stores spread over the banks), then write
   // whole 16-byte pieces of rows.
   u16* o_ptr = static_cast<u16*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
+  // V's fp8 factors: per channel in the block kernel, else one per head.
+  const FactorRow v_row = factor_row(a.v_descale, b, hkv);
+  const float v_head = kFp8Inputs && !C::kFp8BlockScales ? v_row(0) : 1.0f;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const float sum = quad_sum(row_sum[r]);
-    const float inv = sum > 0.0f ? out_factor / sum : 0.0f;
+    const float inv = sum > 0.0f ? v_head / sum : 0.0f;
     const int row = warp_row0 + g + r * 8;
 #pragma unroll
     for (int dt = 0; dt < DT; ++dt) {
       float lo = acc_o[dt][2 * r] * inv, hi = acc_o[dt][2 * r + 1] * inv;
+      // V's factors, per channel (or per head: fp8 descales of stride 0).
       if constexpr (C::kQuant && C::kV8) {
         const float* v_max =
             a.sage.v_max + ((long long)b * a.kv_heads + hkv) * S::kDV + dt * 8 + 2 * t;
         lo *= sage_e4m3_factor(v_max[0]);
         hi *= sage_e4m3_factor(v_max[1]);
+      } else if constexpr (kFp8Inputs && C::kFp8BlockScales) {
+        lo *= v_row(dt * 8 + 2 * t);
+        hi *= v_row(dt * 8 + 2 * t + 1);
       }
       const u32 packed = C::kOutBf16 ? pack<true>(lo, hi) : pack<false>(lo, hi);
       *reinterpret_cast<u32*>(sQ + swizzled(BM, row, dt * 8 + 2 * t)) = packed;

@@ -124,9 +124,11 @@ HostTensor lsh_buckets(const std::vector<double>& x, std::vector<std::int64_t> s
 
 // `lsh`: a `sparsity hash` variant given no bucket tensors, so that it
 // hashes Q and K itself; the reference gets the buckets the same LSH gives
-// on the CPU.
+// on the CPU. `fp8_block_scales`: fp8 inputs with a factor per query row,
+// per 64 keys and per V channel, not per head.
 void check_config(const Variant& variant, codegen::Family family, const std::string& config,
-                  const std::vector<Case>& cases = kCases, bool lsh = false) {
+                  const std::vector<Case>& cases = kCases, bool lsh = false,
+                  bool fp8_block_scales = false) {
   Gpu& g = *gpu();
   const auto arch = codegen::parse_arch(g.context.arch());
   ASSERT_TRUE(arch);
@@ -139,8 +141,9 @@ void check_config(const Variant& variant, codegen::Family family, const std::str
   const Stream stream(g.context);
   std::uint64_t seed = 1;
   for (const Case& c : cases) {
-    harness::HostProblem host =
-        harness::random_problem(variant, c.shape, {seed++, true, {}, c.ragged});
+    harness::ProblemOptions options{seed++, true, {}, c.ragged};
+    options.fp8_block_scales = fp8_block_scales;
+    harness::HostProblem host = harness::random_problem(variant, c.shape, options);
     if (lsh) {
       const auto& s = c.shape;
       const int buckets = variant.hash_sparsity()->buckets;
@@ -318,8 +321,8 @@ TEST_P(Fwd, PagedDecodeMatchesTheReference) {
 // shared with the FMA pipe.
 void check_rewritten_examples(
     const codegen::Arch& arch, const std::vector<std::string>& versions,
-    const std::function<std::string(const std::string& text, const std::string& version)>&
-        rewrite) {
+    const std::function<std::string(const std::string& text, const std::string& version)>& rewrite,
+    bool fp8_block_scales = false) {
   for (const std::filesystem::path& file : example_files()) {
     std::ifstream in(file);
     std::stringstream text;
@@ -336,7 +339,7 @@ void check_rewritten_examples(
             continue;  // three consumers' tiles of head_dim 256 outgrow shared memory
           }
           SCOPED_TRACE(fmt::format("{} {}", version, config));
-          check_config(variant, codegen::Family::Fa3Sm90, config);
+          check_config(variant, codegen::Family::Fa3Sm90, config, kCases, false, fp8_block_scales);
         }
       }
     }
@@ -344,8 +347,9 @@ void check_rewritten_examples(
 }
 
 // Every example the Hopper family can run with fp8 inputs (head_dim 128 or
-// 256; not hash sparsity or approx hyper), as e4m3 and as e5m2: every mask
-// and score at fp8.
+// 256; not hash sparsity or approx hyper), as e4m3 and as e5m2, with
+// factors per head, and as e4m3 with factors per query row, 64 keys and V
+// channel: every mask and score at fp8.
 TEST(Fp8, EveryExampleMatchesTheReference) {
   if (gpu() == nullptr)
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
@@ -353,10 +357,12 @@ TEST(Fp8, EveryExampleMatchesTheReference) {
   ASSERT_TRUE(arch);
   if (!arch->arch_specific) GTEST_SKIP() << "fp8 inputs need sm_90a, not " << arch->name();
   const std::regex dtype(R"(\bdtype\s+\w+;)");
-  check_rewritten_examples(*arch, {"fp8_e4m3", "fp8_e5m2"},
-                           [&](const std::string& text, const std::string& type) {
-                             return std::regex_replace(text, dtype, fmt::format("dtype {};", type));
-                           });
+  const auto retype = [&](const std::string& text, const std::string& type) {
+    return std::regex_replace(text, dtype, fmt::format("dtype {};", type));
+  };
+  check_rewritten_examples(*arch, {"fp8_e4m3", "fp8_e5m2"}, retype);
+  SCOPED_TRACE("factors per query row, 64 keys and V channel");
+  check_rewritten_examples(*arch, {"fp8_e4m3"}, retype, true);
 }
 
 // Every example the Hopper family can run under quant sage (head_dim 128 or

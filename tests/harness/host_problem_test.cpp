@@ -80,6 +80,32 @@ TEST(HostProblem, Fp8E5M2AndEmptyHeads) {
   EXPECT_FLOAT_EQ(static_cast<float>(std::fabs(*largest)), p.q_descale[0] * kE5M2Max);
 }
 
+// Block scales: a factor per query row, per 64 keys of a head and per V
+// channel, each block's largest magnitude at the format's largest value.
+TEST(HostProblem, Fp8BlocksAreScaledToFillTheFormat) {
+  const Variant variant = parse_one("variant f { dtype fp8_e4m3; head_dim 128; }");
+  ProblemOptions options;
+  options.fp8_block_scales = true;
+  const HostProblem p = random_problem(variant, {1, 2, 1, 9, 130}, options);
+  EXPECT_TRUE(p.fp8_block_scales);
+  ASSERT_EQ(p.q_descale.size(), 2U * 9);
+  ASSERT_EQ(p.k_descale.size(), 3U);  // ceil(130 / 64) blocks of one KV head
+  ASSERT_EQ(p.v_descale.size(), 128U);
+  const auto check = [](const std::vector<std::uint8_t>& bytes, const std::vector<double>& values,
+                        const std::vector<float>& descales, const auto& block_of) {
+    std::vector<std::uint8_t> largest(descales.size(), 0);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      const std::size_t block = block_of(i);
+      ASSERT_EQ(values[i], static_cast<double>(from_e4m3(bytes[i])) * descales[block]) << i;
+      largest[block] = std::max<std::uint8_t>(largest[block], bytes[i] & 0x7fU);
+    }
+    for (const std::uint8_t code : largest) EXPECT_EQ(code, 0x7eU);
+  };
+  check(p.q_bytes, p.q, p.q_descale, [](std::size_t i) { return i / 128; });
+  check(p.k_bytes, p.k, p.k_descale, [](std::size_t i) { return i / 128 / 64; });
+  check(p.v_bytes, p.v, p.v_descale, [](std::size_t i) { return i % 128; });
+}
+
 // Outlier channels: the same few channels of Q and K grow by 10-100x, V
 // does not; the mean square of a channel over its rows shows it.
 TEST(HostProblem, OutlierChannelsScaleQAndKAlike) {

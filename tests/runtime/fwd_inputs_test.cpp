@@ -117,7 +117,7 @@ TEST(FwdInputs, Fp8VariantsTakeFp8InputsAndTheirOutDtype) {
   EXPECT_NO_THROW((void)fwd_problem(e5m2, inputs(ElemType::F8E5M2, ElemType::F16), 0));
 }
 
-TEST(FwdInputs, DescalesAreFloatsPerBatchAndHead) {
+TEST(FwdInputs, DescalesAreFloatsPerHeadOrPerBlock) {
   const Variant variant = parse("variant f { dtype fp8_e4m3; head_dim 64; }");
   FwdInputs given = inputs(ElemType::F8E4M3, ElemType::BF16);
   given.q_descale = contiguous_view(fake_address(0x50000), ElemType::F32, {2, 4});
@@ -130,6 +130,15 @@ TEST(FwdInputs, DescalesAreFloatsPerBatchAndHead) {
   EXPECT_EQ(problem.k_descale.shape, (std::vector<std::int64_t>{2, 2}));
   EXPECT_EQ(problem.v_descale.data, 0x70000U);
   EXPECT_EQ(problem.v_descale.strides, (std::vector<std::int64_t>{0, 0}));
+  // Per query row, per 64 keys (17 keys: one block) and per V channel.
+  FwdInputs blocks = given;
+  blocks.q_descale = contiguous_view(fake_address(0x50000), ElemType::F32, {2, 4, 33});
+  blocks.k_descale = contiguous_view(fake_address(0x60000), ElemType::F32, {2, 2, 1});
+  blocks.v_descale = contiguous_view(fake_address(0x70000), ElemType::F32, {2, 2, 64});
+  const FwdProblem per_block = fwd_problem(variant, blocks, 0);
+  EXPECT_EQ(per_block.q_descale.strides, (std::vector<std::int64_t>{132, 33, 1}));
+  EXPECT_EQ(per_block.k_descale.shape, (std::vector<std::int64_t>{2, 2, 1}));
+  EXPECT_EQ(per_block.v_descale.shape, (std::vector<std::int64_t>{2, 2, 64}));
 
   const auto error_of = [&variant](const FwdInputs& wrong) -> std::string {
     try {
@@ -141,10 +150,19 @@ TEST(FwdInputs, DescalesAreFloatsPerBatchAndHead) {
   };
   FwdInputs wrong = given;
   wrong.k_descale = contiguous_view(fake_address(0x60000), ElemType::F32, {2, 4});
-  EXPECT_EQ(error_of(wrong), "k_descale must be [batch, kv_heads] = [2, 2], not [2, 4]");
+  EXPECT_EQ(error_of(wrong),
+            "k_descale must be [batch, kv_heads] = [2, 2] or [batch, kv_heads, ceil(kv_len / 64)] "
+            "= [2, 2, 1], not [2, 4]");
   wrong = given;
   wrong.q_descale = contiguous_view(fake_address(0x50000), ElemType::F32, {8});
-  EXPECT_EQ(error_of(wrong), "q_descale must be [batch, heads] = [2, 4], not [8]");
+  EXPECT_EQ(error_of(wrong),
+            "q_descale must be [batch, heads] = [2, 4] or [batch, heads, q_len] = [2, 4, 33], not "
+            "[8]");
+  wrong = given;
+  wrong.v_descale = contiguous_view(fake_address(0x70000), ElemType::F32, {2, 2, 32});
+  EXPECT_EQ(error_of(wrong),
+            "v_descale must be [batch, kv_heads] = [2, 2] or [batch, kv_heads, head_dim_v] = "
+            "[2, 2, 64], not [2, 2, 32]");
   wrong = given;
   wrong.q_descale->dtype = ElemType::F16;
   EXPECT_EQ(error_of(wrong), "tensor 'q_descale' must be f32, not f16");
