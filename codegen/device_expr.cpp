@@ -1,9 +1,11 @@
 #include "codegen/device_expr.hpp"
 
+#include "codegen/expr_weight.hpp"
 #include "codegen/int_range.hpp"
 #include <attnjit/error.hpp>
 
 #include <limits>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -18,17 +20,25 @@ std::string int_literal(std::int64_t value) {
   return value < 0 ? fmt::format("({}LL)", value) : fmt::format("{}LL", value);
 }
 
+std::string int32_literal(std::int64_t value) {
+  if (value == std::numeric_limits<std::int32_t>::min()) return "(-2147483647 - 1)";
+  return value < 0 ? fmt::format("({})", value) : fmt::format("{}", value);
+}
+
+// Sizes and indices are below 2^30 (int_range.hpp), so causal's sum fits int32.
 std::string builtin_name_in_code(ir::Builtin which) {
   switch (which) {
     case ir::Builtin::Score: return "score";
-    case ir::Builtin::Causal: return "(aj::sub(aj::add(ix.q, ix.kv_len), ix.q_len) >= ix.k)";
+    case ir::Builtin::Causal: return "((int)ix.q + (int)ix.kv_len - (int)ix.q_len >= (int)ix.k)";
     default: return fmt::format("ix.{}", ir::builtin_name(which));
   }
 }
 
 class Printer {
  public:
-  Printer(const Variant& variant, const NamedExprs& named) : variant_(variant), named_(named) {}
+  Printer(const Variant& variant, const NamedExprs& named) : variant_(variant), named_(named) {
+    for (const auto& entry : named) computed_.insert(entry.first);
+  }
   [[nodiscard]] std::string print(const ir::ExprPtr& expr) const;
 
  private:
@@ -36,11 +46,13 @@ class Printer {
   [[nodiscard]] std::string binary(const ir::Binary& node) const;
   [[nodiscard]] std::string call(const ir::Call& node, Type type) const;
   [[nodiscard]] std::string read(const ir::TensorRead& node) const;
-  [[nodiscard]] bool fits_int32(const ir::ExprPtr& expr) const;
-  [[nodiscard]] bool narrow(const ir::Binary& node) const;  // both operands fit int32
+  [[nodiscard]] std::string print_int32(const ir::ExprPtr& expr) const;
+  [[nodiscard]] bool fits_int32(const ir::ExprPtr& expr) const;  // its value
+  [[nodiscard]] bool narrow(const ir::Binary& node) const;       // both operands' values
 
   const Variant& variant_;
   const NamedExprs& named_;
+  std::set<const ir::Expr*> computed_;  // named_'s expressions: values, not code
 };
 
 std::string Printer::args(const std::vector<ir::ExprPtr>& list) const {
@@ -78,6 +90,12 @@ std::string Printer::binary(const ir::Binary& node) const {
         return fmt::format("aj::mod{}({}, {})", narrow(node) ? "32" : "", lhs, rhs);
       default: break;
     }
+  }
+  // Both sides of a light && or || are cheap and have no effects, so both
+  // are computed and joined as bits: short-circuit code for a mask unrolled
+  // over a tile became branches and bools kept in registers as bytes.
+  if ((node.op == BinaryOp::And || node.op == BinaryOp::Or) && !heavy_code(node.rhs, computed_)) {
+    return fmt::format("({} {} {})", lhs, node.op == BinaryOp::And ? "&" : "|", rhs);
   }
   return fmt::format("({} {} {})", lhs, ir::binary_spelling(node.op), rhs);
 }
@@ -118,7 +136,54 @@ std::string Printer::read(const ir::TensorRead& node) const {
                      field_name(node.name), args(node.indices));
 }
 
+// An int expression whose every step fits int32 (int_range.hpp), in 32-bit
+// arithmetic: half the instructions of 64-bit ones and no register pairs,
+// which is most of the cost of a mask evaluated per element of a tile.
+// Plain operators, as nothing can overflow.
+std::string Printer::print_int32(const ir::ExprPtr& expr) const {
+  if (const auto it = named_.find(expr.get()); it != named_.end()) {
+    return fmt::format("(int){}", it->second);
+  }
+  const ir::Node& node = expr->node();
+  if (const auto* n = std::get_if<ir::IntConst>(&node)) return int32_literal(n->value);
+  if (const auto* n = std::get_if<ir::BuiltinRef>(&node)) {
+    return fmt::format("(int)ix.{}", ir::builtin_name(n->which));
+  }
+  if (const auto* n = std::get_if<ir::ParamRef>(&node)) {
+    return fmt::format("(int)p.{}", field_name(n->name));
+  }
+  if (const auto* n = std::get_if<ir::TensorRead>(&node)) return fmt::format("(int){}", read(*n));
+  if (const auto* n = std::get_if<ir::Unary>(&node)) {
+    return fmt::format("(-{})", print_int32(n->operand));
+  }
+  if (const auto* n = std::get_if<ir::Binary>(&node)) {
+    const std::string lhs = print_int32(n->lhs);
+    const std::string rhs = print_int32(n->rhs);
+    switch (n->op) {
+      case BinaryOp::Div: return fmt::format("(int)aj::div32({}, {})", lhs, rhs);
+      case BinaryOp::Mod: return fmt::format("(int)aj::mod32({}, {})", lhs, rhs);
+      default: return fmt::format("({} {} {})", lhs, ir::binary_spelling(n->op), rhs);
+    }
+  }
+  if (const auto* n = std::get_if<ir::Select>(&node)) {
+    return fmt::format("({} ? {} : {})", print(n->cond), print_int32(n->if_true),
+                       print_int32(n->if_false));
+  }
+  const auto& call = std::get<ir::Call>(node);
+  std::string list;
+  for (const ir::ExprPtr& arg : call.args) {
+    list += (list.empty() ? "" : ", ") + print_int32(arg);
+  }
+  switch (call.func) {
+    case ir::Func::Abs: return fmt::format("aj::iabs32({})", list);
+    case ir::Func::Min: return fmt::format("aj::imin32({})", list);
+    case ir::Func::Max: return fmt::format("aj::imax32({})", list);
+    default: return fmt::format("aj::iclamp32({})", list);
+  }
+}
+
 std::string Printer::print(const ir::ExprPtr& expr) const {
+  if (expr->type() == Type::Int && codegen::fits_int32(expr, variant_)) return print_int32(expr);
   if (const auto it = named_.find(expr.get()); it != named_.end()) return it->second;
   const ir::Node& node = expr->node();
   if (const auto* n = std::get_if<ir::IntConst>(&node)) return int_literal(n->value);

@@ -7,12 +7,14 @@
 namespace attnjit::codegen {
 namespace {
 
-// Whether `matches` holds for any node of the tree under `expr`.
+// Whether `matches` holds for any node of the tree under `expr`, not looking
+// inside the subtrees in `skipped`.
 template <class Matches>
-bool any_node(const ir::ExprPtr& expr, const Matches& matches) {
-  if (expr == nullptr) return false;
+bool any_node(const ir::ExprPtr& expr, const Matches& matches,
+              const std::set<const ir::Expr*>& skipped = {}) {
+  if (expr == nullptr || skipped.contains(expr.get())) return false;
   if (matches(*expr)) return true;
-  const auto below = [&](const ir::ExprPtr& child) { return any_node(child, matches); };
+  const auto below = [&](const ir::ExprPtr& child) { return any_node(child, matches, skipped); };
   return std::visit(
       [&](const auto& node) {
         using T = std::decay_t<decltype(node)>;
@@ -37,8 +39,10 @@ bool is_tensor_read(const ir::Expr& expr) { return expr.as<ir::TensorRead>() != 
 
 }  // namespace
 
-bool heavy_code(const ir::ExprPtr& expr) {
-  return any_node(expr, [](const ir::Expr& node) {
+bool heavy_code(const ir::ExprPtr& expr) { return heavy_code(expr, {}); }
+
+bool heavy_code(const ir::ExprPtr& expr, const std::set<const ir::Expr*>& computed) {
+  const auto heavy_node = [](const ir::Expr& node) {
     if (const auto* read = node.as<ir::TensorRead>()) {
       // A gather per element; a read of fixed indices (slope[h]) is one per CTA.
       return std::any_of(read->indices.begin(), read->indices.end(), [](const ir::ExprPtr& i) {
@@ -49,7 +53,8 @@ bool heavy_code(const ir::ExprPtr& expr) {
     const auto* binary = node.as<ir::Binary>();
     return binary != nullptr &&
            (binary->op == ir::BinaryOp::Div || binary->op == ir::BinaryOp::Mod);
-  });
+  };
+  return any_node(expr, heavy_node, computed);
 }
 
 bool reads_tensors(const ir::ExprPtr& expr) { return any_node(expr, is_tensor_read); }

@@ -4,6 +4,8 @@
 
 #include <attnjit/ir.hpp>
 
+#include <set>
+
 namespace attnjit::codegen {
 
 // Whether the device code for `expr`, or its interval code, is large and
@@ -11,6 +13,9 @@ namespace attnjit::codegen {
 // ids, bucket tables) and 64-bit divisions make it so. Comparisons and sums
 // of indices do not, nor reads at fixed indices (a slope per head).
 bool heavy_code(const ir::ExprPtr& expr);
+// The same, with the subexpressions in `computed` (values computed
+// elsewhere, such as mask parts) counted as plain values.
+bool heavy_code(const ir::ExprPtr& expr, const std::set<const ir::Expr*>& computed);
 
 // Whether `expr` reads a tensor anywhere.
 bool reads_tensors(const ir::ExprPtr& expr);

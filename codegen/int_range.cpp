@@ -72,7 +72,7 @@ class Ranges {
  public:
   explicit Ranges(const Variant& variant) : variant_(variant) {}
 
-  Range of(const ir::ExprPtr& expr) const {
+  [[nodiscard]] Range of(const ir::ExprPtr& expr) const {
     const ir::Node& node = expr->node();
     if (const auto* n = std::get_if<ir::IntConst>(&node)) return IntRange{n->value, n->value};
     if (const auto* n = std::get_if<ir::BuiltinRef>(&node)) return builtin_range(n->which);
@@ -93,7 +93,7 @@ class Ranges {
   }
 
  private:
-  Range binary(const ir::Binary& n) const {
+  [[nodiscard]] Range binary(const ir::Binary& n) const {
     const Range a = of(n.lhs);
     const Range b = of(n.rhs);
     switch (n.op) {
@@ -106,7 +106,7 @@ class Ranges {
     }
   }
 
-  Range call(const ir::Call& n) const {
+  [[nodiscard]] Range call(const ir::Call& n) const {
     std::vector<Range> args;
     for (const ir::ExprPtr& arg : n.args) args.push_back(of(arg));
     switch (n.func) {
@@ -134,6 +134,27 @@ class Ranges {
 std::optional<IntRange> int_range(const ir::ExprPtr& expr, const Variant& variant) {
   if (expr == nullptr || expr->type() != ir::Type::Int) return std::nullopt;
   return Ranges(variant).of(expr);
+}
+
+bool fits_int32(const ir::ExprPtr& expr, const Variant& variant) {
+  const Range range = int_range(expr, variant);
+  if (!range || range->lo < kInt32.lo || range->hi > kInt32.hi) return false;
+  // A node can fit where an operand does not (x * 0): every int operand must.
+  const auto operand_fits = [&](const ir::ExprPtr& operand) {
+    return operand->type() != ir::Type::Int || fits_int32(operand, variant);
+  };
+  const ir::Node& node = expr->node();
+  if (const auto* n = std::get_if<ir::Unary>(&node)) return operand_fits(n->operand);
+  if (const auto* n = std::get_if<ir::Binary>(&node)) {
+    return operand_fits(n->lhs) && operand_fits(n->rhs);
+  }
+  if (const auto* n = std::get_if<ir::Select>(&node)) {
+    return operand_fits(n->if_true) && operand_fits(n->if_false);
+  }
+  if (const auto* n = std::get_if<ir::Call>(&node)) {
+    return std::all_of(n->args.begin(), n->args.end(), operand_fits);
+  }
+  return true;
 }
 
 }  // namespace attnjit::codegen

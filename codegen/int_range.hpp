@@ -23,4 +23,10 @@ struct IntRange {
 // around int64 or nothing bounds it.
 std::optional<IntRange> int_range(const ir::ExprPtr& expr, const Variant& variant);
 
+// Whether the int expression `expr` and every int operand under it (down to
+// tensor reads, whose indices are their own business) fit int32, so that it
+// can be computed in 32-bit arithmetic with the same result: then no
+// intermediate value wraps either way.
+bool fits_int32(const ir::ExprPtr& expr, const Variant& variant);
+
 }  // namespace attnjit::codegen

@@ -2,7 +2,9 @@
 
 #include "codegen/device_expr.hpp"
 #include "codegen/expr_weight.hpp"
+#include "codegen/int_range.hpp"
 
+#include <set>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -76,7 +78,9 @@ Part name_part(const std::vector<ir::ExprPtr>& exprs, const std::string& prefix,
                const Variant& variant, NamedExprs& named) {
   Part part;
   for (std::size_t i = 0; i < exprs.size(); ++i) {
-    part.fields += fmt::format("    {} v{};\n", c_type(exprs[i]->type()), i);
+    // An int part that fits 32 bits is kept (and shuffled between lanes) in 32.
+    const bool narrow = exprs[i]->type() == ir::Type::Int && fits_int32(exprs[i], variant);
+    part.fields += fmt::format("    {} v{};\n", narrow ? "int" : c_type(exprs[i]->type()), i);
     part.values += (i == 0 ? "" : ", ") + device_expr(exprs[i], variant);
     named.emplace(exprs[i].get(), fmt::format("{}.v{}", prefix, i));
   }
@@ -93,8 +97,11 @@ std::string mask_parts_members(const Variant& variant) {
   NamedExprs named;
   const Part row_part = name_part(row, "r", variant, named);
   const Part col_part = name_part(col, "c", variant, named);
+  std::set<const ir::Expr*> computed;
+  for (const auto& entry : named) computed.insert(entry.first);
   return fmt::format(
       "  static constexpr bool kMaskParts = {any};\n"
+      "  static constexpr bool kLightParts = {light};\n"
       "  struct RowPart {{\n{row_fields}  }};\n"
       "  struct ColPart {{\n{col_fields}  }};\n"
       "  static AJ_HD RowPart row_part([[maybe_unused]] const Params& p,\n"
@@ -111,9 +118,10 @@ std::string mask_parts_members(const Variant& variant) {
       "                                  [[maybe_unused]] const ColPart& c) {{\n"
       "    return {joined};\n"
       "  }}\n",
-      fmt::arg("any", !row.empty() || !col.empty()), fmt::arg("row_fields", row_part.fields),
-      fmt::arg("col_fields", col_part.fields), fmt::arg("row_values", row_part.values),
-      fmt::arg("col_values", col_part.values),
+      fmt::arg("any", !row.empty() || !col.empty()),
+      fmt::arg("light", variant.mask().empty() || !heavy_code(mask, computed)),
+      fmt::arg("row_fields", row_part.fields), fmt::arg("col_fields", col_part.fields),
+      fmt::arg("row_values", row_part.values), fmt::arg("col_values", col_part.values),
       fmt::arg("joined", device_expr(mask, variant, named)));
 }
 

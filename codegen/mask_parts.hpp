@@ -15,7 +15,9 @@ namespace attnjit::codegen {
 
 // Members of the generated Variant struct: kMaskParts (whether the mask has
 // such parts), RowPart and ColPart, row_part(p, ix) (ix.q set), col_part(p,
-// ix) (ix.k set) and mask_of_parts(p, ix, row, col), which equals mask(p, ix).
+// ix) (ix.k set) and mask_of_parts(p, ix, row, col), which equals mask(p, ix);
+// kLightParts when mask_of_parts is light code (expr_weight.hpp), which the
+// families then unroll per element.
 std::string mask_parts_members(const Variant& variant);
 
 }  // namespace attnjit::codegen

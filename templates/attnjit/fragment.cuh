@@ -120,8 +120,8 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
   auto keep = [&](int e) {
     rows.set(ix, (e % 4) / 2);
     ix.k = k0 + (e / 4) * 8 + 2 * t + (e % 2);
-    bool kept = ix.k < ix.kv_len;
-    if constexpr (V::kHasMask) kept = kept && V::mask(p, ix);
+    bool kept = (int)ix.k < (int)ix.kv_len;  // both below 2^30 (codegen/int_range.hpp)
+    if constexpr (V::kHasMask) kept = kept & V::mask(p, ix);  // &: a branch per element costs more
     return kept;
   };
   auto apply_bits = [&](int w, u32 keep_bits) {
@@ -133,8 +133,13 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
   };
   if constexpr (!V::kCompactMask) {
 #pragma unroll
-    for (int e = 0; e < kElements; ++e) {
-      if (!keep(e)) s[e / 4][e % 4] = neg_inf();
+    for (int w = 0; w < (kElements + 31) / 32; ++w) {
+      u32 keep_bits = 0;
+#pragma unroll
+      for (int j = 0; j < 32 && w * 32 + j < kElements; ++j) {
+        keep_bits |= (u32)keep(w * 32 + j) << j;
+      }
+      apply_bits(w, keep_bits);
     }
   } else if constexpr (!V::kMaskParts) {
 #pragma unroll
@@ -166,6 +171,26 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
       ix.k = k0 + s * 32 + (int)(threadIdx.x % 32);
       cols[s] = V::col_part(p, ix);
     }
+    if constexpr (V::kLightParts) {
+      // What joins the parts is light (a comparison of ids, say): unrolled
+      // per element like a light mask.
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const typename V::ColPart col = shfl_value(cols[nt / 4], (nt % 4) * 8 + 2 * t + c);
+          ix.k = k0 + nt * 8 + 2 * t + c;
+#pragma unroll
+          for (int r = 0; r < 2; ++r) {
+            rows.set(ix, r);
+            if (!((int)ix.k < (int)ix.kv_len && V::mask_of_parts(p, ix, parts[r], col))) {
+              s[nt][r * 2 + c] = neg_inf();
+            }
+          }
+        }
+      }
+      return;
+    }
 #pragma unroll
     for (int w = 0; w < (kElements + 31) / 32; ++w) {
       u32 keep_bits = 0;
@@ -183,7 +208,7 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
 #pragma unroll
           for (int r = 0; r < 2; ++r) {
             rows.set(ix, r);
-            const bool kept = ix.k < ix.kv_len && V::mask_of_parts(p, ix, parts[r], col);
+            const bool kept = (int)ix.k < (int)ix.kv_len && V::mask_of_parts(p, ix, parts[r], col);
             keep_bits |= (u32)kept << (group * 4 + r * 2 + j % 2);
           }
         }

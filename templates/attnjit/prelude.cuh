@@ -84,6 +84,12 @@ AJ_HD long long iabs(long long a) { return a < 0 ? neg(a) : a; }
 AJ_HD long long imin(long long a, long long b) { return a < b ? a : b; }
 AJ_HD long long imax(long long a, long long b) { return a > b ? a : b; }
 AJ_HD long long iclamp(long long x, long long lo, long long hi) { return imin(imax(x, lo), hi); }
+// The same for ints whose every value fits 32 bits (codegen/int_range): no
+// result can wrap.
+AJ_HD int iabs32(int a) { return a < 0 ? -a : a; }
+AJ_HD int imin32(int a, int b) { return a < b ? a : b; }
+AJ_HD int imax32(int a, int b) { return a > b ? a : b; }
+AJ_HD int iclamp32(int x, int lo, int hi) { return imin32(imax32(x, lo), hi); }
 
 // --- floats: 32-bit; accurate library functions, not the fast approximations --
 AJ_HD float fclamp(float x, float lo, float hi) { return fminf(fmaxf(x, lo), hi); }

@@ -39,6 +39,14 @@ TEST(ExprWeight, TensorReadsAnywhereAreFound) {
   EXPECT_TRUE(reads_tensors(mask));
 }
 
+TEST(ExprWeight, ValuesComputedElsewhereAreLight) {
+  const ir::ExprPtr mask = mask_of("causal && doc[k] == doc[q]", "tensor doc: i32[kv_len];");
+  const auto* both = mask->as<ir::Binary>();
+  const auto* same = both->rhs->as<ir::Binary>();
+  EXPECT_FALSE(heavy_code(mask, {same->lhs.get(), same->rhs.get()}));
+  EXPECT_TRUE(heavy_code(mask, {same->lhs.get()}));
+}
+
 TEST(ExprWeight, ReadsAtFixedIndicesAreLight) {
   const ir::ExprPtr mask = mask_of("causal && keep[h] > 0", "tensor keep: i32[heads];");
   EXPECT_FALSE(heavy_code(mask));

@@ -57,6 +57,21 @@ TEST(IntRange, WhatMayWrapHasNoBound) {
   EXPECT_FALSE(converted("score + (q * 4611686018427387904)"));
 }
 
+TEST(IntRange, Fits32OnlyWhereEveryIntStepDoes) {
+  const auto fits = [](const char* score, const char* decls = "") {
+    const Variant variant = with_score(score, decls);
+    return fits_int32(variant.score()->as<ir::Binary>()->rhs->as<ir::IntToFloat>()->operand,
+                      variant);
+  };
+  EXPECT_TRUE(fits("score + (k - q)"));
+  EXPECT_TRUE(fits("score + (k - (q + kv_len - q_len))"));
+  EXPECT_TRUE(fits("score + abs(t[k] / 2)", "tensor t: u8[kv_len];"));
+  // Its value is 0, but q * q needs 60 bits.
+  EXPECT_FALSE(fits("score + q * q * 0"));
+  EXPECT_FALSE(fits("score + min(w, 3) * 2", "param w: i32 = 5;"));
+  EXPECT_FALSE(fits("score + q * q * q"));
+}
+
 TEST(IntRange, Int32sConvertWithoutTheConversionInstruction) {
   EXPECT_NE(device_expr(with_score("score + (k - q)").score(), with_score("score"))
                 .find("aj::int32_to_float"),
