@@ -106,13 +106,15 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
 }
 
 // Masked-out elements and keys at or past kv_len become -inf. A light mask
-// (comparisons of indices) is evaluated unrolled, element by element. A heavy
-// one (V::kCompactMask: tensor reads, divisions) is evaluated in a loop that
-// is not unrolled, 32 elements to a word of bits: one copy of its code per
-// word rather than one per element keeps it quick to compile and out of the
-// registers the accumulators need. Only the bits are applied unrolled. Its
-// parts that depend on one side only (V::kMaskParts) are computed once per
-// row and once per key.
+// (comparisons of indices) is evaluated unrolled, element by element, into
+// words of 32 bits that are then applied: held as bits, not as 64 bools that
+// ptxas kept a byte each. A heavy one (V::kCompactMask: tensor reads,
+// divisions) is evaluated in a loop that is not unrolled, a word at a time:
+// one copy of its code per word rather than one per element keeps it quick
+// to compile and out of the registers the accumulators need. Its parts that
+// depend on one side only (V::kMaskParts) are computed once per row and once
+// per key; when what joins them is light (V::kLightParts), that join is
+// unrolled per element like a light mask.
 template <class V, int NT, class Rows>
 __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::Params& p,
                                            Index& ix, const Rows& rows, long long k0, int t) {
