@@ -5,6 +5,7 @@
 #include "codegen/expr_weight.hpp"
 #include "codegen/interval_code.hpp"
 #include "codegen/mask_parts.hpp"
+#include "codegen/score_terms.hpp"
 #include <attnjit/error.hpp>
 
 #include <fmt/format.h>
@@ -48,6 +49,9 @@ std::string variant_struct(const Variant& variant) {
   const bool has_mask = !variant.mask().empty();
   const ir::ExprPtr mask = variant.mask_expr();
   const std::optional<ClassTable> table = class_table(variant);
+  // score + B is computed as x * scale * log2(e) + bias_log2 (score_terms.hpp).
+  const std::optional<ir::ExprPtr> bias = additive_bias(variant.score());
+  constexpr float kLog2e = 1.4426950408889634F;
   return fmt::format(
       "// variant {name} ({hash})\n"
       "struct Variant {{\n"
@@ -66,8 +70,16 @@ std::string variant_struct(const Variant& variant) {
       "{mask_parts}"
       "\n"
       "  static AJ_HD float score([[maybe_unused]] const Params& p,\n"
-      "                           [[maybe_unused]] const aj::Index& ix, float score) {{\n"
+      "                           [[maybe_unused]] const aj::Index& ix, float score,\n"
+      "                           [[maybe_unused]] int k_step) {{\n"
       "    return {score};\n"
+      "  }}\n"
+      "\n"
+      "  static constexpr bool kAdditiveScore = {additive};\n"
+      "  static AJ_HD float bias_log2([[maybe_unused]] const Params& p,\n"
+      "                               [[maybe_unused]] const aj::Index& ix,\n"
+      "                               [[maybe_unused]] int k_step) {{\n"
+      "    return {bias_log2};\n"
       "  }}\n"
       "\n"
       "  static AJ_HD aj::TileClass classify([[maybe_unused]] const Params& p,\n"
@@ -81,7 +93,10 @@ std::string variant_struct(const Variant& variant) {
       fmt::arg("by_batch", table && table->by_batch),
       fmt::arg("heads", table ? static_cast<int>(table->heads) : 0),
       fmt::arg("identity", identity_score(variant)), fmt::arg("mask", device_expr(mask, variant)),
-      fmt::arg("score", device_expr(variant.score(), variant)),
+      fmt::arg("score", device_expr(variant.score(), variant, {}, "k_step")),
+      fmt::arg("additive", bias.has_value()),
+      fmt::arg("bias_log2",
+               bias ? device_expr_times(*bias, float_literal(kLog2e), variant, "k_step") : "0.0f"),
       fmt::arg("classify", interval_code(mask, variant, "    ")),
       fmt::arg("mask_parts", mask_parts_members(variant)));
 }

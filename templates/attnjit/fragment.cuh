@@ -83,7 +83,12 @@ struct HeadRows {
 // key k0 + 8 * nt + 2 * t + i % 2. In the log2 domain afterwards, except for
 // the identity score with a positive scale, which stays raw: its scale is
 // folded into one FFMA in the exponent (online_softmax's `factor`).
-template <class V, bool PositiveScale, int NT, class Rows>
+// StepKeys: the hooks see each key as the lane's first plus a compile-time
+// step, so that what is linear in k is computed once per row
+// (codegen/key_steps.hpp); without it the step is 0, which keeps the sm_80
+// family's four rows a thread out of the registers those row values take
+// (ALiBi at bm=128, bn=64 spilled).
+template <class V, bool PositiveScale, bool StepKeys, int NT, class Rows>
 __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V::Params& p,
                                             Index& ix, float scale, float scale_log2,
                                             const Rows& rows, long long k0, int t) {
@@ -97,8 +102,14 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
           x *= scale_log2;
         } else {
           rows.set(ix, i / 2);
-          ix.k = k0 + nt * 8 + 2 * t + (i % 2);
-          x = V::score(p, ix, x * scale) * kLog2e;
+          const int step = nt * 8 + (i % 2);  // from the lane's first key, k0 + 2 t
+          const int k_step = StepKeys ? step : 0;
+          ix.k = k0 + 2 * t + step;
+          if constexpr (V::kAdditiveScore) {
+            x = fmaf(x, scale_log2, V::bias_log2(p, ix, k_step));
+          } else {
+            x = V::score(p, ix, x * scale, k_step) * kLog2e;
+          }
         }
       }
     }

@@ -417,7 +417,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
       const long long k0 = (long long)n * BN + warp * KW;
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
-        apply_score<V, C::kPositiveScale>(acc_s[mt], p, ix, a.scale, a.scale_log2, rows[mt], k0, t);
+        apply_score<V, C::kPositiveScale, true>(acc_s[mt], p, ix, a.scale, a.scale_log2, rows[mt],
+                                                k0, t);
       }
       if (tile_class == kPartial || (n + 1) * BN > keys) {
 #pragma unroll

@@ -12,7 +12,8 @@
 //   V::mask(p, Index)      -> bool         one element
 //   V::kMaskParts, RowPart, ColPart, row_part, col_part, mask_of_parts
 //                                          a heavy mask in parts (codegen/mask_parts.hpp)
-//   V::score(p, Index, s)  -> float        the score expression of the scaled logit
+//   V::score(p, Index, s, k_step) -> float the score expression of the scaled logit;
+//                                          k_step: ix.k's compile-time offset in the row
 //   V::classify(p, Tile)   -> TileClass    a whole tile, by interval arithmetic
 // and the config through a struct C with kBlockM, kBlockN, kWarps, kHeadDim,
 // kHeadDimV, kBf16 (else fp16), kOutBf16 and kPositiveScale (the variant's scale is > 0).
@@ -226,8 +227,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
     const long long q_warp = m0 + warp_row0;
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
-      apply_score<V, C::kPositiveScale>(acc_s[mt], p, ix, a.scale, a.scale_log2,
-                                        HeadRows{q_warp + mt * 16 + g}, n0, t);
+      apply_score<V, C::kPositiveScale, false>(acc_s[mt], p, ix, a.scale, a.scale_log2,
+                                               HeadRows{q_warp + mt * 16 + g}, n0, t);
     }
     // The mask, only where the tile needs it: a branch around the whole loop,
     // uniform across the CTA, so full tiles pay nothing for it.

@@ -534,7 +534,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       }
     }
     // Nothing for the identity score with a positive scale, folded factors or not.
-    apply_score<V, C::kPositiveScale>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g}, n0, t);
+    apply_score<V, C::kPositiveScale, true>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g},
+                                            n0, t);
     if (token % 4 == kPartial || n0 + BN > a.kv_len) {
       apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
     }

@@ -57,8 +57,10 @@ class HookInputs {
 // One variant's hooks bound to one problem.
 struct Hooks {
   std::function<bool(const aj::Index&)> mask;
-  std::function<bool(const aj::Index&)> mask_of_parts;  // the mask from its parts
-  std::function<float(const aj::Index&, float)> score;
+  std::function<bool(const aj::Index&)> mask_of_parts;       // the mask from its parts
+  std::function<float(const aj::Index&, float, int)> score;  // k_step last
+  // Only for a score that adds terms to `score` (Variant::kAdditiveScore).
+  std::function<float(const aj::Index&, int)> bias_log2;
   std::function<int(const aj::Tile&)> classify;
 };
 

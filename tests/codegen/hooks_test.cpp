@@ -278,7 +278,9 @@ TEST_P(GeneratedHooks, ScoreAgreesWithInterpreter) {
       const aj::Index ix =
           problem->index(draw(s.batch), draw(s.heads), draw(s.q_len), draw(s.kv_len));
       const float score = i < kSpecial.size() ? kSpecial[i] : normal(random);
-      const float generated = problem->hooks.score(ix, score);
+      // Any step the key can have come from, as the families step through keys.
+      const int k_step = static_cast<int>(draw(std::min<std::int64_t>(ix.k, 255) + 1));
+      const float generated = problem->hooks.score(ix, score, k_step);
       const reference::Value expected =
           reference::evaluate(*variant().score(), Problem::point(ix, score), problem->bindings);
       if (!close_enough(generated, expected.f)) {
@@ -286,6 +288,37 @@ TEST_P(GeneratedHooks, ScoreAgreesWithInterpreter) {
         ADD_FAILURE() << "generated score " << generated << ", interpreter " << expected.f
                       << " for score " << score << " at b=" << ix.b << " h=" << ix.h
                       << " q=" << ix.q << " k=" << ix.k << "; " << describe(*problem);
+      }
+    }
+    if (failures > 0) return;
+  }
+}
+
+// What a score `score + B` adds, times log2(e), as the kernels compute it
+// (x * scale * log2 e + bias_log2): B is the score at a logit of 0.
+TEST_P(GeneratedHooks, AdditiveBiasAgreesWithInterpreter) {
+  for (std::uint64_t seed = 0; seed < kSeeds; ++seed) {
+    const auto problem = make_problem(entry(), seed);
+    if (!problem->hooks.bias_log2) return;
+    const AttentionShape& s = problem->host.shape;
+    std::mt19937_64 random(seed + 3000);
+    auto draw = [&](std::int64_t n) {
+      return std::uniform_int_distribution<std::int64_t>(0, n - 1)(random);
+    };
+    int failures = 0;
+    for (std::size_t i = 0; i < 200 && failures < 5; ++i) {
+      const aj::Index ix =
+          problem->index(draw(s.batch), draw(s.heads), draw(s.q_len), draw(s.kv_len));
+      const int k_step = static_cast<int>(draw(std::min<std::int64_t>(ix.k, 255) + 1));
+      const float generated = problem->hooks.bias_log2(ix, k_step);
+      const reference::Value bias =
+          reference::evaluate(*variant().score(), Problem::point(ix, 0.0), problem->bindings);
+      const double expected = bias.f * 1.4426950408889634;
+      if (!close_enough(generated, expected)) {
+        ++failures;
+        ADD_FAILURE() << "generated bias_log2 " << generated << ", interpreter " << expected
+                      << " at b=" << ix.b << " h=" << ix.h << " q=" << ix.q << " k=" << ix.k
+                      << " k_step=" << k_step << "; " << describe(*problem);
       }
     }
     if (failures > 0) return;
