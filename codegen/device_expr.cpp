@@ -83,7 +83,7 @@ bool Printer::narrow(const ir::Binary& node) const {
 }
 
 std::string Printer::binary(const ir::Binary& node) const {
-  if (node.op == BinaryOp::Mul && node.lhs->type() == Type::Float) {
+  if (!key_step_.empty() && node.op == BinaryOp::Mul && node.lhs->type() == Type::Float) {
     if (!uses_builtin(node.lhs, ir::Builtin::K)) return row_times(print(node.lhs), node.rhs);
     if (!uses_builtin(node.rhs, ir::Builtin::K)) return row_times(print(node.rhs), node.lhs);
   }

@@ -8,6 +8,8 @@
 #include "codegen/score_terms.hpp"
 #include <attnjit/error.hpp>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 namespace attnjit::codegen {
@@ -51,7 +53,6 @@ std::string variant_struct(const Variant& variant) {
   const std::optional<ClassTable> table = class_table(variant);
   // score + B is computed as x * scale * log2(e) + bias_log2 (score_terms.hpp).
   const std::optional<ir::ExprPtr> bias = additive_bias(variant.score());
-  constexpr float kLog2e = 1.4426950408889634F;
   return fmt::format(
       "// variant {name} ({hash})\n"
       "struct Variant {{\n"
@@ -96,7 +97,9 @@ std::string variant_struct(const Variant& variant) {
       fmt::arg("score", device_expr(variant.score(), variant, {}, "k_step")),
       fmt::arg("additive", bias.has_value()),
       fmt::arg("bias_log2",
-               bias ? device_expr_times(*bias, float_literal(kLog2e), variant, "k_step") : "0.0f"),
+               bias ? device_expr_times(*bias, float_literal(static_cast<float>(M_LOG2E)), variant,
+                                        "k_step")
+                    : "0.0f"),
       fmt::arg("classify", interval_code(mask, variant, "    ")),
       fmt::arg("mask_parts", mask_parts_members(variant)));
 }
