@@ -89,6 +89,12 @@ __device__ __forceinline__ void tma_load(void* dst, const TmaMap& map, u64* bar,
       : "memory");
 }
 
+// Fetches a TMA map into the descriptor cache ahead of its first load, which
+// would otherwise wait for it.
+__device__ __forceinline__ void tma_prefetch_map(const TmaMap& map) {
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<u64>(&map)) : "memory");
+}
+
 // --- wgmma --------------------------------------------------------------------
 // A shared-memory matrix descriptor for the 128-byte swizzle: start address,
 // leading byte offset (between 64-column blocks of an N-major operand) and
@@ -135,7 +141,7 @@ __device__ __forceinline__ void regs_inc() {
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(Regs));
 }
 
-// Named barriers: 1..3 over one consumer warpgroup (0 is __syncthreads'),
+// Named barriers: 1..3 over one consumer warpgroup (0 is the CTA's start),
 // 4..6 for the consumers' turns at issuing products (Turns).
 __device__ __forceinline__ void warpgroup_sync(int id) {
   asm volatile("bar.sync %0, 128;\n" ::"r"(id) : "memory");
@@ -303,6 +309,14 @@ __device__ __forceinline__ void tile_scores(float (&s)[NT][4], const int (&c)[CT
   }
 }
 
+// 16 bytes to global memory in one store (a uint4 held in registers is
+// otherwise stored a member at a time).
+__device__ __forceinline__ void store_16(void* p, const uint4& v) {
+  asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"l"(p), "r"(v.x), "r"(v.y), "r"(v.z),
+               "r"(v.w)
+               : "memory");
+}
+
 // Byte offset of element (row, col) of a swizzled tile of `rows` rows.
 __device__ __forceinline__ int swizzled(int rows, int row, int col) {
   return (col / 64) * rows * 128 + row * 128 + ((((col % 64) / 8) ^ (row % 8)) * 16) +
@@ -317,8 +331,6 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   constexpr int BM = S::kBM, BN = S::kBN, kStages = S::kStages;
   constexpr int NT = BN / 8, DT = S::kDV / 8;
 
-  // The runtime starts this kernel under its classifier's (grid_dependency.cuh).
-  if constexpr (V::kClassTable) wait_for_prior_grids();
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   unsigned char* sQ = smem;
@@ -338,7 +350,14 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
   const int hkv = h / (a.heads / a.kv_heads);
 
+  // A CTA of a few tiles spends much of its time before its first product
+  // (H100, session 26: a third of a sliding window's CTA). So Q is asked for
+  // with the barriers' initialisation, and the producer walks to its first
+  // K and V tiles without waiting for the consumers.
   if (threadIdx.x == 0) {
+    tma_prefetch_map(maps.q);
+    tma_prefetch_map(maps.k);
+    tma_prefetch_map(maps.v);
     mbar_init(bar_q, 1);
     for (int s = 0; s < kStages; ++s) {
       mbar_init(&full_k[s], 1);
@@ -347,17 +366,19 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       mbar_init(&empty_v[s], 4 * C::kConsumers);
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    mbar_expect_tx(bar_q, BM * S::kDBytes);
+    for (int c = 0; c < S::kDBytes / 128; ++c)
+      tma_load(sQ + c * BM * 128, maps.q, bar_q, c * S::kBoxCols, m0, h, b);
   }
-  __syncthreads();
 
+  // The consumers wait for the barriers' initialisation (barrier 0); the
+  // producer, whose thread 0 did it, only arrives.
   if (warpgroup == 0) {
+    asm volatile("bar.arrive 0, %0;\n" ::"r"(blockDim.x) : "memory");
     if constexpr (C::kProducerRegs > 0) regs_dec<C::kProducerRegs>();
     if (warp != 0) return;
-    if (lane == 0) {
-      mbar_expect_tx(bar_q, BM * S::kDBytes);
-      for (int c = 0; c < S::kDBytes / 128; ++c)
-        tma_load(sQ + c * BM * 128, maps.q, bar_q, c * S::kBoxCols, m0, h, b);
-    }
+    // The runtime starts this kernel under its classifier's (grid_dependency.cuh).
+    if constexpr (V::kClassTable) wait_for_prior_grids();
     const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
     TileWalk<V, BM, BN> walk(p, a, fwd_index(a, b, h, hkv), m0, q_last);
     int stage = 0;
@@ -402,6 +423,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     }
     return;
   }
+  asm volatile("bar.sync 0, %0;\n" ::"r"(blockDim.x) : "memory");
 
   if constexpr (C::kConsumerRegs > 0) regs_inc<C::kConsumerRegs>();
   const int consumer = warpgroup - 1;
@@ -637,7 +659,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const float sum = quad_sum(row_sum[r]);
-    const float inv = sum > 0.0f ? v_head / sum : 0.0f;
+    // An approximate quotient: exact division's slow path sits in the epilogue of every CTA.
+    const float inv = sum > 0.0f ? __fdividef(v_head, sum) : 0.0f;
     const int row = warp_row0 + g + r * 8;
 #pragma unroll
     for (int dt = 0; dt < DT; ++dt) {
@@ -661,12 +684,23 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   }
   warpgroup_sync(1 + consumer);
   constexpr int kChunksPerRow = S::kDV / 8;
-  for (int c = threadIdx.x % 128; c < 64 * kChunksPerRow; c += 128) {
-    const int row = consumer * 64 + c / kChunksPerRow;
-    const int col = (c % kChunksPerRow) * 8;
-    if (m0 + row < a.q_len) {
-      *reinterpret_cast<uint4*>(o_ptr + (long long)(m0 + row) * a.o_stride[2] + col) =
-          *reinterpret_cast<const uint4*>(sQ + swizzled(BM, row, col));
+  constexpr int kRounds = 64 * kChunksPerRow / 128;
+  static_assert(64 * kChunksPerRow % 128 == 0, "whole rounds of the warpgroup");
+  // Every read first, then every store: one round trip to shared memory, not one a round.
+  const unsigned me = threadIdx.x % 128;
+  uint4 chunk[kRounds];
+#pragma unroll
+  for (int i = 0; i < kRounds; ++i) {
+    const unsigned c = me + i * 128;
+    chunk[i] = *reinterpret_cast<const uint4*>(
+        sQ + swizzled(BM, consumer * 64 + (int)(c / kChunksPerRow), (int)(c % kChunksPerRow) * 8));
+  }
+#pragma unroll
+  for (int i = 0; i < kRounds; ++i) {
+    const unsigned c = me + i * 128;
+    const long long row = m0 + consumer * 64 + (int)(c / kChunksPerRow);
+    if (row < a.q_len) {
+      store_16(o_ptr + row * a.o_stride[2] + (c % kChunksPerRow) * 8, chunk[i]);
     }
   }
 }
