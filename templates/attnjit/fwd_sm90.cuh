@@ -142,7 +142,8 @@ __device__ __forceinline__ void regs_inc() {
 }
 
 // Named barriers: 1..3 over one consumer warpgroup (0 is the CTA's start),
-// 4..6 for the consumers' turns at issuing products (Turns).
+// 4..6 for the consumers' turns at issuing products (Turns), 7 for the
+// producer's loader to wait for the barriers' initialisation.
 __device__ __forceinline__ void warpgroup_sync(int id) {
   asm volatile("bar.sync %0, 128;\n" ::"r"(id) : "memory");
 }
@@ -351,9 +352,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   const int hkv = h / (a.heads / a.kv_heads);
 
   // A CTA of a few tiles spends much of its time before its first product
-  // (H100, session 26: a third of a sliding window's CTA). So Q is asked for
-  // with the barriers' initialisation, and the producer walks to its first
-  // K and V tiles without waiting for the consumers.
+  // (H100, session 26: a third of a sliding window's CTA). So warp 0 asks
+  // for Q with the barriers' initialisation, and warp 1, which loads K and V,
+  // does not wait for the consumers; its first walk step takes 64 tiles.
   if (threadIdx.x == 0) {
     tma_prefetch_map(maps.q);
     tma_prefetch_map(maps.k);
@@ -371,19 +372,22 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       tma_load(sQ + c * BM * 128, maps.q, bar_q, c * S::kBoxCols, m0, h, b);
   }
 
-  // The consumers wait for the barriers' initialisation (barrier 0); the
-  // producer, whose thread 0 did it, only arrives.
+  // The consumers (barrier 0) and the loader (barrier 7) wait for the
+  // barriers' initialisation; the rest of the producer only arrives.
   if (warpgroup == 0) {
+    if (warp == 0) asm volatile("bar.arrive 7, 64;\n" ::: "memory");
     asm volatile("bar.arrive 0, %0;\n" ::"r"(blockDim.x) : "memory");
     if constexpr (C::kProducerRegs > 0) regs_dec<C::kProducerRegs>();
-    if (warp != 0) return;
+    if (warp != 1) return;
     // The runtime starts this kernel under its classifier's (grid_dependency.cuh).
     if constexpr (V::kClassTable) wait_for_prior_grids();
     const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
     TileWalk<V, BM, BN> walk(p, a, fwd_index(a, b, h, hkv), m0, q_last);
     int stage = 0;
     u32 phase = 0;
-    for (int n = walk.next(0); n < walk.n_tiles; n = walk.next(n + 1)) {
+    int n = walk.first();
+    asm volatile("bar.sync 7, 64;\n" ::: "memory");
+    for (; n < walk.n_tiles; n = walk.next(n + 1)) {
       mbar_wait(&empty_k[stage], phase ^ 1);
       if (lane == 0) {
         tile_of[stage] = tile_token(n, walk.found);

@@ -88,6 +88,28 @@ struct TileWalk {
     return n_tiles;
   }
 
+  // next(0), with two tiles a lane in its first step: a CTA's first load
+  // waits for it, and the second tile's classification or table read
+  // overlaps the first's.
+  __device__ __forceinline__ int first() {
+    const int lo = (int)(threadIdx.x % 32), hi = lo + 32;
+    const TileClass c_lo = lo < n_tiles ? classify(lo) : kEmpty;
+    const TileClass c_hi = hi < n_tiles ? classify(hi) : kEmpty;
+    const unsigned live_lo = __ballot_sync(0xffffffffu, c_lo != kEmpty);
+    const unsigned live_hi = __ballot_sync(0xffffffffu, c_hi != kEmpty);
+    if (live_lo != 0) {
+      const int at = __ffs(live_lo) - 1;
+      found = (TileClass)__shfl_sync(0xffffffffu, (int)c_lo, at);
+      return at;
+    }
+    if (live_hi != 0) {
+      const int at = __ffs(live_hi) - 1;
+      found = (TileClass)__shfl_sync(0xffffffffu, (int)c_hi, at);
+      return 32 + at;
+    }
+    return next(64);
+  }
+
   const typename V::Params& p;
   Index ix;
   long long q0, q1;
