@@ -428,6 +428,10 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     return;
   }
   asm volatile("bar.sync 0, %0;\n" ::"r"(blockDim.x) : "memory");
+  // The consumers read what the kernels launched before this one wrote (quant
+  // sage's factors); under a programmatic launch only this wait promises it is
+  // visible. They have nothing to do before their first K tile anyway.
+  if constexpr (V::kClassTable) wait_for_prior_grids();
 
   if constexpr (C::kConsumerRegs > 0) regs_inc<C::kConsumerRegs>();
   const int consumer = warpgroup - 1;
