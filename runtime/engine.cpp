@@ -75,13 +75,69 @@ int Kernel::spill_bytes() const {
   return report.spill_store_bytes + report.spill_load_bytes;
 }
 
+struct TileClasses::Table {
+  Table(std::shared_ptr<const Kernel::Loaded> by_in, const AttentionShape& shape_in,
+        std::size_t bytes)
+      : by(std::move(by_in)), shape(shape_in), buffer(by->gpu->context, bytes) {}
+  std::shared_ptr<const Kernel::Loaded> by;  // the kernel that made it, and its context
+  AttentionShape shape;
+  DeviceBuffer buffer;
+};
+
+TileClasses::TileClasses(std::shared_ptr<const Table> table) : table_(std::move(table)) {}
+
 void Kernel::launch(const FwdInputs& inputs, CUstream_st* stream) const {
   const Loaded& loaded = *loaded_;
-  const FwdProblem problem = fwd_problem(loaded.variant, inputs, loaded.gpu->context.ordinal());
+  FwdProblem problem = fwd_problem(loaded.variant, inputs, loaded.gpu->context.ordinal());
+  if (inputs.tile_classes) {
+    const TileClasses::Table& table = *inputs.tile_classes->table_;
+    const CachedKernel& maker = *table.by->cached;
+    if (maker.key.variant_hash != loaded.cached->key.variant_hash || maker.key.family != family() ||
+        maker.key.config != config()) {
+      throw InputError(fmt::format(
+          "tile classes made by the kernel of variant '{}' at {} {} do not fit this one's, {} {}",
+          table.by->variant.name(), maker.key.family, maker.key.config, family(), config()));
+    }
+    if (table.shape != problem.shape) {
+      const auto text = [](const AttentionShape& s) {
+        return fmt::format("b={},h={},hkv={},sq={},sk={}", s.batch, s.heads, s.kv_heads, s.q_len,
+                           s.kv_len);
+      };
+      throw InputError(fmt::format("tile classes made for shape {} given to a launch of {}",
+                                   text(table.shape), text(problem.shape)));
+    }
+    problem.tile_classes = table.buffer.ptr();
+  }
   // Modules belong to a context; the caller's thread may have none current.
   loaded.gpu->context.make_current();
   launch_variant(loaded.gpu->driver, loaded.kernels, loaded.variant,
                  loaded.cached->generated.kernel, problem, stream);
+}
+
+bool Kernel::takes_tile_classes() const {
+  const Loaded& loaded = *loaded_;
+  return loaded.kernels.functions.class_table && !loaded.cached->generated.kernel.decode &&
+         !loaded.kernels.hash && !loaded.kernels.hyper;
+}
+
+TileClasses Kernel::classify(const FwdInputs& inputs, CUstream_st* stream) const {
+  const Loaded& loaded = *loaded_;
+  if (!takes_tile_classes()) {
+    throw InputError(fmt::format(
+        "variant '{}' on the {} family has no tile classes to make ahead: only a mask that "
+        "reads tensors has them, and `sparsity hash`, `approx hyper` and the decode family "
+        "classify as they go",
+        loaded.variant.name(), family()));
+  }
+  const FwdProblem problem = fwd_problem(loaded.variant, inputs, loaded.gpu->context.ordinal());
+  const codegen::GeneratedKernel& kernel = loaded.cached->generated.kernel;
+  const std::int64_t bytes = tile_class_bytes(loaded.kernels.functions, kernel, problem.shape);
+  loaded.gpu->context.make_current();
+  auto table =
+      std::make_shared<TileClasses::Table>(loaded_, problem.shape, static_cast<std::size_t>(bytes));
+  launch_classify(loaded.gpu->driver, loaded.kernels.functions, loaded.variant, kernel, problem,
+                  table->buffer.ptr(), stream);
+  return TileClasses(std::move(table));
 }
 
 struct Engine::Impl {

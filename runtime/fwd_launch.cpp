@@ -172,6 +172,26 @@ aj::FwdArgs sizes_args(const AttentionShape& s) {
   return args;
 }
 
+// The classifier (codegen/class_table.hpp) over the `tiles` bytes at
+// args.tile_class; `extra` are the variant's arguments.
+void classify_into(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
+                   aj::FwdArgs args, std::vector<std::vector<unsigned char>>& extra,
+                   std::int64_t tiles, CUstream stream) {
+  if (tiles >= (std::int64_t{1} << 31)) {
+    throw InputError(
+        fmt::format("variant '{}': {} tiles to classify, more than 2^31", variant.name(), tiles));
+  }
+  args.class_lanes = classifier_lanes(tiles);
+  // The classifier takes the forward kernel's arguments less the TMA maps.
+  std::vector<void*> pointers{&args};
+  for (auto& bytes : extra) pointers.push_back(bytes.data());
+  const std::int64_t threads = (tiles + args.class_lanes - 1) / args.class_lanes * 32;
+  const Dim3 grid{
+      static_cast<unsigned>((threads + codegen::kClassifyThreads - 1) / codegen::kClassifyThreads)};
+  launch(driver, functions.classify, grid, Dim3{codegen::kClassifyThreads}, 0, stream,
+         pointers.data());
+}
+
 }  // namespace
 
 DeviceTensor contiguous(CUdeviceptr base, std::size_t offset, std::vector<std::int64_t> shape) {
@@ -299,29 +319,13 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     return;
   }
 
-  std::vector<void*> pointers;
-  pointers.push_back(&args);
   std::optional<StreamScratch> classes;
-  if (functions.class_table) {
-    const std::int64_t bytes =
-        codegen::class_table_bytes(*functions.class_table, s, kernel.block_m, kernel.block_n);
-    if (bytes > 0) {
-      classes.emplace(driver, static_cast<std::size_t>(bytes), stream);
-      args.tile_class = static_cast<unsigned char*>(device_pointer(classes->ptr()));
-      // The classifier takes the forward kernel's arguments less the TMA maps.
-      for (auto& bytes_of : extra) pointers.push_back(bytes_of.data());
-      if (bytes >= (std::int64_t{1} << 31)) {
-        throw InputError(fmt::format("variant '{}': {} tiles to classify, more than 2^31",
-                                     variant.name(), bytes));
-      }
-      args.class_lanes = classifier_lanes(bytes);
-      const std::int64_t threads = (bytes + args.class_lanes - 1) / args.class_lanes * 32;
-      const Dim3 grid{static_cast<unsigned>((threads + codegen::kClassifyThreads - 1) /
-                                            codegen::kClassifyThreads)};
-      launch(driver, functions.classify, grid, Dim3{codegen::kClassifyThreads}, 0, stream,
-             pointers.data());
-      pointers.resize(1);
-    }
+  if (problem.tile_classes != 0) {
+    args.tile_class = static_cast<unsigned char*>(device_pointer(problem.tile_classes));
+  } else if (const std::int64_t bytes = tile_class_bytes(functions, kernel, s); bytes > 0) {
+    classes.emplace(driver, static_cast<std::size_t>(bytes), stream);
+    args.tile_class = static_cast<unsigned char*>(device_pointer(classes->ptr()));
+    classify_into(driver, functions, variant, args, extra, bytes, stream);
   }
   std::optional<StreamScratch> v_scratch;
   std::optional<DeviceTensor> vt;
@@ -339,6 +343,7 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     sage = quantise_sage(driver, *functions.sage, variant, problem, sage_scratch, stream);
     args.sage = sage->scales;
   }
+  std::vector<void*> pointers{&args};
   aj::FwdMaps maps{};
   if (kernel.tma_maps) {
     if (sage) {
@@ -356,12 +361,32 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   const bool block_scales = problem.q_descale.shape.size() == 3 ||
                             problem.k_descale.shape.size() == 3 ||
                             problem.v_descale.shape.size() == 3;
-  const CUfunction forward = block_scales && functions.fp8_block_scales != nullptr
-                                 ? functions.fp8_block_scales
-                                 : functions.forward;
+  CUfunction forward = block_scales && functions.fp8_block_scales != nullptr
+                           ? functions.fp8_block_scales
+                           : functions.forward;
   launch(driver, forward, grid, block, static_cast<unsigned>(kernel.smem_bytes), stream,
          pointers.data(),
          functions.overlap && classes ? LaunchOrder::OverlapPrevious : LaunchOrder::AfterPrevious);
+}
+
+std::int64_t tile_class_bytes(const FwdFunctions& functions, const codegen::GeneratedKernel& kernel,
+                              const AttentionShape& shape) {
+  if (!functions.class_table || kernel.decode) return 0;
+  return codegen::class_table_bytes(*functions.class_table, shape, kernel.block_m, kernel.block_n);
+}
+
+void launch_classify(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
+                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                     CUdeviceptr table, CUstream stream) {
+  check_fwd_tensors(variant, kernel.decode.has_value(), problem);
+  const AttentionShape& s = problem.shape;
+  std::vector<std::vector<unsigned char>> extra =
+      variant_args(variant, s, problem.params, problem.tensors);
+  const std::int64_t tiles = tile_class_bytes(functions, kernel, s);
+  if (tiles == 0) return;
+  aj::FwdArgs args = sizes_args(s);
+  args.tile_class = static_cast<unsigned char*>(device_pointer(table));
+  classify_into(driver, functions, variant, args, extra, tiles, stream);
 }
 
 void launch_block_mask(const Driver& driver, const FwdFunctions& functions, const Variant& variant,

@@ -45,6 +45,9 @@ struct FwdProblem {
   DeviceTensor v_descale;  // [batch, kv_heads]
   std::map<std::string, ParamValue, std::less<>> params;
   std::map<std::string, DeviceTensor, std::less<>> tensors;
+  // The tile class table, made beforehand by launch_classify for this kernel
+  // and shape; 0: the launch makes its own.
+  CUdeviceptr tile_classes = 0;
 };
 
 // quant sage's quantisation kernels (codegen/fa3_kernel.hpp).
@@ -102,9 +105,22 @@ void check_fwd_tensors(const Variant& variant, bool decode, const FwdProblem& pr
 
 // Throws InputError when the problem does not fit (shapes, strides, alignment,
 // a missing param or tensor); enqueues nothing then. No host synchronisation;
-// the tile class table, where there is one, is stream-ordered scratch.
+// the tile class table, where there is one and none was given, is
+// stream-ordered scratch.
 void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                 const codegen::GeneratedKernel& kernel, const FwdProblem& problem, CUstream stream);
+
+// The bytes of the tile class table that `kernel` reads on problems of
+// `shape`: 0 where it reads none (a mask of indices alone, the decode family).
+std::int64_t tile_class_bytes(const FwdFunctions& functions, const codegen::GeneratedKernel& kernel,
+                              const AttentionShape& shape);
+
+// Fills `table` (tile_class_bytes of it) with the classes of the problem's
+// tiles, for launch_fwd to take as FwdProblem::tile_classes. Throws
+// InputError as launch_fwd does.
+void launch_classify(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
+                     const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
+                     CUdeviceptr table, CUstream stream);
 
 // What Engine::block_mask reads: the shape, and the variant's params and
 // tensors, as for a forward pass.

@@ -175,6 +175,17 @@ int run_run(const RunOptions& options) {
     const double flops = harness::attention_flops(variant, host);
     result["ms"] = ms;
     result["tflops"] = flops / (ms * 1e-3) / 1e12;
+    if (kernel.takes_tile_classes()) {
+      // As the layers of a model share its document ids: the mask's tile
+      // classes made once, outside the time, as FlexAttention's block mask is.
+      FwdInputs reusing = inputs;
+      reusing.tile_classes = kernel.classify(inputs, stream.get());
+      result["reused_classes_ms"] =
+          timer
+              .time(
+                  stream, [&] { kernel.launch(reusing, stream.get()); }, options.iters)
+              .median_ms;
+    }
     if (exact) {
       const double exact_ms =
           timer
@@ -201,6 +212,10 @@ int run_run(const RunOptions& options) {
     if (result.contains("ms")) {
       std::cout << fmt::format(" {:.4f} ms {:.1f} TFLOP/s", result["ms"].get<double>(),
                                result["tflops"].get<double>());
+      if (result.contains("reused_classes_ms")) {
+        std::cout << fmt::format(" (tile classes made once: {:.4f} ms)",
+                                 result["reused_classes_ms"].get<double>());
+      }
     }
     if (result.contains("vs_exact")) {
       const nlohmann::json& vs = result["vs_exact"];

@@ -29,6 +29,25 @@ struct CUstream_st;  // CUstream / cudaStream_t
 
 namespace attnjit {
 
+class Kernel;
+
+// The tile classes (empty, full, partial) of a mask that reads tensors
+// (document ids, say), made by Kernel::classify. A launch given them skips
+// its own classifier kernel: make them once and pass them to every layer that
+// shares the mask, as a model's layers share its document ids. They hold what
+// the tensors held when they were made, for that kernel's variant, config and
+// shape; make them anew when any of those changes. A cheap handle to device
+// memory, which lives until the last copy goes.
+class TileClasses {
+ public:
+  struct Table;
+
+ private:
+  friend class Kernel;
+  explicit TileClasses(std::shared_ptr<const Table> table);
+  std::shared_ptr<const Table> table_;
+};
+
 // The tensors and scalars of one forward pass. q [batch, heads, q_len,
 // head_dim], k [batch, kv_heads, kv_len, head_dim], v [batch, kv_heads,
 // kv_len, head_dim_v], o [batch, heads, q_len, head_dim_v]: any strides with a
@@ -62,6 +81,9 @@ struct FwdInputs {
   std::optional<TensorView> q_descale;
   std::optional<TensorView> k_descale;
   std::optional<TensorView> v_descale;
+  // Made beforehand by the launching kernel's classify (the kernel then runs
+  // alone); absent, the launch classifies the mask's tiles itself.
+  std::optional<TileClasses> tile_classes;
 };
 
 // What a block mask is built from (Engine::block_mask): the attention shape,
@@ -112,6 +134,16 @@ class Kernel {
   // Checks `inputs` against the variant (shapes, dtypes, params, tensors;
   // InputError naming the first problem) and enqueues the kernel on `stream`.
   void launch(const FwdInputs& inputs, CUstream_st* stream) const;
+
+  // Whether classify makes tile classes: for a mask that reads tensors, on a
+  // prefill family, outside `sparsity hash` and `approx hyper` (which, like
+  // a mask of indices alone, the kernels classify as they go).
+  [[nodiscard]] bool takes_tile_classes() const;
+  // The tile classes of `inputs`' mask for this kernel, enqueued on `stream`
+  // (a launch on another stream must wait for it); it reads the shapes, the
+  // params and the mask's tensors. Throws InputError unless
+  // takes_tile_classes().
+  [[nodiscard]] TileClasses classify(const FwdInputs& inputs, CUstream_st* stream) const;
 
   struct Loaded;
 

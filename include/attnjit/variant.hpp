@@ -144,6 +144,7 @@ struct AttentionShape {
   std::int64_t kv_heads = 1;  // must divide heads
   std::int64_t q_len = 1;
   std::int64_t kv_len = 1;
+  friend bool operator==(const AttentionShape&, const AttentionShape&) = default;
 };
 
 // The extent a tensor dimension has for `shape`; nothing for a free name.

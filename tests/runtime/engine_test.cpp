@@ -5,7 +5,9 @@
 #include <attnjit/error.hpp>
 #include <attnjit/language.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <vector>
@@ -23,6 +25,29 @@ std::optional<Engine> engine_or_skip() {
   } catch (const NoGpuError&) {
     return std::nullopt;
   }
+}
+
+// Causal attention within documents, whose ids a tensor holds.
+Variant document_variant() {
+  ParseResult parsed = parse_variants(
+      "variant d { dtype bf16; head_dim 64; tensor doc: i32[batch, kv_len];\n"
+      "  mask causal && doc[b, q + kv_len - q_len] == doc[b, k]; }",
+      "test.attn");
+  EXPECT_EQ(parsed.variants.size(), 1U);
+  return parsed.variants.front();
+}
+
+// Document ids [batch, kv_len], ascending, a new document after each key
+// with probability `breaks`.
+std::vector<std::int32_t> document_ids(const AttentionShape& shape, double breaks,
+                                       std::mt19937_64& rng) {
+  std::bernoulli_distribution next(breaks);
+  std::vector<std::int32_t> doc;
+  for (std::int64_t b = 0; b < shape.batch; ++b) {
+    std::int32_t id = 0;
+    for (std::int64_t k = 0; k < shape.kv_len; ++k) doc.push_back(id += next(rng) ? 1 : 0);
+  }
+  return doc;
 }
 
 TEST(Engine, AnExplicitConfigIsOfTheFamilyTheShapeTakes) {
@@ -45,22 +70,12 @@ TEST(Engine, AnExplicitConfigIsOfTheFamilyTheShapeTakes) {
 TEST(Engine, BuildsABlockMaskFromADocumentMask) {
   std::optional<Engine> engine = engine_or_skip();
   if (!engine) GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
-  ParseResult parsed = parse_variants(
-      "variant d { dtype bf16; head_dim 64; tensor doc: i32[batch, kv_len];\n"
-      "  mask causal && doc[b, q + kv_len - q_len] == doc[b, k]; }",
-      "test.attn");
-  ASSERT_EQ(parsed.variants.size(), 1U);
-  const Variant& variant = parsed.variants.front();
+  const Variant variant = document_variant();
   const AttentionShape shape{2, 3, 1, 300, 333};
   const BlockSparsity blocks{64, 48};
   const std::int64_t q_blocks = 5, k_blocks = 7;
   std::mt19937_64 rng(5);
-  std::bernoulli_distribution breaks(0.01);
-  std::vector<std::int32_t> doc;
-  for (std::int64_t b = 0; b < shape.batch; ++b) {
-    std::int32_t id = 0;
-    for (std::int64_t k = 0; k < shape.kv_len; ++k) doc.push_back(id += breaks(rng) ? 1 : 0);
-  }
+  const std::vector<std::int32_t> doc = document_ids(shape, 0.01, rng);
 
   Driver driver;
   const Context context(driver, 0);
@@ -111,6 +126,91 @@ TEST(Engine, BuildsABlockMaskFromADocumentMask) {
   EXPECT_THROW(
       engine->block_mask(causal.variants.front(), MaskInputs{shape, {}, {}}, blocks, out, nullptr),
       InputError);
+}
+
+// Tile classes made once (Kernel::classify) give what a launch that makes its
+// own gives, bit for bit, on odd lengths; and a launch refuses tables made
+// for another shape, as classify refuses masks that have none.
+TEST(Engine, TileClassesMadeOnceServeLaterLaunches) {
+  std::optional<Engine> engine = engine_or_skip();
+  if (!engine) GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
+  const Variant variant = document_variant();
+  const AttentionShape shape{2, 3, 1, 300, 333};
+  const std::int64_t d = 64;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> normal;
+  auto bf16_values = [&](std::size_t count) {
+    std::vector<std::uint16_t> out(count);
+    for (std::uint16_t& x : out) {
+      const float f = normal(rng);
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &f, sizeof bits);
+      x = static_cast<std::uint16_t>(bits >> 16U);
+    }
+    return out;
+  };
+  const std::vector<std::int32_t> doc = document_ids(shape, 0.02, rng);
+
+  Driver driver;
+  const Context context(driver, 0);
+  auto upload = [&](const auto& values) {
+    const std::size_t bytes = values.size() * sizeof(values[0]);
+    DeviceBuffer buffer(context, bytes);
+    buffer.upload(values.data(), bytes);
+    return buffer;
+  };
+  const std::size_t o_count = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len * d);
+  const std::size_t kv_count = static_cast<std::size_t>(shape.batch * shape.kv_len * d);
+  DeviceBuffer q = upload(bf16_values(o_count));
+  DeviceBuffer k = upload(bf16_values(kv_count));
+  DeviceBuffer v = upload(bf16_values(kv_count));
+  DeviceBuffer ids = upload(doc);
+  DeviceBuffer o(context, o_count * 2);
+  auto inputs_of = [&](std::int64_t q_len) {
+    FwdInputs in;
+    in.q = contiguous_view(device_pointer(q.ptr()), ElemType::BF16,
+                           {shape.batch, shape.heads, q_len, d});
+    in.k = contiguous_view(device_pointer(k.ptr()), ElemType::BF16,
+                           {shape.batch, shape.kv_heads, shape.kv_len, d});
+    in.v = contiguous_view(device_pointer(v.ptr()), ElemType::BF16,
+                           {shape.batch, shape.kv_heads, shape.kv_len, d});
+    in.o = contiguous_view(device_pointer(o.ptr()), ElemType::BF16,
+                           {shape.batch, shape.heads, q_len, d});
+    in.tensors["doc"] =
+        contiguous_view(device_pointer(ids.ptr()), ElemType::I32, {shape.batch, shape.kv_len});
+    return in;
+  };
+  FwdInputs inputs = inputs_of(shape.q_len);
+  const Kernel kernel = engine->kernel(variant, shape);
+  ASSERT_TRUE(kernel.takes_tile_classes());
+  auto run = [&](const FwdInputs& in) {
+    o.fill_bytes(0xff);  // NaN in bf16: every element must be written
+    kernel.launch(in, nullptr);
+    std::vector<std::uint16_t> out(o_count);
+    o.download(out.data(), o_count * 2);  // synchronous: after the launch
+    return out;
+  };
+  const std::vector<std::uint16_t> own = run(inputs);
+  EXPECT_EQ(std::count(own.begin(), own.end(), std::uint16_t{0xffff}), 0);
+  inputs.tile_classes = kernel.classify(inputs, nullptr);
+  EXPECT_EQ(run(inputs), own);
+  EXPECT_EQ(run(inputs), own);  // the table is read, never consumed
+
+  FwdInputs shorter = inputs_of(shape.q_len - 100);
+  shorter.tile_classes = inputs.tile_classes;
+  EXPECT_THROW(kernel.launch(shorter, nullptr), InputError);
+
+  ParseResult causal =
+      parse_variants("variant c { dtype bf16; head_dim 64; mask causal; }", "c.attn");
+  const Kernel of_indices = engine->kernel(causal.variants.front(), shape);
+  EXPECT_FALSE(of_indices.takes_tile_classes());
+  FwdInputs plain = inputs;
+  plain.tensors.clear();
+  plain.tile_classes.reset();
+  EXPECT_THROW(static_cast<void>(of_indices.classify(plain, nullptr)), InputError);
+  of_indices.launch(plain, nullptr);
+  plain.tile_classes = inputs.tile_classes;
+  EXPECT_THROW(of_indices.launch(plain, nullptr), InputError);  // a table of another kernel
 }
 
 }  // namespace
