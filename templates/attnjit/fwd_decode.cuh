@@ -555,17 +555,19 @@ __device__ __forceinline__ void plan(const FwdArgs& a, const DecodeArgs& d) {
 }
 
 // One CTA per (segment, row of its block), blockIdx.x and blockIdx.y: joins
-// the partials that the CTAs sharing the segment left, each warp taking every
-// (Threads / 32)-th of them and each lane four columns, so that no thread
-// walks a long split alone. Writes zeros and -inf for a batch entry without
-// keys.
+// the partials that the CTAs sharing the segment left. A thread per partial
+// finds its weight, then a thread per column sums the weighted partials, many
+// loads in flight at once: a loop that waits for each partial in turn costs a
+// memory latency per partial, which was most of this kernel's time. Writes
+// zeros and -inf for a batch entry without keys.
 template <class C, int Threads>
 __device__ __forceinline__ void merge(const FwdArgs& a, const DecodeArgs& d) {
   using S = Shape<C>;
   constexpr int RM = S::kRows, BN = S::kBN, DV = S::kDV, kWarps = Threads / 32;
-  constexpr int kLaneCols = 4, kSweeps = (DV + 32 * kLaneCols - 1) / (32 * kLaneCols);
-  __shared__ float warp_max[kWarps], warp_sum[kWarps];
-  __shared__ __align__(16) float warp_o[kWarps][DV];
+  constexpr int kCols = (DV + Threads - 1) / Threads;  // each thread's columns
+  constexpr int kInFlight = 16;                        // partials' loads at once
+  __shared__ float reduced[kWarps];
+  __shared__ float weights[Threads];
 
   wait_for_prior_grids();  // the partials of the decode kernel
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -592,66 +594,67 @@ __device__ __forceinline__ void merge(const FwdArgs& a, const DecodeArgs& d) {
   // which wrote no partials, lie among those that did.
   auto idle = [&](long long cta) { return total * cta / d.ctas == total * (cta + 1) / d.ctas; };
   auto slot = [&](long long cta) { return (index + cta) * RM + r; };
+  // The block's maximum (op fmaxf) or sum of the threads' values.
+  auto block_reduce = [&](float x, bool max) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) {
+      const float other = __shfl_xor_sync(0xffffffffu, x, offset);
+      x = max ? fmaxf(x, other) : x + other;
+    }
+    __syncthreads();  // the previous reduction's reads of `reduced` are done
+    if (lane == 0) reduced[warp] = x;
+    __syncthreads();
+    x = reduced[0];
+#pragma unroll
+    for (int w = 1; w < kWarps; ++w) x = max ? fmaxf(x, reduced[w]) : x + reduced[w];
+    return x;
+  };
 
   float m = neg_inf();
   for (long long cta = c0 + threadIdx.x; cta <= c1; cta += Threads) {
     if (!idle(cta)) m = fmaxf(m, d.part_lse[slot(cta)]);
   }
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) {
-    m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
-  }
-  if (lane == 0) warp_max[warp] = m;
-  __syncthreads();
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, warp_max[w]);
+  m = block_reduce(m, true);
   const float base = m == neg_inf() ? 0.0f : m;
 
-  float sum = 0.0f;
-  float4 acc[kSweeps];
+  float sum = 0.0f, acc[kCols];
 #pragma unroll
-  for (int j = 0; j < kSweeps; ++j) acc[j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-  for (long long cta = c0 + warp; cta <= c1; cta += kWarps) {
-    if (idle(cta)) continue;
-    const float lse = d.part_lse[slot(cta)];
-    const float weight = lse == neg_inf() ? 0.0f : exp2f(lse - base);
+  for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
+  for (long long first = c0; first <= c1; first += Threads) {
+    const long long cta = first + threadIdx.x;
+    float weight = 0.0f;  // 0 for an idle CTA, whose slot holds nothing
+    if (cta <= c1 && !idle(cta)) {
+      const float lse = d.part_lse[slot(cta)];
+      weight = lse == neg_inf() ? 0.0f : exp2f(lse - base);
+    }
     sum += weight;
-    const float* o = d.part_o + slot(cta) * DV;
+    weights[threadIdx.x] = weight;
+    __syncthreads();
+    const int count = (int)(c1 - first + 1 < Threads ? c1 - first + 1 : Threads);
+    const float* o = d.part_o + slot(first) * DV;
+#pragma unroll kInFlight
+    for (int j = 0; j < count; ++j) {
+      const float w = weights[j];
 #pragma unroll
-    for (int j = 0; j < kSweeps; ++j) {
-      const int col = (j * 32 + lane) * kLaneCols;
-      if (col < DV) {
-        const float4 v = *reinterpret_cast<const float4*>(o + col);
-        acc[j].x += weight * v.x;
-        acc[j].y += weight * v.y;
-        acc[j].z += weight * v.z;
-        acc[j].w += weight * v.w;
+      for (int c = 0; c < kCols; ++c) {
+        const int col = threadIdx.x + c * Threads;
+        if (col < DV && w != 0.0f) acc[c] += w * o[(long long)j * RM * DV + col];
       }
     }
+    __syncthreads();  // `weights` is the next chunk's
   }
-#pragma unroll
-  for (int j = 0; j < kSweeps; ++j) {
-    const int col = (j * 32 + lane) * kLaneCols;
-    if (col < DV) *reinterpret_cast<float4*>(&warp_o[warp][col]) = acc[j];
-  }
-  if (lane == 0) warp_sum[warp] = sum;
-  __syncthreads();
+  sum = block_reduce(sum, false);
 
-  sum = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) sum += warp_sum[w];
   const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
   const long long h = seg.hkv * group + row % group, q = row / group;
   u16* out = static_cast<u16*>(a.o) + seg.b * a.o_stride[0] + h * a.o_stride[1] + q * a.o_stride[2];
-  for (int col = threadIdx.x * 2; col < DV; col += Threads * 2) {
-    float lo = 0.0f, hi = 0.0f;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-      lo += warp_o[w][col];
-      hi += warp_o[w][col + 1];
+  for (int c = 0; c < kCols; ++c) {
+    const int col = threadIdx.x + c * Threads;
+    if (col < DV) {
+      const float value = acc[c] * inv;  // in the low half of a pair
+      out[col] = (u16)(C::kOutBf16 ? pack<true>(value, 0.0f) : pack<false>(value, 0.0f));
     }
-    *reinterpret_cast<u32*>(out + col) =
-        C::kOutBf16 ? pack<true>(lo * inv, hi * inv) : pack<false>(lo * inv, hi * inv);
   }
   if (a.lse != nullptr && threadIdx.x == 0) {
     a.lse[((long long)seg.b * a.heads + h) * a.q_len + q] =

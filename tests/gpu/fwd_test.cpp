@@ -81,9 +81,11 @@ const std::vector<Case> kCases = {
 
 // Decode: 1 to 16 query rows, GQA groups of 1 to 8 packed into row blocks,
 // no keys, fewer keys than queries, ragged batches; tiny problems spread over
-// the whole grid, so that most segments are split and merged.
+// the whole grid, so that most segments are split and merged; one segment
+// split over every CTA, more partials than a merge CTA has threads.
 const std::vector<Case> kDecodeCases = {
     {{1, 1, 1, 1, 1}, harness::Layout::BHSD},
+    {{1, 2, 1, 1, 20000}, harness::Layout::BSHD},
     {{2, 8, 2, 1, 517}, harness::Layout::BSHD},
     {{3, 32, 8, 1, 1000}, harness::Layout::BSHD},
     {{1, 4, 1, 16, 300}, harness::Layout::BHSD},
