@@ -116,6 +116,102 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
   }
 }
 
+// Word w of a tile's keep bits applied: element w * 32 + j becomes -inf
+// where bit j is clear.
+template <int NT>
+__device__ __forceinline__ void clear_unkept(float (&s)[NT][4], int w, u32 keep_bits) {
+#pragma unroll
+  for (int j = 0; j < 32; ++j) {
+    const int e = w * 32 + j;
+    if (e < NT * 4 && ((keep_bits >> j) & 1u) == 0) s[e / 4][e % 4] = neg_inf();
+  }
+}
+
+// The parts of a mask (V::kMaskParts, mask_parts.hpp) that one side alone
+// gives: the lane's two rows', and those of keys k0 + 32 s + lane for each
+// slot s, which the warp's lanes share (element e = nt * 4 + r * 2 + c is row
+// r and key 8 nt + 2 t + c: slot nt / 4, lane 8 (nt % 4) + 2 t + c). Their
+// loads are in flight together; the Hopper kernel issues them while the
+// tile's products run.
+template <class V, int NT, bool = V::kMaskParts>
+struct MaskParts {
+  typename V::RowPart rows[2];
+  typename V::ColPart cols[(NT + 3) / 4];
+};
+template <class V, int NT>
+struct MaskParts<V, NT, false> {};  // a mask that is not in parts
+
+template <class V, int NT, class Rows>
+__device__ __forceinline__ MaskParts<V, NT> mask_parts(const typename V::Params& p, Index& ix,
+                                                       const Rows& rows, long long k0) {
+  MaskParts<V, NT> parts;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    rows.set(ix, r);
+    parts.rows[r] = V::row_part(p, ix);
+  }
+#pragma unroll
+  for (int s = 0; s < (NT + 3) / 4; ++s) {
+    ix.k = k0 + s * 32 + (int)(threadIdx.x % 32);
+    parts.cols[s] = V::col_part(p, ix);
+  }
+  return parts;
+}
+
+// apply_mask of a mask in parts, from parts found beforehand.
+template <class V, int NT, class Rows>
+__device__ __forceinline__ void apply_mask_parts(float (&s)[NT][4], const typename V::Params& p,
+                                                 Index& ix, const Rows& rows, long long k0, int t,
+                                                 const MaskParts<V, NT>& parts) {
+  constexpr int kElements = NT * 4;
+  constexpr int kSlots = (NT + 3) / 4;
+  if constexpr (V::kLightParts) {
+    // What joins the parts is light (a comparison of ids, say): unrolled
+    // per element like a light mask.
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+      for (int c = 0; c < 2; ++c) {
+        const typename V::ColPart col = shfl_value(parts.cols[nt / 4], (nt % 4) * 8 + 2 * t + c);
+        ix.k = k0 + nt * 8 + 2 * t + c;
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          rows.set(ix, r);
+          if (!((int)ix.k < (int)ix.kv_len && V::mask_of_parts(p, ix, parts.rows[r], col))) {
+            s[nt][r * 2 + c] = neg_inf();
+          }
+        }
+      }
+    }
+    return;
+  }
+#pragma unroll
+  for (int w = 0; w < (kElements + 31) / 32; ++w) {
+    u32 keep_bits = 0;
+    // A word is 8 key groups, the keys of two slots. One key (group
+    // 4 half + j / 2, c = j % 2) per step: one copy of mask_of_parts' code
+    // per slot, as it may hold calls (64-bit divisions).
+#pragma unroll
+    for (int half = 0; half < 2 && 2 * w + half < kSlots; ++half) {
+#pragma unroll 1
+      for (int j = 0; j < 8 && w * 8 + half * 4 + j / 2 < NT; ++j) {
+        const int group = half * 4 + j / 2;  // of the word's 8
+        const typename V::ColPart col =
+            shfl_value(parts.cols[2 * w + half], (j / 2) * 8 + 2 * t + j % 2);
+        ix.k = k0 + (w * 8 + group) * 8 + 2 * t + j % 2;
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          rows.set(ix, r);
+          const bool kept =
+              (int)ix.k < (int)ix.kv_len && V::mask_of_parts(p, ix, parts.rows[r], col);
+          keep_bits |= (u32)kept << (group * 4 + r * 2 + j % 2);
+        }
+      }
+    }
+    clear_unkept(s, w, keep_bits);
+  }
+}
+
 // Masked-out elements and keys at or past kv_len become -inf. A light mask
 // (comparisons of indices) is evaluated unrolled, element by element, into
 // words of 32 bits that are then applied: held as bits, not as 64 bools that
@@ -137,13 +233,6 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
     if constexpr (V::kHasMask) kept = kept & V::mask(p, ix);  // &: a branch per element costs more
     return kept;
   };
-  auto apply_bits = [&](int w, u32 keep_bits) {
-#pragma unroll
-    for (int j = 0; j < 32; ++j) {
-      const int e = w * 32 + j;
-      if (e < kElements && ((keep_bits >> j) & 1u) == 0) s[e / 4][e % 4] = neg_inf();
-    }
-  };
   if constexpr (!V::kCompactMask) {
 #pragma unroll
     for (int w = 0; w < (kElements + 31) / 32; ++w) {
@@ -152,7 +241,7 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
       for (int j = 0; j < 32 && w * 32 + j < kElements; ++j) {
         keep_bits |= (u32)keep(w * 32 + j) << j;
       }
-      apply_bits(w, keep_bits);
+      clear_unkept(s, w, keep_bits);
     }
   } else if constexpr (!V::kMaskParts) {
 #pragma unroll
@@ -162,72 +251,10 @@ __device__ __forceinline__ void apply_mask(float (&s)[NT][4], const typename V::
       for (int j = 0; j < 32 && w * 32 + j < kElements; ++j) {
         keep_bits |= (u32)keep(w * 32 + j) << j;
       }
-      apply_bits(w, keep_bits);
+      clear_unkept(s, w, keep_bits);
     }
   } else {
-    // The mask's heavy parts once per row and once per key (mask_parts.hpp).
-    // The warp's lanes share the keys' parts: lane l computes those of keys
-    // k0 + 32 s + l for each slot s, their loads in flight together, and an
-    // element takes its key's part from the lane that owns it (element
-    // e = nt * 4 + r * 2 + c is row r and key 8 nt + 2 t + c: slot nt / 4,
-    // lane 8 (nt % 4) + 2 t + c).
-    typename V::RowPart parts[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      rows.set(ix, r);
-      parts[r] = V::row_part(p, ix);
-    }
-    constexpr int kSlots = (NT + 3) / 4;
-    typename V::ColPart cols[kSlots];
-#pragma unroll
-    for (int s = 0; s < kSlots; ++s) {
-      ix.k = k0 + s * 32 + (int)(threadIdx.x % 32);
-      cols[s] = V::col_part(p, ix);
-    }
-    if constexpr (V::kLightParts) {
-      // What joins the parts is light (a comparison of ids, say): unrolled
-      // per element like a light mask.
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-        for (int c = 0; c < 2; ++c) {
-          const typename V::ColPart col = shfl_value(cols[nt / 4], (nt % 4) * 8 + 2 * t + c);
-          ix.k = k0 + nt * 8 + 2 * t + c;
-#pragma unroll
-          for (int r = 0; r < 2; ++r) {
-            rows.set(ix, r);
-            if (!((int)ix.k < (int)ix.kv_len && V::mask_of_parts(p, ix, parts[r], col))) {
-              s[nt][r * 2 + c] = neg_inf();
-            }
-          }
-        }
-      }
-      return;
-    }
-#pragma unroll
-    for (int w = 0; w < (kElements + 31) / 32; ++w) {
-      u32 keep_bits = 0;
-      // A word is 8 key groups, the keys of two slots. One key (group
-      // 4 half + j / 2, c = j % 2) per step: one copy of mask_of_parts' code
-      // per slot, as it may hold calls (64-bit divisions).
-#pragma unroll
-      for (int half = 0; half < 2 && 2 * w + half < kSlots; ++half) {
-#pragma unroll 1
-        for (int j = 0; j < 8 && w * 8 + half * 4 + j / 2 < NT; ++j) {
-          const int group = half * 4 + j / 2;  // of the word's 8
-          const typename V::ColPart col =
-              shfl_value(cols[2 * w + half], (j / 2) * 8 + 2 * t + j % 2);
-          ix.k = k0 + (w * 8 + group) * 8 + 2 * t + j % 2;
-#pragma unroll
-          for (int r = 0; r < 2; ++r) {
-            rows.set(ix, r);
-            const bool kept = (int)ix.k < (int)ix.kv_len && V::mask_of_parts(p, ix, parts[r], col);
-            keep_bits |= (u32)kept << (group * 4 + r * 2 + j % 2);
-          }
-        }
-      }
-      apply_bits(w, keep_bits);
-    }
+    apply_mask_parts<V>(s, p, ix, rows, k0, t, mask_parts<V, NT>(p, ix, rows, k0));
   }
 }
 

@@ -547,6 +547,20 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       }
     }
   };
+  // A tile that needs its mask: partial, or reaching past the keys.
+  auto masked = [&](int token) {
+    return token % 4 == kPartial || (token / 4) * BN + BN > a.kv_len;
+  };
+  // The next masked tile's mask parts (its tensor reads: document ids, say),
+  // loaded while its products run, as its K factors are.
+  MaskParts<V, NT> parts;
+  auto load_parts = [&](int token) {
+    if constexpr (V::kMaskParts) {
+      if (token != kNoMoreTiles && masked(token)) {
+        parts = mask_parts<V, NT>(p, ix, HeadRows{q_warp + g}, (token / 4) * BN);
+      }
+    }
+  };
   // With the identity score and a positive scale, the factors of each row
   // and key block map products to log2 logits in the exponent's FMA, as
   // online_softmax does the scale; any other score needs the scores
@@ -566,8 +580,12 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     // Nothing for the identity score with a positive scale, folded factors or not.
     apply_score<V, C::kPositiveScale, true>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g},
                                             n0, t);
-    if (token % 4 == kPartial || n0 + BN > a.kv_len) {
-      apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
+    if (masked(token)) {
+      if constexpr (V::kMaskParts) {
+        apply_mask_parts<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t, parts);
+      } else {
+        apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
+      }
     }
     if constexpr (kFoldFactors) {
       online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, affine.f, affine.add, rescale);
@@ -600,6 +618,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   mbar_wait(&full_k[0], 0);
   const int first_token = tile_of[0];
   load_factors(first_token);
+  load_parts(first_token);
   if (first_token != kNoMoreTiles) {
     turns.first();
     turns.wait();
@@ -617,6 +636,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     mbar_wait(&full_k[next_stage], next_phase);
     int next_token = tile_of[next_stage];
     load_factors(next_token);
+    load_parts(next_token);
     mbar_wait(&full_v[stage], phase);
     while (next_token != kNoMoreTiles) {
       turns.wait();
@@ -647,6 +667,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       mbar_wait(&full_k[next_stage], next_phase);
       next_token = tile_of[next_stage];
       load_factors(next_token);
+      load_parts(next_token);
     }
     turns.wait();
     fence_operands(acc_o);
