@@ -547,17 +547,15 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       }
     }
   };
-  // A tile that needs its mask: partial, or reaching past the keys.
-  auto masked = [&](int token) {
-    return token % 4 == kPartial || (token / 4) * BN + BN > a.kv_len;
-  };
   // The next masked tile's mask parts (its tensor reads: document ids, say),
-  // loaded while its products run, as its K factors are.
+  // loaded while its products run, as its K factors are. The test of a
+  // masked tile is softmax's.
   MaskParts<V, NT> parts;
   auto load_parts = [&](int token) {
     if constexpr (V::kMaskParts) {
-      if (token != kNoMoreTiles && masked(token)) {
-        parts = mask_parts<V, NT>(p, ix, HeadRows{q_warp + g}, (token / 4) * BN);
+      const int n0 = (token / 4) * BN;
+      if (token != kNoMoreTiles && (token % 4 == kPartial || n0 + BN > a.kv_len)) {
+        parts = mask_parts<V, NT>(p, ix, HeadRows{q_warp + g}, n0);
       }
     }
   };
@@ -580,7 +578,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     // Nothing for the identity score with a positive scale, folded factors or not.
     apply_score<V, C::kPositiveScale, true>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g},
                                             n0, t);
-    if (masked(token)) {
+    if (token % 4 == kPartial || n0 + BN > a.kv_len) {
       if constexpr (V::kMaskParts) {
         apply_mask_parts<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t, parts);
       } else {
