@@ -73,7 +73,8 @@ TEST(Engine, BuildsABlockMaskFromADocumentMask) {
   const Variant variant = document_variant();
   const AttentionShape shape{2, 3, 1, 300, 333};
   const BlockSparsity blocks{64, 48};
-  const std::int64_t q_blocks = 5, k_blocks = 7;
+  const std::int64_t q_blocks = 5;
+  const std::int64_t k_blocks = 7;
   std::mt19937_64 rng(5);
   const std::vector<std::int32_t> doc = document_ids(shape, 0.01, rng);
 
@@ -81,8 +82,7 @@ TEST(Engine, BuildsABlockMaskFromADocumentMask) {
   const Context context(driver, 0);
   DeviceBuffer doc_buffer(context, doc.size() * sizeof(std::int32_t));
   doc_buffer.upload(doc.data(), doc.size() * sizeof(std::int32_t));
-  const std::size_t count =
-      static_cast<std::size_t>(shape.batch * shape.heads * q_blocks * k_blocks);
+  const auto count = static_cast<std::size_t>(shape.batch * shape.heads * q_blocks * k_blocks);
   DeviceBuffer out_buffer(context, count);
   out_buffer.fill_bytes(0xab);  // neither 0 nor 1: every block must be written
   MaskInputs inputs{shape, {}, {}};
@@ -110,7 +110,7 @@ TEST(Engine, BuildsABlockMaskFromADocumentMask) {
               any = any || (last >= k && id(last) == id(k));
             }
           }
-          const std::size_t at =
+          const auto at =
               static_cast<std::size_t>(((b * shape.heads + h) * q_blocks + i) * k_blocks + j);
           EXPECT_EQ(got[at], any ? 1 : 0) << "b=" << b << " h=" << h << " block " << i << "," << j;
           listed += any ? 1 : 0;
@@ -159,8 +159,8 @@ TEST(Engine, TileClassesMadeOnceServeLaterLaunches) {
     buffer.upload(values.data(), bytes);
     return buffer;
   };
-  const std::size_t o_count = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len * d);
-  const std::size_t kv_count = static_cast<std::size_t>(shape.batch * shape.kv_len * d);
+  const auto o_count = static_cast<std::size_t>(shape.batch * shape.heads * shape.q_len * d);
+  const auto kv_count = static_cast<std::size_t>(shape.batch * shape.kv_len * d);
   DeviceBuffer q = upload(bf16_values(o_count));
   DeviceBuffer k = upload(bf16_values(kv_count));
   DeviceBuffer v = upload(bf16_values(kv_count));
