@@ -186,17 +186,27 @@ struct DecodeWalk {
     }
   }
 
-  // The first tile in [n, end) that is not empty, else end; its class in `found`.
-  __device__ __forceinline__ int next(int n, TileClass& found) const {
-    for (; n < end; n += 32) {
-      const int mine = n + (int)(threadIdx.x % 32);
-      const TileClass c = mine < end ? classify(mine) : kEmpty;
-      const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
-      if (live != 0) {
-        const int first = __ffs(live) - 1;
-        found = (TileClass)__shfl_sync(0xffffffffu, (int)c, first);
-        return n + first;
+  // The first tile in [n, end) that is not empty, else end; its class in
+  // `found`. Called by the whole warp with ascending n. The lanes classify a
+  // window of 32 tiles at once and keep it: the steps that follow find their
+  // tile in it without classifying again, which cost as many instructions as
+  // computing a tile when each step classified its own window.
+  __device__ __forceinline__ int next(int n, TileClass& found) {
+    while (n < end) {
+      if (n >= window + 32) {
+        window = n;
+        const int mine = n + (int)(threadIdx.x % 32);
+        lane_class = mine < end ? classify(mine) : kEmpty;
+        live = __ballot_sync(0xffffffffu, lane_class != kEmpty);
       }
+      const unsigned ahead = live & (0xffffffffu << (n - window));
+      const int first = __ffs(ahead) - 1;  // a warp-uniform value, so the shuffle is whole
+      const TileClass c = (TileClass)__shfl_sync(0xffffffffu, (int)lane_class, first & 31);
+      if (ahead != 0) {
+        found = c;
+        return window + first;
+      }
+      n = window + 32;
     }
     return end;
   }
@@ -205,6 +215,9 @@ struct DecodeWalk {
   const Index& ix;
   long long q0, q1, h0, h1;
   int end;
+  int window = -32;  // the classified window [window, window + 32)
+  unsigned live = 0;
+  TileClass lane_class = kEmpty;
 };
 
 // Keys [key0, key0 + Rows) of one KV head into shared memory, zero past `keys`
@@ -212,40 +225,53 @@ struct DecodeWalk {
 // into it have landed, as the refill comment in forward says).
 template <class C, int Rows, int Cols, int Threads>
 __device__ __forceinline__ void load_keys(u16* dst, int dst_stride, const u16* head,
-                                          const long long (&stride)[3], const FwdArgs& a,
-                                          const DecodeArgs& d, int b, int key0, int keys) {
+                                          const long long (&stride)[3], const DecodeArgs& d, int b,
+                                          int key0, int keys) {
   constexpr int kChunksPerRow = Cols / 8;
-  auto copy = [&](int r, int col) {
-    const int key = key0 + r;
-    const u16* src = head;
-    bool valid = key < keys;
+  const auto zero = [](u16* at) { *reinterpret_cast<uint4*>(at) = make_uint4(0, 0, 0, 0); };
+  // One 16-byte chunk of key `key` (a row of the tile) at column `col`.
+  const auto copy = [&](u16* to, int key, int col) {
     if constexpr (C::kPageSize > 0) {
       const long long page =
-          valid ? d.page_table[(long long)b * d.page_stride + key / C::kPageSize] : 0;
-      valid = valid && page >= 0 && page < d.pages;
-      src += page * stride[0] + (long long)(key % C::kPageSize) * stride[2];
+          key < keys ? d.page_table[(long long)b * d.page_stride + key / C::kPageSize] : -1;
+      if (page >= 0 && page < d.pages) {
+        cp_async_16_line(
+            to, head + page * stride[0] + (long long)(key % C::kPageSize) * stride[2] + col);
+      } else {
+        zero(to);
+      }
+    } else if (key < keys) {
+      cp_async_16_line(to, head + (long long)b * stride[0] + (long long)key * stride[2] + col);
     } else {
-      src += (long long)b * stride[0] + (long long)key * stride[2];
-    }
-    u16* to = dst + r * dst_stride + col;
-    if (valid) {
-      cp_async_16_line(to, src + col);
-    } else {
-      *reinterpret_cast<uint4*>(to) = make_uint4(0, 0, 0, 0);
+      zero(to);
     }
   };
   if constexpr (Threads % kChunksPerRow == 0 && Rows % (Threads / kChunksPerRow) == 0) {
-    // Each thread keeps one column and steps over rows: no divisions, and
-    // addresses that advance by a stride, which is most of the issue slots
-    // this streaming loop spends.
-    constexpr int kRowsPerPass = Threads / kChunksPerRow;
-    const int col = (int)(threadIdx.x % kChunksPerRow) * 8;
+    // Each thread keeps one column and steps over rows a constant count of
+    // times; a whole tile of a contiguous cache adds a stride a row rather
+    // than rebuilding each address from its key (a 64-bit multiply and a
+    // bounds branch a row, most of what this loop issued).
+    constexpr int kRowsPerPass = Threads / kChunksPerRow, kPasses = Rows / kRowsPerPass;
+    const int r0 = (int)threadIdx.x / kChunksPerRow, col = (int)(threadIdx.x % kChunksPerRow) * 8;
+    u16* to = dst + r0 * dst_stride + col;
+    if (C::kPageSize == 0 && key0 + Rows <= keys) {
+      const u16* from = head + (long long)b * stride[0] + (long long)(key0 + r0) * stride[2] + col;
+      const long long step = kRowsPerPass * stride[2];
 #pragma unroll
-    for (int r = (int)threadIdx.x / kChunksPerRow; r < Rows; r += kRowsPerPass) copy(r, col);
+      for (int i = 0; i < kPasses; ++i) {
+        cp_async_16_line(to + i * kRowsPerPass * dst_stride, from + i * step);
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < kPasses; ++i) {
+        copy(to + i * kRowsPerPass * dst_stride, key0 + r0 + i * kRowsPerPass, col);
+      }
+    }
   } else {
 #pragma unroll 1
     for (int c = threadIdx.x; c < Rows * kChunksPerRow; c += Threads) {
-      copy(c / kChunksPerRow, (c % kChunksPerRow) * 8);
+      const int r = c / kChunksPerRow, col = (c % kChunksPerRow) * 8;
+      copy(dst + r * dst_stride + col, key0 + r, col);
     }
   }
 }
@@ -319,10 +345,10 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
     const u16* v_head = static_cast<const u16*>(a.v) + seg.hkv * a.v_stride[1];
     auto load_stage = [&](int n, int stage) {
       u16* sK = stages + stage * S::kStageElems;
-      load_keys<C, BN, S::kD, S::kThreads>(sK, S::kKStride, k_head, a.k_stride, a, d, seg.b, n * BN,
+      load_keys<C, BN, S::kD, S::kThreads>(sK, S::kKStride, k_head, a.k_stride, d, seg.b, n * BN,
                                            keys);
       load_keys<C, BN, S::kDV, S::kThreads>(sK + BN * S::kKStride, S::kVStride, v_head, a.v_stride,
-                                            a, d, seg.b, n * BN, keys);
+                                            d, seg.b, n * BN, keys);
     };
     PackedRows rows[MT];
 #pragma unroll
@@ -429,7 +455,11 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
       for (int mt = 0; mt < MT; ++mt) {
         float rescale[2];
         online_softmax(acc_s[mt], row_max[mt], row_sum[mt], kFactor, rescale);
-        rescale_rows(acc_o[mt], rescale);
+        // The maxima settle within the first tiles of a long stream; a rescale
+        // by exactly 1 would spend kDV / 2 multiplies a tile on nothing.
+        if (__any_sync(0xffffffffu, rescale[0] != 1.0f || rescale[1] != 1.0f)) {
+          rescale_rows(acc_o[mt], rescale);
+        }
 #pragma unroll
         for (int kk = 0; kk < KW / 16; ++kk) pack_a<kBf16>(pa[kk][mt], acc_s[mt], kk);
       }
