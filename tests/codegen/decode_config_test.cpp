@@ -67,6 +67,19 @@ TEST(DecodeConfig, DefaultsAndSearchSpaceAreValid) {
   }
 }
 
+// A contiguous cache streams 128-key tiles where the shared memory holds three
+// stages; a paged one keeps two CTAs an SM to hide its page-table lookups.
+TEST(DecodeConfig, DefaultTileFollowsTheCacheAndTheSharedMemory) {
+  const Variant contiguous = parse_one("variant a { dtype bf16; head_dim 128; mask causal; }");
+  const Variant paged =
+      parse_one("variant a { dtype bf16; head_dim 128; kv paged(16); mask causal; }");
+  EXPECT_EQ(decode_default_candidates(contiguous, arch("sm_90a")).front().block_n, 128);
+  EXPECT_EQ(decode_default_candidates(contiguous, arch("sm_80")).front().block_n, 64);
+  for (const DecodeConfig& config : decode_default_candidates(paged, arch("sm_90a"))) {
+    EXPECT_LE(config.block_n, 64) << config.to_string();
+  }
+}
+
 TEST(DecodeFamily, TakesFewQueryRowsAndEveryPagedVariant) {
   const Variant d128 = parse_one("variant a { dtype bf16; head_dim 128; mask causal; }");
   const Variant paged =
