@@ -20,13 +20,16 @@ std::optional<ClassTable> class_table(const Variant& variant) {
   return table;
 }
 
-std::int64_t class_table_bytes(const ClassTable& table, const AttentionShape& shape, int block_m,
-                               int block_n) {
+ClassTableLayout class_table_layout(const ClassTable& table, const AttentionShape& shape,
+                                    int block_m, int block_n) {
   std::int64_t planes = table.by_batch ? shape.batch : 1;
   if (table.heads == ClassTable::Heads::Query) planes *= shape.heads;
   if (table.heads == ClassTable::Heads::Kv) planes *= shape.kv_heads;
-  return planes * ((shape.q_len + block_m - 1) / block_m) *
-         ((shape.kv_len + block_n - 1) / block_n);
+  ClassTableLayout layout;
+  layout.rows = planes * ((shape.q_len + block_m - 1) / block_m);
+  layout.tiles = layout.rows * ((shape.kv_len + block_n - 1) / block_n);
+  layout.spans_at = (layout.tiles + 15) / 16 * 16;
+  return layout;
 }
 
 std::string classify_kernel_source(const Variant& variant) {

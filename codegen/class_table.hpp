@@ -29,9 +29,16 @@ struct ClassTable {
 // params, which the tile walk classifies itself by interval arithmetic.
 std::optional<ClassTable> class_table(const Variant& variant);
 
-// Bytes of the table for a problem of `shape` tiled by block_m x block_n.
-std::int64_t class_table_bytes(const ClassTable& table, const AttentionShape& shape, int block_m,
-                               int block_n);
+// Where a table's parts lie for a problem of `shape` tiled by block_m x
+// block_n: a byte per tile, then a span per row of tiles (FwdArgs::tile_span).
+struct ClassTableLayout {
+  std::int64_t tiles = 0;
+  std::int64_t rows = 0;
+  std::int64_t spans_at = 0;  // bytes from the table's start, 16-byte aligned
+  [[nodiscard]] std::int64_t bytes() const { return tiles == 0 ? 0 : spans_at + rows * 8; }
+};
+ClassTableLayout class_table_layout(const ClassTable& table, const AttentionShape& shape,
+                                    int block_m, int block_n);
 
 inline constexpr std::string_view kClassifyEntry = "attnjit_classify";
 inline constexpr int kClassifyThreads = 256;

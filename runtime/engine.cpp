@@ -131,7 +131,8 @@ TileClasses Kernel::classify(const FwdInputs& inputs, CUstream_st* stream) const
   }
   const FwdProblem problem = fwd_problem(loaded.variant, inputs, loaded.gpu->context.ordinal());
   const codegen::GeneratedKernel& kernel = loaded.cached->generated.kernel;
-  const std::int64_t bytes = tile_class_bytes(loaded.kernels.functions, kernel, problem.shape);
+  const std::int64_t bytes =
+      tile_class_layout(loaded.kernels.functions, kernel, problem.shape).bytes();
   loaded.gpu->context.make_current();
   auto table =
       std::make_shared<TileClasses::Table>(loaded_, problem.shape, static_cast<std::size_t>(bytes));

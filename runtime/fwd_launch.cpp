@@ -172,16 +172,26 @@ aj::FwdArgs sizes_args(const AttentionShape& s) {
   return args;
 }
 
-// The classifier (codegen/class_table.hpp) over the `tiles` bytes at
-// args.tile_class; `extra` are the variant's arguments.
+// Points args at a class table laid out as `layout` at `table`.
+void point_at_table(aj::FwdArgs& args, const codegen::ClassTableLayout& layout, CUdeviceptr table) {
+  args.tile_class = static_cast<unsigned char*>(device_pointer(table));
+  args.tile_span =
+      static_cast<unsigned*>(device_pointer(table + static_cast<CUdeviceptr>(layout.spans_at)));
+}
+
+// The classifier (codegen/class_table.hpp) into the table at `table`, which
+// args point at; `extra` are the variant's arguments.
 void classify_into(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                    aj::FwdArgs args, std::vector<std::vector<unsigned char>>& extra,
-                   std::int64_t tiles, CUstream stream) {
+                   const codegen::ClassTableLayout& layout, CUdeviceptr table, CUstream stream) {
+  const std::int64_t tiles = layout.tiles;
   if (tiles >= (std::int64_t{1} << 31)) {
     throw InputError(
         fmt::format("variant '{}': {} tiles to classify, more than 2^31", variant.name(), tiles));
   }
   args.class_lanes = classifier_lanes(tiles);
+  driver.memset_d8_async(table + static_cast<CUdeviceptr>(layout.spans_at), 0,
+                         static_cast<std::size_t>(layout.rows * 8), stream);
   // The classifier takes the forward kernel's arguments less the TMA maps.
   std::vector<void*> pointers{&args};
   for (auto& bytes : extra) pointers.push_back(bytes.data());
@@ -320,12 +330,13 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   }
 
   std::optional<StreamScratch> classes;
+  const codegen::ClassTableLayout layout = tile_class_layout(functions, kernel, s);
   if (problem.tile_classes != 0) {
-    args.tile_class = static_cast<unsigned char*>(device_pointer(problem.tile_classes));
-  } else if (const std::int64_t bytes = tile_class_bytes(functions, kernel, s); bytes > 0) {
-    classes.emplace(driver, static_cast<std::size_t>(bytes), stream);
-    args.tile_class = static_cast<unsigned char*>(device_pointer(classes->ptr()));
-    classify_into(driver, functions, variant, args, extra, bytes, stream);
+    point_at_table(args, layout, problem.tile_classes);
+  } else if (layout.bytes() > 0) {
+    classes.emplace(driver, static_cast<std::size_t>(layout.bytes()), stream);
+    point_at_table(args, layout, classes->ptr());
+    classify_into(driver, functions, variant, args, extra, layout, classes->ptr(), stream);
   }
   std::optional<StreamScratch> v_scratch;
   std::optional<DeviceTensor> vt;
@@ -369,10 +380,11 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
          functions.overlap && classes ? LaunchOrder::OverlapPrevious : LaunchOrder::AfterPrevious);
 }
 
-std::int64_t tile_class_bytes(const FwdFunctions& functions, const codegen::GeneratedKernel& kernel,
-                              const AttentionShape& shape) {
-  if (!functions.class_table || kernel.decode) return 0;
-  return codegen::class_table_bytes(*functions.class_table, shape, kernel.block_m, kernel.block_n);
+codegen::ClassTableLayout tile_class_layout(const FwdFunctions& functions,
+                                            const codegen::GeneratedKernel& kernel,
+                                            const AttentionShape& shape) {
+  if (!functions.class_table || kernel.decode) return {};
+  return codegen::class_table_layout(*functions.class_table, shape, kernel.block_m, kernel.block_n);
 }
 
 void launch_classify(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
@@ -382,11 +394,11 @@ void launch_classify(const Driver& driver, const FwdFunctions& functions, const 
   const AttentionShape& s = problem.shape;
   std::vector<std::vector<unsigned char>> extra =
       variant_args(variant, s, problem.params, problem.tensors);
-  const std::int64_t tiles = tile_class_bytes(functions, kernel, s);
-  if (tiles == 0) return;
+  const codegen::ClassTableLayout layout = tile_class_layout(functions, kernel, s);
+  if (layout.bytes() == 0) return;
   aj::FwdArgs args = sizes_args(s);
-  args.tile_class = static_cast<unsigned char*>(device_pointer(table));
-  classify_into(driver, functions, variant, args, extra, tiles, stream);
+  point_at_table(args, layout, table);
+  classify_into(driver, functions, variant, args, extra, layout, table, stream);
 }
 
 void launch_block_mask(const Driver& driver, const FwdFunctions& functions, const Variant& variant,

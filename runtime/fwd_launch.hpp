@@ -110,12 +110,13 @@ void check_fwd_tensors(const Variant& variant, bool decode, const FwdProblem& pr
 void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                 const codegen::GeneratedKernel& kernel, const FwdProblem& problem, CUstream stream);
 
-// The bytes of the tile class table that `kernel` reads on problems of
-// `shape`: 0 where it reads none (a mask of indices alone, the decode family).
-std::int64_t tile_class_bytes(const FwdFunctions& functions, const codegen::GeneratedKernel& kernel,
-                              const AttentionShape& shape);
+// The tile class table that `kernel` reads on problems of `shape`: of 0
+// bytes where it reads none (a mask of indices alone, the decode family).
+codegen::ClassTableLayout tile_class_layout(const FwdFunctions& functions,
+                                            const codegen::GeneratedKernel& kernel,
+                                            const AttentionShape& shape);
 
-// Fills `table` (tile_class_bytes of it) with the classes of the problem's
+// Fills `table` (tile_class_layout's bytes of it) with the classes of the problem's
 // tiles, for launch_fwd to take as FwdProblem::tile_classes. Throws
 // InputError as launch_fwd does.
 void launch_classify(const Driver& driver, const FwdFunctions& functions, const Variant& variant,

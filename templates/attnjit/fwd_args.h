@@ -53,6 +53,11 @@ struct FwdArgs {
   // The tile class table of a mask that reads tensors (DESIGN.md, "Tile
   // classes"), a byte per tile, which the classifier kernel writes; else null.
   unsigned char* tile_class;
+  // Beside it, per row of tiles (plane, query tile), the span of its tiles
+  // that are not empty, as {key tiles - first, last + 1} (zeros: none), which
+  // the classifier raises from zeros: the walk skips the runs of empty tiles
+  // before and after it without reading them.
+  unsigned* tile_span;
   // Tiles a warp of the classifier takes, one a lane (a power of two up to
   // 32): fewer where tiles are few, so that their tensor reads spread over
   // more warps.

@@ -157,7 +157,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   const int n_tiles = walk.n_tiles;
 
   load_tile<BM, S::kD, S::kThreads>(sQ, S::kQStride, q_ptr, a.q_stride[2], m0, q_len);
-  int n = walk.next(0);
+  int n = walk.first();
   if (n < n_tiles) {
     load_tile<BN, S::kD, S::kThreads>(sK, S::kKStride, k_ptr, a.k_stride[2], n * BN, kv_len);
   }

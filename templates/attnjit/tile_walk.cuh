@@ -47,10 +47,12 @@ struct TileWalk {
   __device__ TileWalk(const typename V::Params& params, const FwdArgs& a, const Index& at,
                       long long first_row, long long last_row)
       : p(params), ix(at), q0(first_row), q1(last_row), n_tiles((int)((at.kv_len + BN - 1) / BN)) {
+    span_end = n_tiles;
     if constexpr (V::kClassTable) {
       const long long q_tiles = (at.q_len + BM - 1) / BM;
-      classes = a.tile_class +
-                (class_plane<V>(at.b, at.h, at.hkv, a) * q_tiles + first_row / BM) * n_tiles;
+      const long long row = class_plane<V>(at.b, at.h, at.hkv, a) * q_tiles + first_row / BM;
+      classes = a.tile_class + row * n_tiles;
+      span = a.tile_span + 2 * row;
     }
   }
 
@@ -75,9 +77,9 @@ struct TileWalk {
   // the runs of empty tiles before a window, past a causal diagonal or
   // outside a document cost a few steps, not one per tile.
   __device__ __forceinline__ int next(int n) {
-    for (; n < n_tiles; n += 32) {
+    for (; n < span_end; n += 32) {
       const int mine = n + (int)(threadIdx.x % 32);
-      const TileClass c = mine < n_tiles ? classify(mine) : kEmpty;
+      const TileClass c = mine < span_end ? classify(mine) : kEmpty;
       const unsigned live = __ballot_sync(0xffffffffu, c != kEmpty);
       if (live != 0) {
         const int first = __ffs(live) - 1;
@@ -90,8 +92,16 @@ struct TileWalk {
 
   // next(0), with two tiles a lane in its first step: a CTA's first load
   // waits for it, and the second tile's classification or table read
-  // overlaps the first's.
+  // overlaps the first's, as does the read of a table's span, which moves
+  // the walk past the step when the span starts after it.
   __device__ __forceinline__ int first() {
+    int span_first = 0;
+    if constexpr (V::kClassTable) {
+      if (n_tiles == 0) return 0;  // no keys: no table either
+      const uint2 s = *(const uint2*)span;
+      span_first = n_tiles - (int)s.x;
+      span_end = (int)s.y;
+    }
     const int lo = (int)(threadIdx.x % 32), hi = lo + 32;
     const TileClass c_lo = lo < n_tiles ? classify(lo) : kEmpty;
     const TileClass c_hi = hi < n_tiles ? classify(hi) : kEmpty;
@@ -107,14 +117,16 @@ struct TileWalk {
       found = (TileClass)__shfl_sync(0xffffffffu, (int)c_hi, at);
       return 32 + at;
     }
-    return next(64);
+    return next(span_first > 64 ? span_first : 64);
   }
 
   const typename V::Params& p;
   Index ix;
   long long q0, q1;
   int n_tiles;
+  int span_end;  // past the last tile that may not be empty
   const unsigned char* classes = nullptr;
+  const unsigned* span = nullptr;
   TileClass found = kFull;
 };
 
@@ -159,6 +171,17 @@ __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename 
   t.live = owner;
   const TileClass c = V::classify(p, t);
   if (owner) a.tile_class[tile] = (unsigned char)c;
+  // The span of the row's live tiles, an atomic a row a warp: the lanes of a
+  // row (a warp's tiles lie in one row or two) agree on its maxima first.
+  const unsigned row = tile / k_tiles;
+  const bool live = owner && c != kEmpty;
+  const unsigned peers = __match_any_sync(0xffffffffu, row);
+  const unsigned from_end = __reduce_max_sync(peers, live ? k_tiles - kt : 0U);
+  const unsigned end = __reduce_max_sync(peers, live ? kt + 1 : 0U);
+  if (lane == (unsigned)__ffs((int)peers) - 1 && end != 0) {
+    atomicMax(a.tile_span + 2 * row, from_end);
+    atomicMax(a.tile_span + 2 * row + 1, end);
+  }
 }
 
 // A block mask for `sparsity block(block_m, block_n)` from the variant's

@@ -29,8 +29,13 @@ TEST(ClassTable, ADocumentMaskIsOnePlanePerBatch) {
   ASSERT_TRUE(table);
   EXPECT_TRUE(table->by_batch);
   EXPECT_EQ(table->heads, ClassTable::Heads::None);
-  // 2 batches x ceil(1000 / 128) x ceil(300 / 64), whatever the 16 heads.
-  EXPECT_EQ(class_table_bytes(*table, {2, 16, 4, 1000, 300}, 128, 64), 2 * 8 * 5);
+  // 2 batches x ceil(1000 / 128) x ceil(300 / 64), whatever the 16 heads;
+  // the 16 rows' spans after the 80 bytes, from 16-byte alignment.
+  const ClassTableLayout layout = class_table_layout(*table, {2, 16, 4, 1000, 300}, 128, 64);
+  EXPECT_EQ(layout.tiles, 2 * 8 * 5);
+  EXPECT_EQ(layout.rows, 2 * 8);
+  EXPECT_EQ(layout.spans_at, 80);
+  EXPECT_EQ(layout.bytes(), 80 + 16 * 8);
   EXPECT_NE(classify_kernel_source(variant).find(kClassifyEntry), std::string::npos);
 }
 
@@ -40,14 +45,15 @@ TEST(ClassTable, HeadsCountWhereTheMaskNamesThem) {
   ASSERT_TRUE(query);
   EXPECT_FALSE(query->by_batch);
   EXPECT_EQ(query->heads, ClassTable::Heads::Query);
-  EXPECT_EQ(class_table_bytes(*query, {3, 8, 2, 64, 64}, 64, 64), 8);
+  EXPECT_EQ(class_table_layout(*query, {3, 8, 2, 64, 64}, 64, 64).tiles, 8);
+  EXPECT_EQ(class_table_layout(*query, {3, 8, 2, 64, 64}, 64, 64).spans_at, 16);
 
   const std::optional<ClassTable> kv =
       class_table(with_mask("keep[hkv, k]", "tensor keep: bool[kv_heads, kv_len];"));
   ASSERT_TRUE(kv);
   EXPECT_EQ(kv->heads, ClassTable::Heads::Kv);
-  EXPECT_EQ(class_table_bytes(*kv, {3, 8, 2, 64, 64}, 64, 64), 2);
-  EXPECT_EQ(class_table_bytes(*kv, {3, 8, 2, 64, 0}, 64, 64), 0);
+  EXPECT_EQ(class_table_layout(*kv, {3, 8, 2, 64, 64}, 64, 64).tiles, 2);
+  EXPECT_EQ(class_table_layout(*kv, {3, 8, 2, 64, 0}, 64, 64).bytes(), 0);
 }
 
 }  // namespace
