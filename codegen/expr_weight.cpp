@@ -57,6 +57,15 @@ bool heavy_code(const ir::ExprPtr& expr, const std::set<const ir::Expr*>& comput
   return any_node(expr, heavy_node, computed);
 }
 
+bool divides_by_variable(const ir::ExprPtr& expr) {
+  return any_node(expr, [](const ir::Expr& node) {
+    const auto* binary = node.as<ir::Binary>();
+    return binary != nullptr &&
+           (binary->op == ir::BinaryOp::Div || binary->op == ir::BinaryOp::Mod) &&
+           binary->rhs->as<ir::IntConst>() == nullptr;
+  });
+}
+
 bool reads_tensors(const ir::ExprPtr& expr) { return any_node(expr, is_tensor_read); }
 
 bool uses_builtin(const ir::ExprPtr& expr, ir::Builtin which) {

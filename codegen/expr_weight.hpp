@@ -17,6 +17,11 @@ bool heavy_code(const ir::ExprPtr& expr);
 // elsewhere, such as mask parts) counted as plain values.
 bool heavy_code(const ir::ExprPtr& expr, const std::set<const ir::Expr*>& computed);
 
+// Whether `expr` divides (or takes a remainder) by anything but a constant:
+// a constant divisor is a multiply and a shift, a run-time one ten
+// instructions and more.
+bool divides_by_variable(const ir::ExprPtr& expr);
+
 // Whether `expr` reads a tensor anywhere.
 bool reads_tensors(const ir::ExprPtr& expr);
 

@@ -100,6 +100,11 @@ std::string row_kernels_source(int buckets) {
   return fmt::format(
       "\n"
       "extern \"C\" __global__ void __launch_bounds__({sort_threads})\n"
+      "{count}(const aj::HashSortArgs args) {{\n"
+      "  aj::hash_count<{buckets}, {sort_threads}>(args);\n"
+      "}}\n"
+      "\n"
+      "extern \"C\" __global__ void __launch_bounds__({sort_threads})\n"
       "{sort}(const aj::HashSortArgs args) {{\n"
       "  aj::hash_sort<{buckets}, {sort_threads}>(args);\n"
       "}}\n"
@@ -108,9 +113,9 @@ std::string row_kernels_source(int buckets) {
       "{permute}(const aj::PermuteRowsArgs args) {{\n"
       "  aj::permute_rows(args);\n"
       "}}\n",
-      fmt::arg("sort", kHashSortEntry), fmt::arg("permute", kPermuteRowsEntry),
-      fmt::arg("buckets", buckets), fmt::arg("sort_threads", kHashSortThreads),
-      fmt::arg("permute_threads", kPermuteThreads));
+      fmt::arg("count", kHashCountEntry), fmt::arg("sort", kHashSortEntry),
+      fmt::arg("permute", kPermuteRowsEntry), fmt::arg("buckets", buckets),
+      fmt::arg("sort_threads", kHashSortThreads), fmt::arg("permute_threads", kPermuteThreads));
 }
 
 std::string hash_kernels_source(const Variant& variant) {

@@ -22,14 +22,17 @@ Variant hash_sorted_variant(const Variant& variant);
 
 // Entry points of the kernels every module of a `sparsity hash` variant holds
 // (templates/attnjit/hash_sparsity.cuh).
+inline constexpr std::string_view kHashCountEntry = "attnjit_hash_count";
 inline constexpr std::string_view kHashSortEntry = "attnjit_hash_sort";
 inline constexpr std::string_view kPermuteRowsEntry = "attnjit_permute_rows";
 inline constexpr std::string_view kLshEntry = "attnjit_lsh_buckets";
 inline constexpr int kHashSortThreads = 256;
+// Rows a CTA of either pass of the sort takes: 8 steps of 32 rows a warp.
+inline constexpr int kHashSortChunkRows = 2048;
 inline constexpr int kPermuteThreads = 256;
 inline constexpr int kLshThreads = 256;
 
-// The row sort (over `buckets` buckets) and row permute kernels, which
+// The row sort's two passes (over `buckets` buckets) and row permute kernels, which
 // approx hyper's modules hold too.
 std::string row_kernels_source(int buckets);
 

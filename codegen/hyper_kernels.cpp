@@ -2,6 +2,7 @@
 
 #include "codegen/hash_order.hpp"
 #include "language/hyper_plan.hpp"
+#include "templates/attnjit/fwd_args.h"
 #include <attnjit/language.hpp>
 
 #include <stdexcept>
@@ -59,11 +60,12 @@ std::string hyper_kernels_source(const Variant& variant) {
              "\n"
              "extern \"C\" __global__ void __launch_bounds__({threads})\n"
              "{merge}(const aj::HyperMergeArgs args) {{\n"
-             "  aj::hyper_merge<Config::kBf16, {per_lane}>(args);\n"
+             "  aj::hyper_merge<Config::kBf16, {merge_steps}>(args);\n"
              "}}\n",
              fmt::arg("hash", kHyperHashEntry), fmt::arg("samples", kHyperSamplesEntry),
              fmt::arg("merge", kHyperMergeEntry), fmt::arg("bits", hyper->lsh_bits),
-             fmt::arg("per_lane", (variant.head_dim_v() + 31) / 32),
+             fmt::arg("merge_steps",
+                      (variant.head_dim_v() + aj::kHyperRowColumns - 1) / aj::kHyperRowColumns),
              fmt::arg("threads", kHyperThreads));
 }
 

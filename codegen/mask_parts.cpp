@@ -4,6 +4,7 @@
 #include "codegen/expr_weight.hpp"
 #include "codegen/int_range.hpp"
 
+#include <map>
 #include <set>
 #include <type_traits>
 #include <variant>
@@ -24,12 +25,17 @@ bool reads_row(const ir::ExprPtr& expr) {
          uses_builtin(expr, ir::Builtin::H);
 }
 
-// The largest subexpressions of one side only that read tensors per element,
-// outermost first. Divisions alone stay per element: in the sm_80 family
-// they are calls, and more call sites made ptxas take seconds longer.
-void collect(const ir::ExprPtr& expr, std::vector<ir::ExprPtr>& row,
+// The largest heavy subexpressions of one side only, outermost first: those
+// that read tensors per element and, where `divisions` (a mask with such
+// reads, which has parts anyway), divisions by run-time values too, so that
+// a mask of the form `q / m == k / n` joins its parts with a comparison. In
+// a mask without tensors divisions stay per element: in the sm_80 family
+// they can be calls, and more call sites made ptxas take seconds longer.
+void collect(const ir::ExprPtr& expr, bool divisions, std::vector<ir::ExprPtr>& row,
              std::vector<ir::ExprPtr>& col) {
-  if (!heavy_code(expr) || !reads_tensors(expr)) return;
+  const bool heavy =
+      reads_tensors(expr) ? heavy_code(expr) : divisions && divides_by_variable(expr);
+  if (!heavy) return;
   if (!reads_key(expr)) {
     row.push_back(expr);
     return;
@@ -38,7 +44,7 @@ void collect(const ir::ExprPtr& expr, std::vector<ir::ExprPtr>& row,
     col.push_back(expr);
     return;
   }
-  const auto below = [&](const ir::ExprPtr& child) { collect(child, row, col); };
+  const auto below = [&](const ir::ExprPtr& child) { collect(child, divisions, row, col); };
   std::visit(
       [&](const auto& node) {
         using T = std::decay_t<decltype(node)>;
@@ -74,15 +80,21 @@ struct Part {
   std::string fields;
   std::string values;
 };
+// Subexpressions spelled alike (q / m, twice) share a field.
 Part name_part(const std::vector<ir::ExprPtr>& exprs, const std::string& prefix,
                const Variant& variant, NamedExprs& named) {
   Part part;
-  for (std::size_t i = 0; i < exprs.size(); ++i) {
+  std::map<std::string, std::string> fields;  // device code -> field
+  for (const ir::ExprPtr& expr : exprs) {
+    const std::string code = device_expr(expr, variant);
+    auto [at, added] = fields.try_emplace(code, fmt::format("{}.v{}", prefix, fields.size()));
+    named.emplace(expr.get(), at->second);
+    if (!added) continue;
     // An int part that fits 32 bits is kept (and shuffled between lanes) in 32.
-    const bool narrow = exprs[i]->type() == ir::Type::Int && fits_int32(exprs[i], variant);
-    part.fields += fmt::format("    {} v{};\n", narrow ? "int" : c_type(exprs[i]->type()), i);
-    part.values += (i == 0 ? "" : ", ") + device_expr(exprs[i], variant);
-    named.emplace(exprs[i].get(), fmt::format("{}.v{}", prefix, i));
+    const bool narrow = expr->type() == ir::Type::Int && fits_int32(expr, variant);
+    part.fields +=
+        fmt::format("    {} v{};\n", narrow ? "int" : c_type(expr->type()), fields.size() - 1);
+    part.values += (fields.size() == 1 ? "" : ", ") + code;
   }
   return part;
 }
@@ -93,7 +105,7 @@ std::string mask_parts_members(const Variant& variant) {
   const ir::ExprPtr mask = variant.mask_expr();
   std::vector<ir::ExprPtr> row;
   std::vector<ir::ExprPtr> col;
-  if (!variant.mask().empty()) collect(mask, row, col);
+  if (!variant.mask().empty()) collect(mask, reads_tensors(mask), row, col);
   NamedExprs named;
   const Part row_part = name_part(row, "r", variant, named);
   const Part col_part = name_part(col, "c", variant, named);

@@ -55,9 +55,7 @@ DeviceTensor lse_rows(CUdeviceptr data, const AttentionShape& s) {
 }  // namespace
 
 HashFunctions hash_functions(const Module& module) {
-  return {module.function(std::string(codegen::kHashSortEntry)),
-          module.function(std::string(codegen::kPermuteRowsEntry)),
-          module.function(std::string(codegen::kLshEntry))};
+  return {row_functions(module), module.function(std::string(codegen::kLshEntry))};
 }
 
 void launch_hash(const Driver& driver, const FwdFunctions& functions, const HashFunctions& hash,
@@ -68,8 +66,8 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
   const AttentionShape& s = problem.shape;
   const std::string q_name(kQueryBucketTensor);
   const std::string k_name(kKeyBucketTensor);
-  const bool has_q = problem.tensors.count(q_name) != 0;
-  const bool has_k = problem.tensors.count(k_name) != 0;
+  const bool has_q = problem.tensors.contains(q_name);
+  const bool has_k = problem.tensors.contains(k_name);
   if (has_q != has_k) {
     throw InputError(
         fmt::format("variant '{}': give both '{}' and '{}', or neither to hash Q and K",
@@ -128,10 +126,11 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
   const DeviceTensor k_sorted_t = contiguous(base, k_sorted, {s.batch, s.kv_heads, s.kv_len});
   const RowPlanes q_planes = whole_planes(s.batch, s.heads, s.q_len);
   const RowPlanes k_planes = whole_planes(s.batch, s.kv_heads, s.kv_len);
-  sort_rows(driver, hash.sort, run.tensors.at(q_name), q_planes, s.q_len, q_order_t.data,
-            q_sorted_t.data, stream);
-  sort_rows(driver, hash.sort, run.tensors.at(k_name), k_planes, s.kv_len, k_order_t.data,
-            k_sorted_t.data, stream);
+  const int buckets = variant.hash_sparsity()->buckets;
+  sort_rows(driver, hash.rows, run.tensors.at(q_name), q_planes, s.q_len, q_order_t.data,
+            q_sorted_t.data, buckets, stream);
+  sort_rows(driver, hash.rows, run.tensors.at(k_name), k_planes, s.kv_len, k_order_t.data,
+            k_sorted_t.data, buckets, stream);
 
   FwdProblem reordered = run;
   reordered.q = contiguous(base, q_copy, {s.batch, s.heads, s.q_len, d});
@@ -143,17 +142,17 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
   reordered.tensors[k_name] = k_sorted_t;
   reordered.tensors[std::string(kQueryOrderTensor)] = q_order_t;
   reordered.tensors[std::string(kKeyOrderTensor)] = k_order_t;
-  permute_rows(driver, hash.permute, problem.q, reordered.q, kElementBytes, d * kElementBytes,
+  permute_rows(driver, hash.rows, problem.q, reordered.q, kElementBytes, d * kElementBytes,
                q_planes, q_order_t.data, true, stream);
-  permute_rows(driver, hash.permute, problem.k, reordered.k, kElementBytes, d * kElementBytes,
+  permute_rows(driver, hash.rows, problem.k, reordered.k, kElementBytes, d * kElementBytes,
                k_planes, k_order_t.data, true, stream);
-  permute_rows(driver, hash.permute, problem.v, reordered.v, kElementBytes, dv * kElementBytes,
+  permute_rows(driver, hash.rows, problem.v, reordered.v, kElementBytes, dv * kElementBytes,
                k_planes, k_order_t.data, true, stream);
   launch_fwd(driver, functions, *sorted, kernel, reordered, stream);
-  permute_rows(driver, hash.permute, problem.o, reordered.o, kElementBytes, dv * kElementBytes,
+  permute_rows(driver, hash.rows, problem.o, reordered.o, kElementBytes, dv * kElementBytes,
                q_planes, q_order_t.data, false, stream);
   if (problem.lse != 0) {
-    permute_rows(driver, hash.permute, lse_rows(problem.lse, s), lse_rows(reordered.lse, s), 4, 4,
+    permute_rows(driver, hash.rows, lse_rows(problem.lse, s), lse_rows(reordered.lse, s), 4, 4,
                  q_planes, q_order_t.data, false, stream);
   }
 }

@@ -7,14 +7,14 @@
 #pragma once
 
 #include "runtime/fwd_launch.hpp"
+#include "runtime/row_kernels.hpp"
 
 namespace attnjit {
 
 // The kernels of templates/attnjit/hash_sparsity.cuh in a module of a
 // `sparsity hash` variant.
 struct HashFunctions {
-  CUfunction sort = nullptr;
-  CUfunction permute = nullptr;
+  RowFunctions rows;
   CUfunction lsh = nullptr;
 };
 HashFunctions hash_functions(const Module& module);

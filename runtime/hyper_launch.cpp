@@ -17,6 +17,9 @@ namespace attnjit {
 namespace {
 
 constexpr std::int64_t kElementBytes = 2;  // the families' 16-bit Q, K, V and O
+// The hash kernel walks the rows with a grid of about two waves of the GPU,
+// so that each CTA's table of directions serves many rows.
+constexpr std::int64_t kMaxHashBlocks = 2048;
 
 unsigned blocks_for(std::int64_t threads) {
   return static_cast<unsigned>((threads + codegen::kHyperThreads - 1) / codegen::kHyperThreads);
@@ -33,11 +36,11 @@ void hash_rows(const Driver& driver, const HyperFunctions& hyper, const DeviceTe
   args.planes = static_cast<int>(x.shape[0] * x.shape[1]);
   args.head_dim = d;
   args.code = static_cast<int*>(device_pointer(code.data));
-  const std::int64_t threads = std::int64_t{args.planes} * args.rows * 32;
+  const std::int64_t threads = std::int64_t{args.planes} * args.rows * aj::kHyperRowLanes;
   if (threads == 0) return;
   void* pointers[] = {&args};
-  launch(driver, hyper.hash, Dim3{blocks_for(threads)}, Dim3{codegen::kHyperThreads}, 0, stream,
-         pointers);
+  launch(driver, hyper.hash, Dim3{std::min(blocks_for(threads), unsigned{kMaxHashBlocks})},
+         Dim3{codegen::kHyperThreads}, 0, stream, pointers);
 }
 
 // Where the levels' pieces lie in the scratch: the rows' codes, the sorted
@@ -80,9 +83,7 @@ DeviceTensor pitch_rows(CUdeviceptr data, std::int64_t batch, std::int64_t heads
 }  // namespace
 
 HyperFunctions hyper_functions(const Module& module) {
-  return {module.function(std::string(codegen::kHashSortEntry)),
-          module.function(std::string(codegen::kPermuteRowsEntry)),
-          module.function(std::string(codegen::kHyperHashEntry)),
+  return {row_functions(module), module.function(std::string(codegen::kHyperHashEntry)),
           module.function(std::string(codegen::kHyperSamplesEntry)),
           module.function(std::string(codegen::kHyperMergeEntry))};
 }
@@ -160,8 +161,10 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
                      level.q_first, level.step, s.q_len};
     RowPlanes k_rows{s.batch,       s.kv_heads, level.segments, level.k_rows,
                      level.k_first, level.step, s.kv_len};
-    sort_rows(driver, hyper.sort, q_codes, q_rows, level.q_rows, base + at.q_order, 0, stream);
-    sort_rows(driver, hyper.sort, k_codes, k_rows, pitch, base + at.k_order, 0, stream);
+    const int buckets = 1 << variant.hyper()->lsh_bits;
+    sort_rows(driver, hyper.rows, q_codes, q_rows, level.q_rows, base + at.q_order, 0, buckets,
+              stream);
+    sort_rows(driver, hyper.rows, k_codes, k_rows, pitch, base + at.k_order, 0, buckets, stream);
 
     aj::HyperSampleArgs draws{};
     draws.order = static_cast<int*>(device_pointer(base + at.k_order));
@@ -180,11 +183,11 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     const DeviceTensor k_compact_t = contiguous(base, at.k, {batch, s.kv_heads, pitch, d});
     const DeviceTensor v_compact_t = contiguous(base, at.v, {batch, s.kv_heads, pitch, dv});
     k_rows.rows = pitch;
-    permute_rows(driver, hyper.permute, problem.q, q_compact_t, kElementBytes, d * kElementBytes,
+    permute_rows(driver, hyper.rows, problem.q, q_compact_t, kElementBytes, d * kElementBytes,
                  q_rows, base + at.q_order, true, stream);
-    permute_rows(driver, hyper.permute, problem.k, k_compact_t, kElementBytes, d * kElementBytes,
+    permute_rows(driver, hyper.rows, problem.k, k_compact_t, kElementBytes, d * kElementBytes,
                  k_rows, base + at.k_order, true, stream);
-    permute_rows(driver, hyper.permute, problem.v, v_compact_t, kElementBytes, dv * kElementBytes,
+    permute_rows(driver, hyper.rows, problem.v, v_compact_t, kElementBytes, dv * kElementBytes,
                  k_rows, base + at.k_order, true, stream);
 
     // The diagonal blocks, then the drawn keys: each a launch over its keys.
@@ -226,7 +229,8 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     merge.head_dim_v = static_cast<int>(dv);
     merge.replace = plan.exact_chunk == 0 && index == 0 ? 1 : 0;
     void* merge_pointers[] = {&merge};
-    launch(driver, hyper.merge, Dim3{blocks_for(q_rows.planes() * level.q_rows * 32)},
+    launch(driver, hyper.merge,
+           Dim3{blocks_for(q_rows.planes() * level.q_rows * aj::kHyperRowLanes)},
            Dim3{codegen::kHyperThreads}, 0, stream, merge_pointers);
   }
 }

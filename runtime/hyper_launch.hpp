@@ -9,14 +9,14 @@
 #pragma once
 
 #include "runtime/fwd_launch.hpp"
+#include "runtime/row_kernels.hpp"
 
 namespace attnjit {
 
 // The kernels of templates/attnjit/hyper.cuh (and the row sort and permute)
 // in a prefill module of an approx hyper variant.
 struct HyperFunctions {
-  CUfunction sort = nullptr;
-  CUfunction permute = nullptr;
+  RowFunctions rows;
   CUfunction hash = nullptr;
   CUfunction samples = nullptr;
   CUfunction merge = nullptr;

@@ -2,8 +2,13 @@
 
 #include "codegen/hash_order.hpp"
 #include "templates/attnjit/fwd_args.h"
+#include <attnjit/error.hpp>
 
 #include <algorithm>
+#include <limits>
+#include <string>
+
+#include <fmt/format.h>
 
 namespace attnjit {
 namespace {
@@ -11,7 +16,28 @@ namespace {
 constexpr std::size_t kSliceAlign = 256;
 constexpr std::int64_t kMaxPermuteBlocks = 8192;
 
+// The row kernels count rows in 32 bits.
+void check_row_count(const RowPlanes& planes) {
+  if (planes.planes() * planes.rows > std::numeric_limits<std::int32_t>::max()) {
+    throw InputError(fmt::format("{} planes of {} rows are more rows than 2^31 - 1",
+                                 planes.planes(), planes.rows));
+  }
+}
+
+// Lanes permute_words (hash_sparsity.cuh) gives a row of `pieces` words.
+std::int64_t permute_lanes(std::int64_t pieces) {
+  std::int64_t lanes = 1;
+  while (lanes < pieces && lanes < 32) lanes *= 2;
+  return lanes;
+}
+
 }  // namespace
+
+RowFunctions row_functions(const Module& module) {
+  return {module.function(std::string(codegen::kHashCountEntry)),
+          module.function(std::string(codegen::kHashSortEntry)),
+          module.function(std::string(codegen::kPermuteRowsEntry))};
+}
 
 void copy_strides(const DeviceTensor& t, long long (&out)[3], std::int64_t scale) {
   for (int i = 0; i < 3; ++i) out[i] = t.strides[i] * scale;
@@ -23,10 +49,14 @@ std::size_t ScratchPlan::add(std::int64_t bytes) {
   return at;
 }
 
-void sort_rows(const Driver& driver, CUfunction sort, const DeviceTensor& bucket,
+void sort_rows(const Driver& driver, const RowFunctions& functions, const DeviceTensor& bucket,
                const RowPlanes& planes, std::int64_t order_pitch, CUdeviceptr order,
-               CUdeviceptr sorted, CUstream stream) {
+               CUdeviceptr sorted, int buckets, CUstream stream) {
   if (planes.planes() == 0 || planes.rows == 0) return;
+  check_row_count(planes);
+  const std::int64_t chunks =
+      (planes.rows + codegen::kHashSortChunkRows - 1) / codegen::kHashSortChunkRows;
+  const StreamScratch counts(driver, planes.planes() * chunks * (buckets + 1) * 4, stream);
   aj::HashSortArgs args{};
   args.bucket = static_cast<const int*>(device_pointer(bucket.data));
   copy_strides(bucket, args.stride);
@@ -39,16 +69,22 @@ void sort_rows(const Driver& driver, CUfunction sort, const DeviceTensor& bucket
   args.order_pitch = static_cast<int>(order_pitch);
   args.order = static_cast<int*>(device_pointer(order));
   args.sorted_bucket = sorted == 0 ? nullptr : static_cast<int*>(device_pointer(sorted));
+  args.chunk_rows = codegen::kHashSortChunkRows;
+  args.chunks = static_cast<int>(chunks);
+  args.counts = static_cast<int*>(device_pointer(counts.ptr()));
   void* pointers[] = {&args};
-  launch(driver, sort, Dim3{static_cast<unsigned>(planes.planes())},
-         Dim3{codegen::kHashSortThreads}, 0, stream, pointers);
+  const Dim3 grid{static_cast<unsigned>(planes.planes() * chunks)};
+  launch(driver, functions.count, grid, Dim3{codegen::kHashSortThreads}, 0, stream, pointers);
+  launch(driver, functions.sort, grid, Dim3{codegen::kHashSortThreads}, 0, stream, pointers);
 }
 
-void permute_rows(const Driver& driver, CUfunction permute, const DeviceTensor& original,
+void permute_rows(const Driver& driver, const RowFunctions& functions, const DeviceTensor& original,
                   const DeviceTensor& compact, std::int64_t element_bytes, std::int64_t row_bytes,
                   const RowPlanes& planes, CUdeviceptr order, bool gather, CUstream stream) {
-  const std::int64_t words = planes.planes() * planes.rows * row_bytes / 4;
-  if (words == 0) return;
+  if (planes.planes() * planes.rows * row_bytes == 0) return;
+  check_row_count(planes);
+  // As many threads as rows take lanes of 16-byte words (more loop where words are narrower).
+  const std::int64_t threads = planes.planes() * planes.rows * permute_lanes((row_bytes + 15) / 16);
   aj::PermuteRowsArgs args{};
   const DeviceTensor& src = gather ? original : compact;
   const DeviceTensor& dst = gather ? compact : original;
@@ -65,10 +101,10 @@ void permute_rows(const Driver& driver, CUfunction permute, const DeviceTensor& 
   args.row_bytes = static_cast<int>(row_bytes);
   args.gather = gather ? 1 : 0;
   const std::int64_t blocks = std::min(
-      kMaxPermuteBlocks, (words + codegen::kPermuteThreads - 1) / codegen::kPermuteThreads);
+      kMaxPermuteBlocks, (threads + codegen::kPermuteThreads - 1) / codegen::kPermuteThreads);
   void* pointers[] = {&args};
-  launch(driver, permute, Dim3{static_cast<unsigned>(blocks)}, Dim3{codegen::kPermuteThreads}, 0,
-         stream, pointers);
+  launch(driver, functions.permute, Dim3{static_cast<unsigned>(blocks)},
+         Dim3{codegen::kPermuteThreads}, 0, stream, pointers);
 }
 
 }  // namespace attnjit

@@ -40,18 +40,27 @@ struct RowPlanes {
   [[nodiscard]] std::int64_t planes() const { return batch * segments * heads; }
 };
 
+// The row kernels of a module (codegen::row_kernels_source).
+struct RowFunctions {
+  CUfunction count = nullptr;  // the sort's first pass
+  CUfunction sort = nullptr;
+  CUfunction permute = nullptr;
+};
+RowFunctions row_functions(const Module& module);
+
 // Sorts each plane's rows by the int32 ids of `bucket` ([batch, heads, *])
 // into order ([planes, order_pitch]; the (batch, head) row of each sorted row)
-// and, unless it is 0, sorted ([planes, rows]: their ids).
-void sort_rows(const Driver& driver, CUfunction sort, const DeviceTensor& bucket,
+// and, unless it is 0, sorted ([planes, rows]: their ids). `buckets` is the
+// module's (codegen::row_kernels_source).
+void sort_rows(const Driver& driver, const RowFunctions& functions, const DeviceTensor& bucket,
                const RowPlanes& planes, std::int64_t order_pitch, CUdeviceptr order,
-               CUdeviceptr sorted, CUstream stream);
+               CUdeviceptr sorted, int buckets, CUstream stream);
 
 // Rows of `row_bytes` between `original` ([batch, heads, *, ...]) and
 // `compact` ([planes / heads, heads, rows, ...]), whose strides are in
 // `element_bytes` units: compact row r of plane p is original row
 // order[p * planes.rows + r]. Gather fills compact, scatter original.
-void permute_rows(const Driver& driver, CUfunction permute, const DeviceTensor& original,
+void permute_rows(const Driver& driver, const RowFunctions& functions, const DeviceTensor& original,
                   const DeviceTensor& compact, std::int64_t element_bytes, std::int64_t row_bytes,
                   const RowPlanes& planes, CUdeviceptr order, bool gather, CUstream stream);
 

@@ -160,7 +160,9 @@ struct TensorArg {
 // plane p's row r is row first + segment * step + r of its (batch, head),
 // which starts at element batch * stride[0] + head * stride[1]; rows are
 // stride[2] elements apart. Rows at or past valid_rows are padding: they sort
-// last. Hash sparsity has one segment of all rows.
+// last. Hash sparsity has one segment of all rows. The sort runs in two
+// passes over chunks of chunk_rows rows of each plane, a CTA a chunk: counts
+// ([planes, chunks, buckets + 1]) holds the first pass's key counts.
 struct HashSortArgs {
   const int* bucket;  // [batch, heads, rows], any strides
   long long stride[3];
@@ -171,6 +173,9 @@ struct HashSortArgs {
   int order_pitch;     // elements from one plane's order to the next
   int* order;          // [planes, order_pitch]: the (batch, head) row of each sorted row
   int* sorted_bucket;  // [planes, rows] contiguous: the bucket of each sorted row; may be null
+  int chunk_rows;
+  int chunks;  // of a plane
+  int* counts;
 };
 
 // Rows of `row_bytes` bytes copied between a [batch, heads, rows, *] tensor
@@ -206,6 +211,11 @@ struct LshArgs {
   int head_dim;
   int* bucket;  // [planes, rows] contiguous
 };
+
+// The hash and merge kernels give a row to a group of kHyperRowLanes lanes,
+// eight 16-bit columns a lane a step.
+constexpr int kHyperRowLanes = 16;
+constexpr int kHyperRowColumns = kHyperRowLanes * 8;
 
 // The kernels of approx hyper (hyper.cuh). The hash code of each row of a
 // [batch, heads, rows, head_dim] 16-bit tensor: the signs of its dot products

@@ -24,54 +24,96 @@ AJ_HD float lsh_sign(int bucket, int c) {
 
 #ifdef __CUDACC_RTC__
 
-__device__ __forceinline__ long long plane_start(long long plane, int heads,
+// In 32 bits, as planes are counted (an int), so that no 64-bit division
+// is a call in a row kernel's loop.
+__device__ __forceinline__ long long plane_start(unsigned plane, int heads,
                                                  const long long (&stride)[3]) {
-  return plane / heads * stride[0] + plane % heads * stride[1];
+  const unsigned b = plane / (unsigned)heads;
+  return b * stride[0] + (plane - b * (unsigned)heads) * stride[1];
 }
 
 // Where plane `plane` (batch, segment, head) starts in its [batch, heads,
 // rows] tensor.
-__device__ __forceinline__ long long segment_plane_start(long long plane, int heads, int segments,
+__device__ __forceinline__ long long segment_plane_start(unsigned plane, int heads, int segments,
                                                          const long long (&stride)[3]) {
-  return plane / ((long long)heads * segments) * stride[0] + plane % heads * stride[1];
+  return plane / ((unsigned)heads * (unsigned)segments) * stride[0] +
+         plane % (unsigned)heads * stride[1];
 }
 
-// A CTA per plane. Each warp takes a contiguous run of rows; a count per
-// (warp, bucket) turns into where the warp's rows of each bucket go, and the
-// warp then places its rows in order, 32 at a time, so equal buckets keep
-// their order (stable). Ids outside [0, kBuckets) share one last bucket and
-// keep their values, so the mask's comparison of ids stays exact.
+// The sort key of a row's id: ids outside [0, kBuckets) share one last key
+// and keep their values, so the mask's comparison of ids stays exact; a
+// padding row (at or past valid_rows) sorts last too.
+template <int kBuckets>
+struct SortRows {
+  static constexpr int kKeys = kBuckets + 1;
+  const HashSortArgs& a;
+  int plane, chunk;
+  const int* in;
+  long long first;
+  int begin, end;  // the CTA's rows of its plane
+
+  __device__ explicit SortRows(const HashSortArgs& args)
+      : a(args),
+        plane((int)(blockIdx.x / (unsigned)args.chunks)),
+        chunk((int)(blockIdx.x % (unsigned)args.chunks)),
+        in(args.bucket + segment_plane_start(plane, args.heads, args.segments, args.stride)),
+        first(args.first + (long long)(plane / args.heads % args.segments) * args.step),
+        begin(min(args.rows, chunk * args.chunk_rows)),
+        end(min(args.rows, begin + args.chunk_rows)) {}
+
+  __device__ int id(int r) const {
+    return first + r < a.valid_rows ? in[(first + r) * a.stride[2]] : kBuckets;
+  }
+  __device__ static int key(int id) { return (unsigned)id < (unsigned)kBuckets ? id : kBuckets; }
+  __device__ int* counts(int c) const {
+    return a.counts + ((long long)plane * a.chunks + c) * kKeys;
+  }
+};
+
+// The first pass of the sort: how many rows of each key every chunk of
+// chunk_rows rows holds, a CTA per chunk, so that the second pass's CTAs
+// know where their rows go without waiting on each other.
+template <int kBuckets, int kThreads>
+__device__ __forceinline__ void hash_count(const HashSortArgs& a) {
+  const SortRows<kBuckets> s(a);
+  __shared__ int count[SortRows<kBuckets>::kKeys];
+  for (int k = threadIdx.x; k < s.kKeys; k += kThreads) count[k] = 0;
+  __syncthreads();
+  for (int r = s.begin + threadIdx.x; r < s.end; r += kThreads)
+    atomicAdd(&count[s.key(s.id(r))], 1);
+  __syncthreads();
+  for (int k = threadIdx.x; k < s.kKeys; k += kThreads) s.counts(s.chunk)[k] = count[k];
+}
+
+// The second pass, a CTA per chunk again: a row goes after every row of a
+// smaller key in its plane, then after the rows of its key in earlier chunks
+// (hash_count's counts), then in earlier warps of its CTA, then before it in
+// its warp, 32 rows a step, so equal keys keep their order (stable).
 template <int kBuckets, int kThreads>
 __device__ __forceinline__ void hash_sort(const HashSortArgs& a) {
-  constexpr int kWarps = kThreads / 32, kKeys = kBuckets + 1;
+  constexpr int kWarps = kThreads / 32, kKeys = SortRows<kBuckets>::kKeys;
   __shared__ int offset[kWarps][kKeys];
   __shared__ int total[kKeys];
+  __shared__ int before[kKeys];
+  const SortRows<kBuckets> s(a);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const long long plane = blockIdx.x;
-  const int* in = a.bucket + segment_plane_start(plane, a.heads, a.segments, a.stride);
-  const long long first = a.first + plane / a.heads % a.segments * a.step;
-  const auto key = [](int id) { return (unsigned)id < (unsigned)kBuckets ? id : kBuckets; };
-  // A padding row's id: past every bucket, so it sorts last.
-  const auto id_of = [&](int r) {
-    return first + r < a.valid_rows ? in[(first + r) * a.stride[2]] : kBuckets;
-  };
   for (int i = threadIdx.x; i < kWarps * kKeys; i += kThreads) offset[i / kKeys][i % kKeys] = 0;
-  __syncthreads();
-  const int per_warp = (a.rows + kWarps - 1) / kWarps;
-  const int begin = min(a.rows, warp * per_warp), end = min(a.rows, begin + per_warp);
-  for (int r = begin + lane; r < end; r += 32) atomicAdd(&offset[warp][key(id_of(r))], 1);
-  __syncthreads();
   for (int k = threadIdx.x; k < kKeys; k += kThreads) {
-    int run = 0;
-    for (int w = 0; w < kWarps; ++w) {
-      const int count = offset[w][k];
-      offset[w][k] = run;
-      run += count;
+    int earlier = 0, all = 0;
+    for (int c = 0; c < a.chunks; ++c) {
+      const int n = s.counts(c)[k];
+      earlier += c < s.chunk ? n : 0;
+      all += n;
     }
-    total[k] = run;
+    before[k] = earlier;
+    total[k] = all;
   }
   __syncthreads();
-  if (warp == 0) {  // exclusive scan of the buckets' totals
+  const int per_warp = (s.end - s.begin + kWarps - 1) / kWarps;
+  const int begin = min(s.end, s.begin + warp * per_warp), end = min(s.end, begin + per_warp);
+  for (int r = begin + lane; r < end; r += 32) atomicAdd(&offset[warp][s.key(s.id(r))], 1);
+  __syncthreads();
+  if (warp == 0) {  // exclusive scan of the plane's key totals
     constexpr int kPerLane = (kKeys + 31) / 32;
     int sum = 0;
     for (int j = 0; j < kPerLane; ++j) {
@@ -94,17 +136,23 @@ __device__ __forceinline__ void hash_sort(const HashSortArgs& a) {
     }
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < kWarps * kKeys; i += kThreads) {
-    offset[i / kKeys][i % kKeys] += total[i % kKeys];
+  for (int k = threadIdx.x; k < kKeys; k += kThreads) {
+    int run = total[k] + before[k];
+    for (int w = 0; w < kWarps; ++w) {
+      const int count = offset[w][k];
+      offset[w][k] = run;
+      run += count;
+    }
   }
   __syncthreads();
-  int* const order = a.order + plane * a.order_pitch;
-  int* const sorted = a.sorted_bucket == nullptr ? nullptr : a.sorted_bucket + plane * a.rows;
+  int* const order = a.order + (long long)s.plane * a.order_pitch;
+  int* const sorted =
+      a.sorted_bucket == nullptr ? nullptr : a.sorted_bucket + (long long)s.plane * a.rows;
   for (int base = begin; base < end; base += 32) {
     const int r = base + lane;
     const bool valid = r < end;
-    const int id = valid ? id_of(r) : 0;
-    const int k = valid ? key(id) : -1;
+    const int id = valid ? s.id(r) : 0;
+    const int k = valid ? s.key(id) : -1;
     const unsigned peers = __match_any_sync(0xffffffffU, k);
     const int leader = __ffs(peers) - 1;
     int start = 0;
@@ -115,21 +163,26 @@ __device__ __forceinline__ void hash_sort(const HashSortArgs& a) {
     start = __shfl_sync(0xffffffffU, start, leader);
     if (valid) {
       const int at = start + __popc(peers & ((1U << lane) - 1U));
-      order[at] = (int)(first + r);
+      order[at] = (int)(s.first + r);
       if (sorted != nullptr) sorted[at] = id;
     }
     __syncwarp();
   }
 }
 
+// A group of `lanes` threads a row (a power of two, up to 32, as many as the
+// row has words where it has fewer), a word a thread a step: a warp moves
+// whole rows together, and a row's index arithmetic is done once, in 32
+// bits (the runtime keeps planes * rows under 2^31).
 template <class Word>
 __device__ __forceinline__ void permute_words(const PermuteRowsArgs& a) {
-  const long long pieces = a.row_bytes / (int)sizeof(Word);
-  const long long total = (long long)a.planes * a.rows * pieces;
-  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
-    const long long row = i / pieces, piece = i % pieces;
-    const long long plane = row / a.rows, r = row % a.rows;
+  const unsigned pieces = (unsigned)a.row_bytes / sizeof(Word);
+  const unsigned lanes = pieces >= 32 ? 32 : 1U << (32 - __clz((int)pieces - 1));
+  const unsigned groups = (unsigned)a.planes * (unsigned)a.rows;
+  const unsigned stride = gridDim.x * blockDim.x / lanes;
+  for (unsigned row = (blockIdx.x * blockDim.x + threadIdx.x) / lanes; row < groups;
+       row += stride) {
+    const unsigned plane = row / (unsigned)a.rows, r = row - plane * (unsigned)a.rows;
     const long long o = a.order[row];
     const bool padding = o >= a.valid_rows;
     if (padding && !a.gather) continue;
@@ -140,8 +193,11 @@ __device__ __forceinline__ void permute_words(const PermuteRowsArgs& a) {
     const long long dst_plane = a.gather
                                     ? plane_start(plane, a.heads, a.dst_stride)
                                     : segment_plane_start(plane, a.heads, a.segments, a.dst_stride);
-    Word* dst = (Word*)(a.dst + dst_plane + to * a.dst_stride[2]) + piece;
-    *dst = padding ? Word{} : *((const Word*)(a.src + src_plane + from * a.src_stride[2]) + piece);
+    Word* dst = (Word*)(a.dst + dst_plane + to * a.dst_stride[2]);
+    const Word* src = (const Word*)(a.src + src_plane + from * a.src_stride[2]);
+    for (unsigned piece = threadIdx.x % lanes; piece < pieces; piece += lanes) {
+      dst[piece] = padding ? Word{} : src[piece];
+    }
   }
 }
 

@@ -36,10 +36,47 @@ AJ_HD int hyper_draw(unsigned seed, unsigned plane, unsigned m, int range) {
 
 #ifdef __CUDACC_RTC__
 
-// A warp per row: bit i of its code is whether its dot product with the
-// direction of lsh_sign(i, .) is positive. The CTA's warps share the
-// directions, kept in shared memory as sign bits per column, and each lane
-// reads its columns of the row once.
+// A 128-column row of 16-bit elements is a 16-byte load a lane of its
+// group (kHyperRowLanes), and a warp holds two rows' loads in flight.
+constexpr int kRowLanes = kHyperRowLanes;
+
+// The shuffle mask of the calling lane's group.
+__device__ __forceinline__ unsigned row_group_mask() {
+  return 0xFFFFU << (threadIdx.x % 32 / kRowLanes * kRowLanes);
+}
+
+// Whether a row of `columns` 16-bit elements at `row` allows 16-byte
+// accesses to every eighth column.
+__device__ __forceinline__ bool row_takes_vectors(const void* row, int columns) {
+  return ((unsigned long long)row % 16 | (unsigned)columns % 8) == 0;
+}
+
+template <bool kBf16>
+__device__ __forceinline__ float bits_to_float(unsigned short v) {
+  return kBf16 ? bf16_bits_to_float(v) : half_bits_to_float(v);
+}
+
+// Columns c .. c + 7 of a row (c a multiple of 8), zeros past `columns`.
+template <bool kBf16>
+__device__ __forceinline__ void load8(const unsigned short* row, int c, int columns, bool vector,
+                                      float (&out)[8]) {
+  if (vector && c < columns) {
+    const uint4 w = *(const uint4*)(row + c);
+    const unsigned words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      out[e] = bits_to_float<kBf16>((unsigned short)(words[e / 2] >> (e % 2 * 16)));
+    }
+    return;
+  }
+#pragma unroll
+  for (int e = 0; e < 8; ++e) out[e] = c + e < columns ? bits_to_float<kBf16>(row[c + e]) : 0.0F;
+}
+
+// A group of lanes a row: bit i of its code is whether its dot product with
+// the direction of lsh_sign(i, .) is positive. The CTA's warps share the
+// directions, kept in shared memory as sign bits per column; the grid is
+// sized to the GPU and walks the rows, so each CTA makes them once.
 template <bool kBf16, int kBits, int kThreads>
 __device__ __forceinline__ void hyper_hash(const HyperHashArgs& a) {
   constexpr int kMaxColumns = 1024;
@@ -50,26 +87,36 @@ __device__ __forceinline__ void hyper_hash(const HyperHashArgs& a) {
     negative[c] = bits;
   }
   __syncthreads();
-  const long long row = ((long long)blockIdx.x * kThreads + threadIdx.x) / 32;
-  if (row >= (long long)a.planes * a.rows) return;  // whole warps leave together
-  const int lane = threadIdx.x % 32;
-  const long long plane = row / a.rows, r = row % a.rows;
-  const unsigned short* x = a.x + plane_start(plane, a.heads, a.stride) + r * a.stride[2];
-  float dot[kBits] = {};
-  for (int c = lane; c < a.head_dim; c += 32) {
-    const float value = kBf16 ? bf16_bits_to_float(x[c]) : half_bits_to_float(x[c]);
-    const unsigned signs = negative[c];
+  const unsigned rows = (unsigned)a.planes * (unsigned)a.rows, lane = threadIdx.x % kRowLanes;
+  for (unsigned row = (blockIdx.x * kThreads + threadIdx.x) / kRowLanes; row < rows;
+       row += gridDim.x * (kThreads / kRowLanes)) {
+    const unsigned plane = row / (unsigned)a.rows, r = row - plane * (unsigned)a.rows;
+    const unsigned short* x = a.x + plane_start(plane, a.heads, a.stride) + r * a.stride[2];
+    const bool vector = row_takes_vectors(x, a.head_dim);
+    float dot[kBits] = {};
+    for (int c = (int)lane * 8; c < a.head_dim; c += kRowLanes * 8) {
+      float value[8];
+      load8<kBf16>(x, c, a.head_dim, vector, value);
 #pragma unroll
-    for (int bit = 0; bit < kBits; ++bit) dot[bit] += (signs >> bit) & 1U ? -value : value;
-  }
-  unsigned bits = 0;
+      for (int e = 0; e < 8; ++e) {
+        const unsigned signs = c + e < a.head_dim ? negative[c + e] : 0U;
 #pragma unroll
-  for (int bit = 0; bit < kBits; ++bit) {
-    float sum = dot[bit];
-    for (int step = 16; step > 0; step /= 2) sum += __shfl_xor_sync(0xffffffffU, sum, step);
-    bits |= sum > 0 ? 1U << bit : 0U;
+        for (int bit = 0; bit < kBits; ++bit) {
+          dot[bit] += (signs >> bit) & 1U ? -value[e] : value[e];
+        }
+      }
+    }
+    unsigned bits = 0;
+#pragma unroll
+    for (int bit = 0; bit < kBits; ++bit) {
+      float sum = dot[bit];
+      for (int step = kRowLanes / 2; step > 0; step /= 2) {
+        sum += __shfl_xor_sync(row_group_mask(), sum, step);
+      }
+      bits |= sum > 0 ? 1U << bit : 0U;
+    }
+    if (lane == 0) a.code[row] = gray_rank(bits);
   }
-  if (lane == 0) a.code[row] = gray_rank(bits);
 }
 
 __device__ __forceinline__ void hyper_samples(const HyperSampleArgs& a) {
@@ -97,30 +144,35 @@ __device__ __forceinline__ unsigned short float_to_bits(float x) {
   return out;
 }
 
-// A warp per compact row: the values first, all loads in flight, then the
-// LSEs' weights. kPerLane columns a lane (head_dim_v <= 32 * kPerLane).
-template <bool kBf16, int kPerLane>
+// A group of lanes a compact row, eight columns a lane a step: the values
+// first, all loads in flight, then the LSEs' weights. kSteps steps of
+// kRowLanes * 8 columns cover head_dim_v.
+template <bool kBf16, int kSteps>
 __device__ __forceinline__ void hyper_merge(const HyperMergeArgs& a) {
-  const long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
-  if (row >= (long long)a.planes * a.rows) return;
-  const int lane = threadIdx.x % 32;
-  const long long plane = row / a.rows;
+  const unsigned row = (blockIdx.x * blockDim.x + threadIdx.x) / kRowLanes;
+  if (row >= (unsigned)a.planes * (unsigned)a.rows) return;
+  const int lane = (int)(threadIdx.x % kRowLanes);
+  const unsigned plane = row / (unsigned)a.rows;
   const long long to = a.order[row];
   if (to >= a.valid_rows) return;  // a padding query
-  const long long b = plane / ((long long)a.heads * a.segments), h = plane % a.heads;
-  float* lse = a.lse + (b * a.heads + h) * a.valid_rows + to;
+  const unsigned b = plane / ((unsigned)a.heads * (unsigned)a.segments),
+                 h = plane % (unsigned)a.heads;
+  float* lse = a.lse + ((long long)b * a.heads + h) * a.valid_rows + to;
   unsigned short* out = a.out + b * a.out_stride[0] + h * a.out_stride[1] + to * a.out_stride[2];
-  const auto load = [](unsigned short v) {
-    return kBf16 ? bf16_bits_to_float(v) : half_bits_to_float(v);
-  };
-  float mine[kPerLane], part[kPerLane], drawn[kPerLane];
+  const unsigned short* part = a.part + (long long)row * a.head_dim_v;
+  const bool out_vector = row_takes_vectors(out, a.head_dim_v);
+  const bool compact_vector = row_takes_vectors(part, a.head_dim_v);
+  const unsigned short* drawn =
+      a.drawn == nullptr ? nullptr : a.drawn + (long long)row * a.head_dim_v;
+  float mine[kSteps][8], from_part[kSteps][8], from_drawn[kSteps][8];
 #pragma unroll
-  for (int j = 0; j < kPerLane; ++j) {
-    const int c = lane + 32 * j;
-    const bool in = c < a.head_dim_v;
-    mine[j] = in && !a.replace ? load(out[c]) : 0.0F;
-    part[j] = in ? load(a.part[row * a.head_dim_v + c]) : 0.0F;
-    drawn[j] = in && a.drawn != nullptr ? load(a.drawn[row * a.head_dim_v + c]) : 0.0F;
+  for (int j = 0; j < kSteps; ++j) {
+    const int c = (lane + j * kRowLanes) * 8;
+    const int live = a.replace ? 0 : a.head_dim_v;
+    load8<kBf16>(out, c, live, out_vector, mine[j]);
+    load8<kBf16>(part, c, a.head_dim_v, compact_vector, from_part[j]);
+    load8<kBf16>(drawn == nullptr ? part : drawn, c, drawn == nullptr ? 0 : a.head_dim_v,
+                 compact_vector, from_drawn[j]);
   }
   const float l_mine = a.replace ? neg_inf() : *lse;
   const float l_part = a.part_lse[row];
@@ -132,11 +184,26 @@ __device__ __forceinline__ void hyper_merge(const HyperMergeArgs& a) {
   // Nothing on any side: O is 0 and the LSE -inf.
   const float inverse = total > 0 ? 1.0F / total : 0.0F;
 #pragma unroll
-  for (int j = 0; j < kPerLane; ++j) {
-    const int c = lane + 32 * j;
-    if (c < a.head_dim_v) {
-      out[c] = float_to_bits<kBf16>((w_mine * mine[j] + w_part * part[j] + w_drawn * drawn[j]) *
-                                    inverse);
+  for (int j = 0; j < kSteps; ++j) {
+    const int c = (lane + j * kRowLanes) * 8;
+    unsigned short merged[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      merged[e] = float_to_bits<kBf16>(
+          (w_mine * mine[j][e] + w_part * from_part[j][e] + w_drawn * from_drawn[j][e]) * inverse);
+    }
+    if (out_vector && c < a.head_dim_v) {
+      uint4 w;
+      w.x = merged[0] | (unsigned)merged[1] << 16;
+      w.y = merged[2] | (unsigned)merged[3] << 16;
+      w.z = merged[4] | (unsigned)merged[5] << 16;
+      w.w = merged[6] | (unsigned)merged[7] << 16;
+      *(uint4*)(out + c) = w;
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        if (c + e < a.head_dim_v) out[c + e] = merged[e];
+      }
     }
   }
   if (lane == 0) *lse = total > 0 ? top + logf(total) : neg_inf();

@@ -188,12 +188,15 @@ TEST(HashSparsity, HashesQAndKWhenNoBucketsAreGiven) {
       "  score score + (k - q) * 0.01; }",
       "lsh.attn");
   ASSERT_TRUE(parsed.ok());
+  // Planes of more rows than a CTA of the sort takes.
+  std::vector<Case> cases = kCases;
+  cases.push_back({{1, 2, 1, 300, 4500}, harness::Layout::BHSD});
   const auto arch = codegen::parse_arch(gpu()->context.arch());
   for (const Variant& variant : parsed.variants) {
-    check_config(variant, codegen::Family::Fa2Sm80, "", kCases, true);
+    check_config(variant, codegen::Family::Fa2Sm80, "", cases, true);
     check_config(variant, codegen::Family::Decode, "", kDecodeCases, true);
     if (codegen::preferred_family(variant, *arch) == codegen::Family::Fa3Sm90) {
-      check_config(variant, codegen::Family::Fa3Sm90, "", kCases, true);
+      check_config(variant, codegen::Family::Fa3Sm90, "", cases, true);
     }
   }
 }
@@ -213,15 +216,19 @@ TEST(HyperAttention, MatchesTheReferenceWithTheSameDraws) {
       "hyper.attn");
   ASSERT_TRUE(parsed.ok());
   const std::vector<Case> causal = {
-      {{2, 4, 2, 301, 301}, harness::Layout::BHSD}, {{1, 2, 1, 1000, 1000}, harness::Layout::BSHD},
-      {{1, 3, 3, 129, 129}, harness::Layout::BHSD}, {{1, 1, 1, 64, 64}, harness::Layout::BHSD},
+      {{2, 4, 2, 301, 301}, harness::Layout::BHSD},
+      {{1, 2, 1, 1000, 1000}, harness::Layout::BSHD},
+      {{1, 3, 3, 129, 129}, harness::Layout::BHSD},
+      {{1, 1, 1, 64, 64}, harness::Layout::BHSD},
       {{1, 2, 1, 40, 90}, harness::Layout::BSHD},
+      // Rows of more than 64 key tiles, whose exact chunks start past the tile walk's first
+      // step, and segments the sort cuts into several chunks.
+      {{1, 1, 1, 9000, 9000}, harness::Layout::BHSD},
   };
   const std::vector<Case> full = {
-      {{1, 2, 1, 200, 333}, harness::Layout::BHSD},
-      {{2, 4, 4, 150, 150}, harness::Layout::BSHD},
-      {{1, 1, 1, 99, 500}, harness::Layout::BHSD},
-      {{1, 2, 2, 700, 37}, harness::Layout::BHSD},
+      {{1, 2, 1, 200, 333}, harness::Layout::BHSD},  {{2, 4, 4, 150, 150}, harness::Layout::BSHD},
+      {{1, 1, 1, 99, 500}, harness::Layout::BHSD},   {{1, 2, 2, 700, 37}, harness::Layout::BHSD},
+      {{1, 2, 1, 700, 5000}, harness::Layout::BSHD},
   };
   const auto arch = codegen::parse_arch(gpu()->context.arch());
   for (const Variant& variant : parsed.variants) {
