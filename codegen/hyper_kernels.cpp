@@ -55,7 +55,7 @@ std::string hyper_kernels_source(const Variant& variant) {
              "\n"
              "extern \"C\" __global__ void __launch_bounds__({threads})\n"
              "{samples}(const aj::HyperSampleArgs args) {{\n"
-             "  aj::hyper_samples(args);\n"
+             "  aj::hyper_samples<{threads}>(args);\n"
              "}}\n"
              "\n"
              "extern \"C\" __global__ void __launch_bounds__({threads})\n"

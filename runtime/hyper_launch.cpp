@@ -174,8 +174,11 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     draws.samples = static_cast<int>(level.samples);
     draws.block = static_cast<int>(level.block);
     draws.seed = static_cast<unsigned>(index + 1);
+    // -1 everywhere: the sorted keys' entries; the kernel writes the draws'.
+    driver.memset_d8_async(base + at.sample_block, 0xff,
+                           static_cast<std::size_t>(k_rows.planes() * pitch * 4), stream);
     void* draw_pointers[] = {&draws};
-    launch(driver, hyper.samples, Dim3{blocks_for(k_rows.planes() * pitch)},
+    launch(driver, hyper.samples, Dim3{static_cast<unsigned>(k_rows.planes())},
            Dim3{codegen::kHyperThreads}, 0, stream, draw_pointers);
 
     // The compact K and V hold each plane's sorted keys, then its drawn keys.

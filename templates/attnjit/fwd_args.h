@@ -231,10 +231,15 @@ struct HyperHashArgs {
 };
 
 // For each key plane, `samples` key columns drawn uniformly from the first
-// k_rows sorted keys and appended after them: entry k_rows + m of the plane's
-// order (pitch k_rows + samples) is the order of the drawn sorted key, and of
-// sample_block its diagonal block (the sorted key / block). sample_block is -1
-// for the sorted keys themselves.
+// k_rows sorted keys and appended after them, in the order of the sorted keys
+// they draw where there are at most kHyperSortedDraws (so that a tile of them
+// spans few diagonal blocks, and the classifier finds it full for the
+// queries of every other block), else in the order drawn: entry k_rows + m of
+// the plane's order (pitch k_rows + samples) is the order of a drawn sorted
+// key, and of sample_block its diagonal block (the sorted key / block).
+// sample_block is -1 for the sorted keys themselves (set by the runtime).
+constexpr int kHyperSortedDraws = 1024;
+
 struct HyperSampleArgs {
   int* order;
   int* sample_block;

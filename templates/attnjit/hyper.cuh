@@ -119,18 +119,36 @@ __device__ __forceinline__ void hyper_hash(const HyperHashArgs& a) {
   }
 }
 
+// A CTA per key plane (sample_block is -1 already: the runtime sets it
+// before), kThreads draws at a time; where they are sorted, each draw's place
+// is counted over the plane's draws, kept in shared memory.
+template <int kThreads>
 __device__ __forceinline__ void hyper_samples(const HyperSampleArgs& a) {
-  const int pitch = a.k_rows + a.samples;
-  const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= (long long)a.planes * pitch) return;
-  const int plane = (int)(i / pitch), r = (int)(i % pitch);
-  if (r < a.k_rows) {
-    a.sample_block[i] = -1;
-    return;
+  __shared__ int draws[kHyperSortedDraws];
+  const int plane = (int)blockIdx.x, pitch = a.k_rows + a.samples;
+  const bool sorted = a.samples <= kHyperSortedDraws;
+  const auto draw = [&](int m) {
+    return hyper_draw(a.seed, (unsigned)plane, (unsigned)m, a.k_rows);
+  };
+  if (sorted) {
+    for (int m = threadIdx.x; m < a.samples; m += kThreads) draws[m] = draw(m);
+    __syncthreads();
   }
-  const int drawn = hyper_draw(a.seed, (unsigned)plane, (unsigned)(r - a.k_rows), a.k_rows);
-  a.order[i] = a.order[(long long)plane * pitch + drawn];
-  a.sample_block[i] = drawn / a.block;
+  int* const order = a.order + (long long)plane * pitch;
+  for (int m = threadIdx.x; m < a.samples; m += kThreads) {
+    const int drawn = sorted ? draws[m] : draw(m);
+    // After every smaller draw, and after equal ones drawn before it.
+    int place = m;
+    if (sorted) {
+      place = 0;
+      for (int other = 0; other < a.samples; ++other) {
+        const int d = draws[other];
+        place += d < drawn || (d == drawn && other < m) ? 1 : 0;
+      }
+    }
+    order[a.k_rows + place] = order[drawn];
+    a.sample_block[(long long)plane * pitch + a.k_rows + place] = drawn / a.block;
+  }
 }
 
 template <bool kBf16>
