@@ -212,7 +212,10 @@ TEST(HyperAttention, MatchesTheReferenceWithTheSameDraws) {
       "variant hyper_causal { dtype bf16; head_dim 64; mask causal;\n"
       "  approx hyper(block=32, samples=16, lsh_bits=3, min_seq=64); }\n"
       "variant hyper_full { dtype fp16; head_dim 128;\n"
-      "  approx hyper(block=48, samples=20, lsh_bits=4, min_seq=100); }",
+      "  approx hyper(block=48, samples=20, lsh_bits=4, min_seq=100); }\n"
+      // More hash bits than 8: the hash kernel's wider reduce.
+      "variant hyper_bits { dtype bf16; head_dim 64;\n"
+      "  approx hyper(block=32, samples=12, lsh_bits=10, min_seq=64); }",
       "hyper.attn");
   ASSERT_TRUE(parsed.ok());
   const std::vector<Case> causal = {
