@@ -40,8 +40,9 @@ __device__ __forceinline__ long long segment_plane_start(unsigned plane, int hea
          plane % (unsigned)heads * stride[1];
 }
 
-// The sort key of a row's id: ids outside [0, kBuckets) share one last key
-// and keep their values, so the mask's comparison of ids stays exact; a
+// The rows of a CTA of either pass of the sort (chunk `chunk` of plane
+// `plane`), their ids and sort keys: ids outside [0, kBuckets) share one last
+// key and keep their values, so the mask's comparison of ids stays exact; a
 // padding row (at or past valid_rows) sorts last too.
 template <int kBuckets>
 struct SortRows {
