@@ -8,6 +8,7 @@
 #include <attnjit/error.hpp>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <string>
 
@@ -80,6 +81,16 @@ DeviceTensor pitch_rows(CUdeviceptr data, std::int64_t batch, std::int64_t heads
           {heads * pitch * width, pitch * width, width, 1}};
 }
 
+// Rows first .. first + count * rows - 1 of batch entry b of a [batch, heads,
+// rows, d] 16-bit tensor, as `count` entries of `rows` rows.
+DeviceTensor chunk_rows(const DeviceTensor& t, std::int64_t b, std::int64_t first,
+                        std::int64_t count, std::int64_t rows) {
+  return {
+      t.data + static_cast<CUdeviceptr>((b * t.strides[0] + first * t.strides[2]) * kElementBytes),
+      {count, t.shape[1], rows, t.shape[3]},
+      {rows * t.strides[2], t.strides[1], t.strides[2], t.strides[3]}};
+}
+
 }  // namespace
 
 HyperFunctions hyper_functions(const Module& module) {
@@ -139,12 +150,41 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
   if (plan.exact_chunk > 0) {
     // Keys below hyper_keys only: the sample blocks are never read, so one
     // element serves every index.
-    DeviceTensor none{base + dummy_block, {s.batch, s.kv_heads, s.kv_len}, {0, 0, 0}};
-    driver.memset_d8_async(none.data, 0xff, 4, stream);
-    FwdProblem run = problem;
-    run.lse = lse;
-    tell_part(run, plan.exact_chunk, plan.exact_chunk, s.kv_len, causal, std::move(none));
-    launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
+    driver.memset_d8_async(base + dummy_block, 0xff, 4, stream);
+    const auto exact = [&](FwdProblem run) {
+      const AttentionShape& r = run.shape;
+      tell_part(run, plan.exact_chunk, plan.exact_chunk, r.kv_len, causal,
+                DeviceTensor{base + dummy_block, {r.batch, r.kv_heads, r.kv_len}, {0, 0, 0}});
+      launch_fwd(driver, functions, kernel_variant, kernel, run, stream);
+    };
+    if (plan.levels.empty()) {
+      FwdProblem run = problem;
+      run.lse = lse;
+      exact(run);
+    } else {
+      // The causal recursion's chunks (q_len == kv_len) as a batch of their
+      // own, a launch per batch entry and one more for a shorter last chunk:
+      // over the whole sequence, the classifier and the tile walk would see
+      // (q_len / chunk)^2 times the tiles.
+      const std::int64_t chunk = plan.exact_chunk;
+      const std::int64_t whole = s.q_len / chunk;
+      for (std::int64_t b = 0; b < s.batch; ++b) {
+        for (const auto& [first, count, rows] :
+             {std::array{std::int64_t{0}, whole, chunk},
+              std::array{whole * chunk, std::int64_t{1}, s.q_len - whole * chunk}}) {
+          if (count == 0 || rows == 0) continue;
+          FwdProblem run = problem;
+          run.shape = AttentionShape{count, s.heads, s.kv_heads, rows, rows};
+          run.q = chunk_rows(problem.q, b, first, count, rows);
+          run.k = chunk_rows(problem.k, b, first, count, rows);
+          run.v = chunk_rows(problem.v, b, first, count, rows);
+          run.o = chunk_rows(problem.o, b, first, count, rows);
+          run.lse = lse + static_cast<CUdeviceptr>((b * s.heads * s.q_len + first) * 4);
+          run.lse_strides = {rows, s.q_len};
+          exact(run);
+        }
+      }
+    }
   }
   if (plan.levels.empty()) return;
 

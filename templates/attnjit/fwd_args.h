@@ -33,11 +33,12 @@ struct SageScales {
 
 // Arguments every forward kernel takes, whatever the variant.
 struct FwdArgs {
-  const void* q;  // [batch, heads, q_len, head_dim]
-  const void* k;  // [batch, kv_heads, kv_len, head_dim]
-  const void* v;  // [batch, kv_heads, kv_len, head_dim_v]
-  void* o;        // [batch, heads, q_len, head_dim_v]
-  float* lse;     // [batch, heads, q_len] or null; natural log
+  const void* q;            // [batch, heads, q_len, head_dim]
+  const void* k;            // [batch, kv_heads, kv_len, head_dim]
+  const void* v;            // [batch, kv_heads, kv_len, head_dim_v]
+  void* o;                  // [batch, heads, q_len, head_dim_v]
+  float* lse;               // [batch, heads, q_len] or null; natural log
+  long long lse_stride[2];  // of batch and head; rows are contiguous
   // Element strides of the batch, head and row dimensions; the last dimension is contiguous.
   long long q_stride[3];
   long long k_stride[3];

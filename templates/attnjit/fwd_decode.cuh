@@ -533,7 +533,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
         *reinterpret_cast<u32*>(out) =
             C::kOutBf16 ? pack<true>(lo * inv, hi * inv) : pack<false>(lo * inv, hi * inv);
         if (a.lse != nullptr && col == 0) {
-          a.lse[((long long)seg.b * a.heads + h) * a.q_len + q] = lse2 * kLn2;
+          a.lse[seg.b * a.lse_stride[0] + h * a.lse_stride[1] + q] = lse2 * kLn2;
         }
       } else {
         *reinterpret_cast<float2*>(d.part_o + (slot * RM + r) * S::kDV + col) =
@@ -687,7 +687,7 @@ __device__ __forceinline__ void merge(const FwdArgs& a, const DecodeArgs& d) {
     }
   }
   if (a.lse != nullptr && threadIdx.x == 0) {
-    a.lse[((long long)seg.b * a.heads + h) * a.q_len + q] =
+    a.lse[seg.b * a.lse_stride[0] + h * a.lse_stride[1] + q] =
         sum > 0.0f ? (base + log2f(sum)) * kLn2 : neg_inf();
   }
 }

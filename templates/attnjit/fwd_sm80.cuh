@@ -297,7 +297,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
         *reinterpret_cast<u32*>(sQ + row * S::kQStride + dt * 8 + 2 * t) = packed;
       }
       if (a.lse != nullptr && t == 0 && m0 + row < q_len) {
-        a.lse[((long long)b * a.heads + h) * q_len + m0 + row] = row_lse(row_max[mt][r], sum);
+        a.lse[b * a.lse_stride[0] + h * a.lse_stride[1] + m0 + row] = row_lse(row_max[mt][r], sum);
       }
     }
   }

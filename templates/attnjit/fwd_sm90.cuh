@@ -706,7 +706,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       *reinterpret_cast<u32*>(sQ + swizzled(BM, row, dt * 8 + 2 * t)) = packed;
     }
     if (a.lse != nullptr && t == 0 && m0 + row < a.q_len) {
-      a.lse[((long long)b * a.heads + h) * a.q_len + m0 + row] = row_lse(row_max[r], sum);
+      a.lse[b * a.lse_stride[0] + h * a.lse_stride[1] + m0 + row] = row_lse(row_max[r], sum);
     }
   }
   warpgroup_sync(1 + consumer);
