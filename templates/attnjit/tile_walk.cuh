@@ -171,8 +171,8 @@ __device__ __forceinline__ void classify_tiles(const FwdArgs& a, const typename 
   t.live = owner;
   const TileClass c = V::classify(p, t);
   if (owner) a.tile_class[tile] = (unsigned char)c;
-  // The span of the row's live tiles, an atomic a row a warp: the lanes of a
-  // row (a warp's tiles lie in one row or two) agree on its maxima first.
+  // The span of the row's live tiles, an atomic pair a row a warp: the lanes
+  // of each row among the warp's tiles agree on its maxima first.
   const unsigned row = tile / k_tiles;
   const bool live = owner && c != kEmpty;
   const unsigned peers = __match_any_sync(0xffffffffu, row);
