@@ -309,8 +309,10 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
   args.v = device_pointer(problem.v.data);
   args.o = device_pointer(problem.o.data);
   args.lse = static_cast<float*>(device_pointer(problem.lse));
-  args.lse_stride[0] = problem.lse_strides.empty() ? s.heads * s.q_len : problem.lse_strides[0];
-  args.lse_stride[1] = problem.lse_strides.empty() ? s.q_len : problem.lse_strides[1];
+  const std::array<std::int64_t, 2> lse_strides =
+      problem.lse_strides.value_or(std::array{s.heads * s.q_len, s.q_len});
+  args.lse_stride[0] = lse_strides[0];
+  args.lse_stride[1] = lse_strides[1];
   for (int i = 0; i < 3; ++i) {
     args.q_stride[i] = problem.q.strides[i];
     args.k_stride[i] = problem.k.strides[i];

@@ -9,6 +9,7 @@
 #include <attnjit/reference.hpp>
 #include <attnjit/variant.hpp>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,8 +36,8 @@ struct FwdProblem {
   DeviceTensor v;       // [batch, kv_heads, kv_len, head_dim_v]
   DeviceTensor o;       // [batch, heads, q_len, head_dim_v]
   CUdeviceptr lse = 0;  // [batch, heads, q_len] floats, or 0 for none
-  // Its batch and head strides in floats; empty: contiguous.
-  std::vector<std::int64_t> lse_strides;
+  // Its batch and head strides in floats; absent: contiguous.
+  std::optional<std::array<std::int64_t, 2>> lse_strides;
   // A paged variant's K and V are [pages, kv_heads, page, d] and this table
   // int32 [batch, max_pages] (engine.hpp); data 0: none.
   DeviceTensor page_table;

@@ -81,8 +81,15 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
   ScratchPlan plan;
   const std::size_t q_lsh = has_q ? 0 : plan.add(q_rows * 4);
   const std::size_t k_lsh = has_k ? 0 : plan.add(k_rows * 4);
-  std::size_t q_order = 0, k_order = 0, q_sorted = 0, k_sorted = 0, q_copy = 0, k_copy = 0,
-              v_copy = 0, o_copy = 0, lse_copy = 0;
+  std::size_t q_order = 0;
+  std::size_t k_order = 0;
+  std::size_t q_sorted = 0;
+  std::size_t k_sorted = 0;
+  std::size_t q_copy = 0;
+  std::size_t k_copy = 0;
+  std::size_t v_copy = 0;
+  std::size_t o_copy = 0;
+  std::size_t lse_copy = 0;
   if (sorted != nullptr) {
     q_order = plan.add(q_rows * 4);
     k_order = plan.add(k_rows * 4);
@@ -94,6 +101,13 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
     o_copy = plan.add(q_rows * dv * kElementBytes);
     if (problem.lse != 0) lse_copy = plan.add(q_rows * 4);
   }
+  // One after the other on the stream, the two sorts share their scratch.
+  const int buckets = variant.hash_sparsity()->buckets;
+  const std::size_t sort_scratch =
+      sorted == nullptr
+          ? 0
+          : plan.add(std::max(sort_scratch_bytes(s.batch * s.heads, s.q_len, buckets),
+                              sort_scratch_bytes(s.batch * s.kv_heads, s.kv_len, buckets)));
   const std::optional<StreamScratch> scratch =
       plan.size() == 0 ? std::nullopt
                        : std::optional<StreamScratch>(std::in_place, driver, plan.size(), stream);
@@ -126,11 +140,10 @@ void launch_hash(const Driver& driver, const FwdFunctions& functions, const Hash
   const DeviceTensor k_sorted_t = contiguous(base, k_sorted, {s.batch, s.kv_heads, s.kv_len});
   const RowPlanes q_planes = whole_planes(s.batch, s.heads, s.q_len);
   const RowPlanes k_planes = whole_planes(s.batch, s.kv_heads, s.kv_len);
-  const int buckets = variant.hash_sparsity()->buckets;
   sort_rows(driver, hash.rows, run.tensors.at(q_name), q_planes, s.q_len, q_order_t.data,
-            q_sorted_t.data, buckets, stream);
+            q_sorted_t.data, base + sort_scratch, stream);
   sort_rows(driver, hash.rows, run.tensors.at(k_name), k_planes, s.kv_len, k_order_t.data,
-            k_sorted_t.data, buckets, stream);
+            k_sorted_t.data, base + sort_scratch, stream);
 
   FwdProblem reordered = run;
   reordered.q = contiguous(base, q_copy, {s.batch, s.heads, s.q_len, d});

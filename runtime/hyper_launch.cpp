@@ -45,7 +45,7 @@ void hash_rows(const Driver& driver, const HyperFunctions& hyper, const DeviceTe
 }
 
 // Where the levels' pieces lie in the scratch: the rows' codes, the sorted
-// orders and the draws' blocks, and the compact Q, K, V, O and LSE.
+// orders and the draws' blocks, the compact Q, K, V, O and LSE, and the sorts'.
 struct LevelSlices {
   std::size_t q_code = 0;
   std::size_t k_code = 0;
@@ -59,6 +59,7 @@ struct LevelSlices {
   std::size_t lse = 0;
   std::size_t drawn_o = 0;
   std::size_t drawn_lse = 0;
+  std::size_t sort = 0;  // the sorts' scratch
 };
 
 // Params and the sample-block tensor that tell the kernel which part it runs.
@@ -116,11 +117,17 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
   const std::int64_t dv = variant.head_dim_v();
 
   // Every causal level has as many compact rows as the next; one slice each serves all.
+  // The sorts, one after the other on the stream, share their scratch too.
+  const int buckets = 1 << variant.hyper()->lsh_bits;
   std::int64_t q_compact = 0;
   std::int64_t k_compact = 0;
+  std::int64_t sort_bytes = 0;
   for (const HyperLevel& level : plan.levels) {
     q_compact = std::max(q_compact, level.segments * level.q_rows);
     k_compact = std::max(k_compact, level.segments * (level.k_rows + level.samples));
+    sort_bytes = std::max(
+        {sort_bytes, sort_scratch_bytes(s.batch * level.segments * s.heads, level.q_rows, buckets),
+         sort_scratch_bytes(s.batch * level.segments * s.kv_heads, level.k_rows, buckets)});
   }
   const std::int64_t q_planes = s.batch * s.heads;
   const std::int64_t k_planes = s.batch * s.kv_heads;
@@ -142,6 +149,7 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
     at.lse = layout.add(q_planes * q_compact * 4);
     at.drawn_o = layout.add(q_planes * q_compact * dv * kElementBytes);
     at.drawn_lse = layout.add(q_planes * q_compact * 4);
+    at.sort = layout.add(sort_bytes);
   }
   const StreamScratch scratch(driver, layout.size(), stream);
   const CUdeviceptr base = scratch.ptr();
@@ -180,7 +188,7 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
           run.v = chunk_rows(problem.v, b, first, count, rows);
           run.o = chunk_rows(problem.o, b, first, count, rows);
           run.lse = lse + static_cast<CUdeviceptr>((b * s.heads * s.q_len + first) * 4);
-          run.lse_strides = {rows, s.q_len};
+          run.lse_strides = std::array{rows, s.q_len};
           exact(run);
         }
       }
@@ -201,10 +209,10 @@ void launch_hyper(const Driver& driver, const FwdFunctions& functions, const Hyp
                      level.q_first, level.step, s.q_len};
     RowPlanes k_rows{s.batch,       s.kv_heads, level.segments, level.k_rows,
                      level.k_first, level.step, s.kv_len};
-    const int buckets = 1 << variant.hyper()->lsh_bits;
-    sort_rows(driver, hyper.rows, q_codes, q_rows, level.q_rows, base + at.q_order, 0, buckets,
+    sort_rows(driver, hyper.rows, q_codes, q_rows, level.q_rows, base + at.q_order, 0,
+              base + at.sort, stream);
+    sort_rows(driver, hyper.rows, k_codes, k_rows, pitch, base + at.k_order, 0, base + at.sort,
               stream);
-    sort_rows(driver, hyper.rows, k_codes, k_rows, pitch, base + at.k_order, 0, buckets, stream);
 
     aj::HyperSampleArgs draws{};
     draws.order = static_cast<int*>(device_pointer(base + at.k_order));

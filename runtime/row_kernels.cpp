@@ -24,6 +24,11 @@ void check_row_count(const RowPlanes& planes) {
   }
 }
 
+// CTAs of either pass of the sort a plane of `rows` rows takes.
+std::int64_t sort_chunks(std::int64_t rows) {
+  return (rows + codegen::kHashSortChunkRows - 1) / codegen::kHashSortChunkRows;
+}
+
 // Lanes permute_words (hash_sparsity.cuh) gives a row of `pieces` words.
 std::int64_t permute_lanes(std::int64_t pieces) {
   std::int64_t lanes = 1;
@@ -49,14 +54,16 @@ std::size_t ScratchPlan::add(std::int64_t bytes) {
   return at;
 }
 
+std::int64_t sort_scratch_bytes(std::int64_t planes, std::int64_t rows, int buckets) {
+  return planes * sort_chunks(rows) * (buckets + 1) * 4;
+}
+
 void sort_rows(const Driver& driver, const RowFunctions& functions, const DeviceTensor& bucket,
                const RowPlanes& planes, std::int64_t order_pitch, CUdeviceptr order,
-               CUdeviceptr sorted, int buckets, CUstream stream) {
+               CUdeviceptr sorted, CUdeviceptr scratch, CUstream stream) {
   if (planes.planes() == 0 || planes.rows == 0) return;
   check_row_count(planes);
-  const std::int64_t chunks =
-      (planes.rows + codegen::kHashSortChunkRows - 1) / codegen::kHashSortChunkRows;
-  const StreamScratch counts(driver, planes.planes() * chunks * (buckets + 1) * 4, stream);
+  const std::int64_t chunks = sort_chunks(planes.rows);
   aj::HashSortArgs args{};
   args.bucket = static_cast<const int*>(device_pointer(bucket.data));
   copy_strides(bucket, args.stride);
@@ -71,7 +78,7 @@ void sort_rows(const Driver& driver, const RowFunctions& functions, const Device
   args.sorted_bucket = sorted == 0 ? nullptr : static_cast<int*>(device_pointer(sorted));
   args.chunk_rows = codegen::kHashSortChunkRows;
   args.chunks = static_cast<int>(chunks);
-  args.counts = static_cast<int*>(device_pointer(counts.ptr()));
+  args.counts = static_cast<int*>(device_pointer(scratch));
   void* pointers[] = {&args};
   const Dim3 grid{static_cast<unsigned>(planes.planes() * chunks)};
   launch(driver, functions.count, grid, Dim3{codegen::kHashSortThreads}, 0, stream, pointers);

@@ -48,13 +48,17 @@ struct RowFunctions {
 };
 RowFunctions row_functions(const Module& module);
 
+// Bytes of scratch sort_rows needs for `planes` planes of `rows` rows over
+// `buckets` buckets: the first pass's counts.
+std::int64_t sort_scratch_bytes(std::int64_t planes, std::int64_t rows, int buckets);
+
 // Sorts each plane's rows by the int32 ids of `bucket` ([batch, heads, *])
 // into order ([planes, order_pitch]; the (batch, head) row of each sorted row)
-// and, unless it is 0, sorted ([planes, rows]: their ids). `buckets` is the
-// module's (codegen::row_kernels_source).
+// and, unless it is 0, sorted ([planes, rows]: their ids). `scratch` holds
+// sort_scratch_bytes for the module's buckets (codegen::row_kernels_source).
 void sort_rows(const Driver& driver, const RowFunctions& functions, const DeviceTensor& bucket,
                const RowPlanes& planes, std::int64_t order_pitch, CUdeviceptr order,
-               CUdeviceptr sorted, int buckets, CUstream stream);
+               CUdeviceptr sorted, CUdeviceptr scratch, CUstream stream);
 
 // Rows of `row_bytes` between `original` ([batch, heads, *, ...]) and
 // `compact` ([planes / heads, heads, rows, ...]), whose strides are in

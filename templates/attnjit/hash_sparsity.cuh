@@ -225,7 +225,7 @@ __device__ __forceinline__ float warp_sign_dot(const unsigned short* x, int head
   const int lane = threadIdx.x % 32;
   float dot = 0;
   for (int c = lane; c < head_dim; c += 32) {
-    const float value = kBf16 ? bf16_bits_to_float(x[c]) : half_bits_to_float(x[c]);
+    const float value = bits_to_float<kBf16>(x[c]);
     dot += lsh_sign(direction, c) * value;
   }
   for (int step = 16; step > 0; step /= 2) dot += __shfl_xor_sync(0xffffffffU, dot, step);

@@ -51,11 +51,6 @@ __device__ __forceinline__ bool row_takes_vectors(const void* row, int columns) 
   return ((unsigned long long)row % 16 | (unsigned)columns % 8) == 0;
 }
 
-template <bool kBf16>
-__device__ __forceinline__ float bits_to_float(unsigned short v) {
-  return kBf16 ? bf16_bits_to_float(v) : half_bits_to_float(v);
-}
-
 // Columns c .. c + 7 of a row (c a multiple of 8), zeros past `columns`.
 template <bool kBf16>
 __device__ __forceinline__ void load8(const unsigned short* row, int c, int columns, bool vector,

@@ -156,6 +156,11 @@ AJ_HD float half_bits_to_float(unsigned short bits) {
 AJ_HD float bf16_bits_to_float(unsigned short bits) {
   return float_from_bits((unsigned int)bits << 16);
 }
+// A 16-bit input element of a family's kBf16 (else fp16).
+template <bool kBf16>
+AJ_HD float bits_to_float(unsigned short bits) {
+  return kBf16 ? bf16_bits_to_float(bits) : half_bits_to_float(bits);
+}
 
 template <class T>
 AJ_HD typename T::Value convert(typename T::Stored stored) {
