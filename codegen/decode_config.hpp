@@ -21,12 +21,13 @@ struct DecodeConfig {
   int warps = 4;        // each takes block_n / warps keys of every stage
   int stages = 3;       // K/V stages in flight
   int ctas_per_sm = 0;  // CTAs of the stream-K partition per SM; 0: as many as fit
+  bool tma = false;     // K and V tiles copied by TMA (sm_90, contiguous cache), else cp.async
 
-  [[nodiscard]] std::string to_string() const;  // "rows=16,bn=64,warps=4,stages=3,split=0"
+  [[nodiscard]] std::string to_string() const;  // "rows=16,bn=64,warps=4,stages=3,split=0,tma=0"
   friend bool operator==(const DecodeConfig&, const DecodeConfig&) = default;
 };
 
-// Parses "K=V,..." over the keys rows, bn, warps, stages, split, starting from
+// Parses "K=V,..." over the keys rows, bn, warps, stages, split, tma, starting from
 // `base`. Throws SpecError naming the bad key or value.
 DecodeConfig parse_decode_config(std::string_view text, DecodeConfig base);
 

@@ -15,6 +15,7 @@ GeneratedKernel decode_kernel(const Variant& variant, const DecodeConfig& config
   kernel.block_m = config.rows;
   kernel.block_n = config.block_n;
   kernel.decode = DecodeLaunch{config.ctas_per_sm, variant.kv_page_size()};
+  kernel.tma_maps = config.tma;
 
   const VariantArguments arguments = variant_arguments(variant);
   // __launch_bounds__(threads, 1): without the minimum, ptxas held some
@@ -31,6 +32,7 @@ GeneratedKernel decode_kernel(const Variant& variant, const DecodeConfig& config
       "  static constexpr int kRows = {rows}, kBlockN = {bn}, kWarps = {warps}, kStages = "
       "{stages};\n"
       "  static constexpr int kPageSize = {page};  // 0: contiguous K and V\n"
+      "  static constexpr bool kTma = {tma};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kOutBf16 = {out_bf16};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
@@ -38,8 +40,9 @@ GeneratedKernel decode_kernel(const Variant& variant, const DecodeConfig& config
       "}};\n"
       "\n"
       "extern \"C\" __global__ void __launch_bounds__({threads}, 1)\n"
-      "{entry}(const aj::FwdArgs args, const aj::DecodeArgs decode{signature}) {{\n"
-      "  aj::decode::forward<Variant, Config>(args, decode, Variant::Params{{{names}}});\n"
+      "{entry}(const aj::FwdArgs args, const aj::DecodeArgs decode{maps}{signature}) {{\n"
+      "  aj::decode::forward<Variant, Config>(args, decode, {maps_arg}, "
+      "Variant::Params{{{names}}});\n"
       "}}\n"
       "\n"
       "extern \"C\" __global__ void __launch_bounds__({plan_threads})\n"
@@ -55,6 +58,9 @@ GeneratedKernel decode_kernel(const Variant& variant, const DecodeConfig& config
       fmt::arg("variant", variant_struct(variant)), fmt::arg("rows", config.rows),
       fmt::arg("bn", config.block_n), fmt::arg("warps", config.warps),
       fmt::arg("stages", config.stages), fmt::arg("page", variant.kv_page_size()),
+      fmt::arg("tma", config.tma),
+      fmt::arg("maps", config.tma ? ", const __grid_constant__ aj::FwdMaps maps" : ""),
+      fmt::arg("maps_arg", config.tma ? "&maps" : "nullptr"),
       fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
       fmt::arg("bf16", variant.dtype() == DType::BF16),
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),

@@ -1,6 +1,7 @@
 #include "runtime/decode_launch.hpp"
 
 #include "codegen/decode_kernel.hpp"
+#include "runtime/tma_maps.hpp"
 #include <attnjit/error.hpp>
 
 #include <algorithm>
@@ -33,7 +34,7 @@ void find_decode_functions(const Driver& driver, const Module& module,
   functions.decode_ctas = std::max(1, per_sm * sms);
 }
 
-void launch_decode(const Driver& driver, const FwdFunctions& functions,
+void launch_decode(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                    const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
                    aj::FwdArgs args, std::vector<std::vector<unsigned char>>& extra,
                    CUstream stream) {
@@ -97,13 +98,23 @@ void launch_decode(const Driver& driver, const FwdFunctions& functions,
     launch(driver, functions.plan, Dim3{1}, Dim3{codegen::kDecodePlanThreads}, 0, stream,
            pointers.data());
   }
-  for (auto& bytes : extra) pointers.push_back(bytes.data());
+  // The plan and merge kernels take no maps: they go to the decode kernel alone.
+  std::vector<void*> forward_pointers = pointers;
+  aj::FwdMaps maps{};
+  if (kernel.tma_maps) {
+    maps = decode_maps(driver, variant, kernel, problem.k, problem.v);
+    forward_pointers.push_back(&maps);
+  }
+  for (auto& bytes : extra) {
+    pointers.push_back(bytes.data());
+    forward_pointers.push_back(bytes.data());
+  }
   const LaunchOrder after_kernel =
       functions.overlap ? LaunchOrder::OverlapPrevious : LaunchOrder::AfterPrevious;
   if (most_tiles > 0) {
     launch(driver, functions.forward, Dim3{static_cast<unsigned>(ctas)},
            Dim3{static_cast<unsigned>(kernel.threads)}, static_cast<unsigned>(kernel.smem_bytes),
-           stream, pointers.data(),
+           stream, forward_pointers.data(),
            decode.kv_lens != nullptr ? after_kernel : LaunchOrder::AfterPrevious);
   }
   // A merge CTA per packed row that exists: a block has fewer rows than

@@ -15,8 +15,9 @@ void find_decode_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, FwdFunctions& functions);
 
 // `args` and `extra` (the variant's params and tensors) as launch_fwd packed
-// them. Throws InputError for a page table or lengths that do not fit.
-void launch_decode(const Driver& driver, const FwdFunctions& functions,
+// them. Throws InputError for a page table or lengths that do not fit, or
+// for K and V that TMA cannot read when the kernel copies through it.
+void launch_decode(const Driver& driver, const FwdFunctions& functions, const Variant& variant,
                    const codegen::GeneratedKernel& kernel, const FwdProblem& problem,
                    aj::FwdArgs args, std::vector<std::vector<unsigned char>>& extra,
                    CUstream stream);

@@ -329,7 +329,7 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
       variant_args(variant, s, problem.params, problem.tensors);
   if (s.q_len == 0) return;  // nothing to compute, and a zero-sized grid is an error
   if (kernel.decode) {
-    launch_decode(driver, functions, kernel, problem, args, extra, stream);
+    launch_decode(driver, functions, variant, kernel, problem, args, extra, stream);
     return;
   }
 

@@ -20,7 +20,7 @@ aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, std::int64
   for (int i = 0; i < 3; ++i) {
     if (t.strides[i] < 0 || (t.strides[i] * element_bytes) % 16 != 0) {
       throw InputError(fmt::format(
-          "{}: the fa3_sm90 kernel reads through TMA, which needs batch, head and row strides "
+          "{}: the kernel reads it through TMA, which needs batch, head and row strides "
           "that are non-negative multiples of 16 bytes; stride {} is {} elements",
           name, i, t.strides[i]));
     }
@@ -44,6 +44,11 @@ aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, std::int64
 
 }  // namespace
 
+CUtensorMapDataType sixteen_bit(const Variant& variant) {
+  return variant.dtype() == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                        : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+}
+
 aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
                      const codegen::GeneratedKernel& kernel, const DeviceTensor& q,
                      const DeviceTensor& k, const DeviceTensor& v) {
@@ -51,9 +56,7 @@ aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
   const auto block_n = static_cast<cuuint32_t>(kernel.block_n);
   // 8-bit elements are bytes to TMA; 8-bit V is read transposed, head_dim_v rows of keys.
   const CUtensorMapDataType bytes = CU_TENSOR_MAP_DATA_TYPE_UINT8;
-  const CUtensorMapDataType halves = variant.dtype() == DType::BF16
-                                         ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
-                                         : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const CUtensorMapDataType halves = sixteen_bit(variant);
   const bool qk8 = codegen::eight_bit_qk(variant);
   const aj::TmaMap v_map =
       codegen::eight_bit_v(variant)
@@ -61,6 +64,16 @@ aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
           : tensor_map(driver, halves, 2, "v", v, block_n);
   return {tensor_map(driver, qk8 ? bytes : halves, qk8 ? 1 : 2, "q", q, block_m),
           tensor_map(driver, qk8 ? bytes : halves, qk8 ? 1 : 2, "k", k, block_n), v_map};
+}
+
+aj::FwdMaps decode_maps(const Driver& driver, const Variant& variant,
+                        const codegen::GeneratedKernel& kernel, const DeviceTensor& k,
+                        const DeviceTensor& v) {
+  const auto block_n = static_cast<cuuint32_t>(kernel.block_n);
+  aj::FwdMaps maps{};
+  maps.k = tensor_map(driver, sixteen_bit(variant), 2, "k", k, block_n);
+  maps.v = tensor_map(driver, sixteen_bit(variant), 2, "v", v, block_n);
+  return maps;
 }
 
 }  // namespace attnjit

@@ -16,4 +16,10 @@ aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
                      const codegen::GeneratedKernel& kernel, const DeviceTensor& q,
                      const DeviceTensor& k, const DeviceTensor& v);
 
+// The decode family's maps: K and V [batch, kv_heads, kv_len, head_dim] in
+// boxes of kernel.block_n keys; it reads Q itself, so `q` stays empty.
+aj::FwdMaps decode_maps(const Driver& driver, const Variant& variant,
+                        const codegen::GeneratedKernel& kernel, const DeviceTensor& k,
+                        const DeviceTensor& v);
+
 }  // namespace attnjit

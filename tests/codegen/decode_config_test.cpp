@@ -30,8 +30,11 @@ TEST(DecodeConfig, ParsesItsOwnKeys) {
   const DecodeConfig base;
   EXPECT_EQ(parse_decode_config("", base), base);
   EXPECT_EQ(parse_decode_config("rows=32,stages=4,split=2", base), (DecodeConfig{32, 64, 4, 4, 2}));
-  const DecodeConfig other{64, 128, 8, 2, 1};
+  const DecodeConfig other{64, 128, 8, 2, 1, true};
+  EXPECT_EQ(other.to_string(), "rows=64,bn=128,warps=8,stages=2,split=1,tma=1");
   EXPECT_EQ(parse_decode_config(other.to_string(), base), other);
+  EXPECT_EQ(parse_decode_config("tma=0", other).tma, false);
+  EXPECT_THROW(parse_decode_config("tma=2", base), SpecError);
   EXPECT_THROW(parse_decode_config("bm=64", base), SpecError);
   EXPECT_THROW(parse_decode_config("rows=x", base), SpecError);
 }
@@ -46,6 +49,21 @@ TEST(DecodeConfig, RulesNameWhatIsWrong) {
   EXPECT_TRUE(mentions(decode_violations(d128, {16, 256, 8, 8, 0}, sm90), "shared memory"));
   const Variant fp8 = parse_one("variant a { dtype fp8_e4m3; head_dim 128; }");
   EXPECT_TRUE(mentions(decode_violations(fp8, DecodeConfig{}, sm90), "fp16 or bf16"));
+}
+
+// TMA copies whole 128-byte box rows of a contiguous cache, on sm_90 only.
+TEST(DecodeConfig, TmaNeedsHopperAContiguousCacheAndWholeBoxes) {
+  const DecodeConfig tma{16, 128, 4, 3, 0, true};
+  const Variant d128 = parse_one("variant a { dtype bf16; head_dim 128; mask causal; }");
+  EXPECT_TRUE(decode_violations(d128, tma, arch("sm_90a")).empty());
+  EXPECT_TRUE(decode_violations(d128, tma, arch("sm_90")).empty());
+  EXPECT_TRUE(mentions(decode_violations(d128, tma, arch("sm_80")), "sm_90"));
+  const Variant paged = parse_one("variant a { dtype bf16; head_dim 128; kv paged(16); }");
+  EXPECT_TRUE(mentions(decode_violations(paged, tma, arch("sm_90a")), "contiguous"));
+  const Variant d96 = parse_one("variant a { dtype bf16; head_dim 96; }");
+  EXPECT_TRUE(mentions(decode_violations(d96, tma, arch("sm_90a")), "multiples of 64"));
+  // Swizzled stages, unpadded, behind 1024 bytes of slack to align them.
+  EXPECT_EQ(decode_smem_bytes(d128, tma), 1024 + 2 * 16 * 136 + 2 * 3 * 128 * 256);
 }
 
 TEST(DecodeConfig, DefaultsAndSearchSpaceAreValid) {
@@ -74,9 +92,12 @@ TEST(DecodeConfig, DefaultTileFollowsTheCacheAndTheSharedMemory) {
   const Variant paged =
       parse_one("variant a { dtype bf16; head_dim 128; kv paged(16); mask causal; }");
   EXPECT_EQ(decode_default_candidates(contiguous, arch("sm_90a")).front().block_n, 128);
+  EXPECT_TRUE(decode_default_candidates(contiguous, arch("sm_90a")).front().tma);
   EXPECT_EQ(decode_default_candidates(contiguous, arch("sm_80")).front().block_n, 64);
+  EXPECT_FALSE(decode_default_candidates(contiguous, arch("sm_80")).front().tma);
   for (const DecodeConfig& config : decode_default_candidates(paged, arch("sm_90a"))) {
     EXPECT_LE(config.block_n, 64) << config.to_string();
+    EXPECT_FALSE(config.tma) << config.to_string();
   }
 }
 
@@ -109,6 +130,15 @@ TEST(DecodeKernel, HoldsItsThreeEntriesAndThePageSize) {
     EXPECT_NE(kernel.source.find(entry), std::string::npos) << entry;
   }
   EXPECT_NE(kernel.source.find("kPageSize = 64"), std::string::npos);
+  EXPECT_FALSE(kernel.tma_maps);
+}
+
+TEST(DecodeKernel, TakesTmaMapsWhenItCopiesByTma) {
+  const Variant d128 = parse_one("variant a { dtype bf16; head_dim 128; mask causal; }");
+  const GeneratedKernel kernel = generate(d128, Family::Decode, "tma=1", arch("sm_90a")).kernel;
+  EXPECT_TRUE(kernel.tma_maps);
+  EXPECT_NE(kernel.source.find("const __grid_constant__ aj::FwdMaps maps"), std::string::npos);
+  EXPECT_NE(kernel.source.find("kTma = true"), std::string::npos);
 }
 
 }  // namespace

@@ -289,9 +289,11 @@ TEST_P(Fwd, DecodeMatchesTheReference) {
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
   for (const Variant& variant : example_variants()) {
     if (variant.name() != GetParam()) continue;
+    // The default takes TMA on sm_90 (a knob left unset keeps the default's
+    // value): the last two configs copy by cp.async there too.
     for (const std::string config :
          {"", "rows=32,bn=32,warps=2,stages=2", "rows=64,bn=128,warps=8,stages=2,split=1",
-          "rows=16,bn=64,warps=4,stages=4,split=3"}) {
+          "rows=16,bn=64,warps=4,stages=4,split=3,tma=0", "rows=16,bn=128,warps=4,stages=3,tma=0"}) {
       try {
         (void)codegen::generate(variant, codegen::Family::Decode, config,
                                 *codegen::parse_arch(gpu()->context.arch()));
