@@ -9,9 +9,10 @@
 //   LeanAttention), one per CTA, so that any batch and length fills the GPU.
 //   A CTA's range may hold the ends of several segments: each piece is a pass
 //   of its own. K and V tiles of kBlockN keys stream through kStages of
-//   shared memory (cp.async); each warp takes its own kBlockN / kWarps keys of
-//   a tile with mma.sync and an online softmax, and the warps' results are
-//   joined in shared memory at the end of a piece. A piece that is a whole
+//   shared memory (cp.async, or TMA as below); each warp takes its own
+//   kBlockN / kWarps keys of a tile with mma.sync and an online softmax, and
+//   the warps' results are joined in shared memory at the end of a piece.
+//   A piece that is a whole
 //   segment writes O and LSE; else it leaves a normalised partial O and its
 //   log2-sum in slot (segment + CTA), which is unique (two pieces with equal
 //   sums would need CTA c - 1 to reach past segment s + 1 while CTA c starts
@@ -24,8 +25,8 @@
 // With C::kTma (sm_90, a contiguous cache) thread 0 has TMA copy each K and V
 // tile, boxes of 64 columns, in the 128-byte swizzle of fwd_sm90.cuh, and the
 // stage completes on an mbarrier; rows past a tensor's end arrive as zeros.
-// A stream microbenchmark on the H100 read 2.89 TB/s so against 2.80 for
-// 16-byte cp.async copies of the same tiles, whatever the stages and grid.
+// A stream microbenchmark on the H100 read such tiles at 2.89 TB/s, against
+// 2.80 for 16-byte cp.async copies, whatever the stages and grid.
 //
 // The variant plugs in as in the other families (fwd_sm80.cuh); the config C
 // has kRows, kBlockN, kWarps, kStages, kPageSize, kTma, kHeadDim, kHeadDimV,
@@ -305,15 +306,15 @@ __device__ __forceinline__ void zero_tail(u16* tile, int from) {
   const int count = (Rows - from) * (Cols / 8);
   for (int c = threadIdx.x; c < count; c += Threads) {
     const int row = from + c / (Cols / 8), chunk = c % (Cols / 8);
-    *reinterpret_cast<uint4*>(reinterpret_cast<unsigned char*>(tile) +
-                              swizzled<Rows>(row, chunk)) = make_uint4(0, 0, 0, 0);
+    *reinterpret_cast<uint4*>(reinterpret_cast<unsigned char*>(tile) + swizzled<Rows>(row, chunk)) =
+        make_uint4(0, 0, 0, 0);
   }
   fence_async_shared();
 }
 
 template <class V, class C>
-__device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
-                                        const FwdMaps* maps, const typename V::Params& p) {
+__device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d, const FwdMaps* maps,
+                                        const typename V::Params& p) {
   using S = Shape<C>;
   constexpr bool kBf16 = C::kBf16;
   constexpr int BN = S::kBN, MT = S::kMTiles, NT = S::kNTiles, DT = S::kDTiles;
@@ -324,7 +325,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
   wait_for_prior_grids();
   allow_dependent_grids();
   extern __shared__ __align__(16) unsigned char smem[];
-  __shared__ int ring[S::kStages][2];  // tile and class of each stage, in issue order
+  __shared__ int ring[S::kStages][2];               // tile and class of each stage, in issue order
   __shared__ u64 landed[C::kTma ? S::kStages : 1];  // TMA: a stage's copies are in
   unsigned char* base = smem;
   if constexpr (C::kTma) base += (1024 - (smem_addr(smem) & 1023)) & 1023;
@@ -360,9 +361,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
   // chunk is the step's (even) chunk, XORed with the lane's.
   const u32 k_frag = C::kTma ? smem_addr(stages) + k_row * 128
                              : smem_addr(stages + k_row * S::kKStride + k_chunk * 8);
-  const u32 v_frag = C::kTma ? smem_addr(stages + BN * S::kD) + v_row * 128
-                             : smem_addr(stages + BN * S::kKStride + v_row * S::kVStride +
-                                         v_chunk * 8);
+  const u32 v_frag = C::kTma
+                         ? smem_addr(stages + BN * S::kD) + v_row * 128
+                         : smem_addr(stages + BN * S::kKStride + v_row * S::kVStride + v_chunk * 8);
   const u32 k_xor = (u32)(k_chunk ^ (lane % 8)), v_xor = (u32)(v_chunk ^ (lane % 8));
   // The offset of K's 16 x 16 block at rows np * 16 (of the warp's), column
   // ks * 16, and of V's at rows kk * 16, columns dp * 16.
@@ -431,8 +432,8 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
           }
         }
       } else {
-        load_keys<C, BN, S::kD, S::kThreads>(sK, S::kKStride, k_head, a.k_stride, d, seg.b,
-                                             n * BN, keys);
+        load_keys<C, BN, S::kD, S::kThreads>(sK, S::kKStride, k_head, a.k_stride, d, seg.b, n * BN,
+                                             keys);
         load_keys<C, BN, S::kDV, S::kThreads>(sK + BN * S::kKStride, S::kVStride, v_head,
                                               a.v_stride, d, seg.b, n * BN, keys);
       }
@@ -638,7 +639,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d,
       }
     }
     if constexpr (C::kTma) fence_async_shared();  // before the next piece's copies
-    __syncthreads();  // the join buffers are the next piece's stages
+    __syncthreads();                              // the join buffers are the next piece's stages
   }
 }
 

@@ -43,8 +43,8 @@
 #define AJ_INLINE_DIVISION
 #include "attnjit/fragment.cuh"
 #include "attnjit/sage_quant.cuh"
-#include "attnjit/tma.cuh"
 #include "attnjit/tile_walk.cuh"
+#include "attnjit/tma.cuh"
 
 namespace aj {
 namespace sm90 {

@@ -293,7 +293,8 @@ TEST_P(Fwd, DecodeMatchesTheReference) {
     // value): the last two configs copy by cp.async there too.
     for (const std::string config :
          {"", "rows=32,bn=32,warps=2,stages=2", "rows=64,bn=128,warps=8,stages=2,split=1",
-          "rows=16,bn=64,warps=4,stages=4,split=3,tma=0", "rows=16,bn=128,warps=4,stages=3,tma=0"}) {
+          "rows=16,bn=64,warps=4,stages=4,split=3,tma=0",
+          "rows=16,bn=128,warps=4,stages=3,tma=0"}) {
       try {
         (void)codegen::generate(variant, codegen::Family::Decode, config,
                                 *codegen::parse_arch(gpu()->context.arch()));
