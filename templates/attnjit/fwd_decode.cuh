@@ -722,47 +722,50 @@ __device__ __forceinline__ void merge(const FwdArgs& a, const DecodeArgs& d) {
   // which wrote no partials, lie among those that did.
   auto idle = [&](long long cta) { return total * cta / d.ctas == total * (cta + 1) / d.ctas; };
   auto slot = [&](long long cta) { return (index + cta) * RM + r; };
-  // The block's maximum (op fmaxf) or sum of the threads' values.
-  auto block_reduce = [&](float x, bool max) {
+  // The block's maximum of the threads' values.
+  auto block_max = [&](float x) {
 #pragma unroll
     for (int offset = 16; offset > 0; offset /= 2) {
-      const float other = __shfl_xor_sync(0xffffffffu, x, offset);
-      x = max ? fmaxf(x, other) : x + other;
+      x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
     }
-    __syncthreads();  // the previous reduction's reads of `reduced` are done
     if (lane == 0) reduced[warp] = x;
     __syncthreads();
     x = reduced[0];
 #pragma unroll
-    for (int w = 1; w < kWarps; ++w) x = max ? fmaxf(x, reduced[w]) : x + reduced[w];
+    for (int w = 1; w < kWarps; ++w) x = fmaxf(x, reduced[w]);
     return x;
   };
+  auto lse_of = [&](long long cta) {
+    return cta <= c1 && !idle(cta) ? d.part_lse[slot(cta)] : neg_inf();
+  };
 
-  float m = neg_inf();
-  for (long long cta = c0 + threadIdx.x; cta <= c1; cta += Threads) {
-    if (!idle(cta)) m = fmaxf(m, d.part_lse[slot(cta)]);
+  // A thread's first partial's sum stays in a register for the weights: a
+  // segment is rarely split more ways than the block has threads, and a
+  // second load of it would cost a memory latency.
+  const float own = lse_of(c0 + threadIdx.x);
+  float m = own;
+  for (long long cta = c0 + Threads + threadIdx.x; cta <= c1; cta += Threads) {
+    m = fmaxf(m, lse_of(cta));
   }
-  m = block_reduce(m, true);
+  m = block_max(m);
   const float base = m == neg_inf() ? 0.0f : m;
 
+  // Every thread sums the weights from shared memory as it reads them, so
+  // the sum needs no reduction of its own.
   float sum = 0.0f, acc[kCols];
 #pragma unroll
   for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
   for (long long first = c0; first <= c1; first += Threads) {
-    const long long cta = first + threadIdx.x;
-    float weight = 0.0f;  // 0 for an idle CTA, whose slot holds nothing
-    if (cta <= c1 && !idle(cta)) {
-      const float lse = d.part_lse[slot(cta)];
-      weight = lse == neg_inf() ? 0.0f : exp2f(lse - base);
-    }
-    sum += weight;
-    weights[threadIdx.x] = weight;
+    const float lse = first == c0 ? own : lse_of(first + threadIdx.x);
+    // 0 for an idle CTA, whose slot holds nothing
+    weights[threadIdx.x] = lse == neg_inf() ? 0.0f : exp2f(lse - base);
     __syncthreads();
     const int count = (int)(c1 - first + 1 < Threads ? c1 - first + 1 : Threads);
     const float* o = d.part_o + slot(first) * DV;
 #pragma unroll kInFlight
     for (int j = 0; j < count; ++j) {
       const float w = weights[j];
+      sum += w;
 #pragma unroll
       for (int c = 0; c < kCols; ++c) {
         const int col = threadIdx.x + c * Threads;
@@ -771,7 +774,6 @@ __device__ __forceinline__ void merge(const FwdArgs& a, const DecodeArgs& d) {
     }
     __syncthreads();  // `weights` is the next chunk's
   }
-  sum = block_reduce(sum, false);
 
   const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
   const long long h = seg.hkv * group + row % group, q = row / group;
