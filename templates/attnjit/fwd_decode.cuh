@@ -26,7 +26,8 @@
 // tile, boxes of 64 columns, in the 128-byte swizzle of fwd_sm90.cuh, and the
 // stage completes on an mbarrier; rows past a tensor's end arrive as zeros.
 // A stream microbenchmark on the H100 read such tiles at 2.89 TB/s, against
-// 2.80 for 16-byte cp.async copies, whatever the stages and grid.
+// 2.80 for 16-byte cp.async copies, whatever the stages and grid
+// (bench/results/h100-2026-11-24-s31-decode-tma.txt).
 //
 // The variant plugs in as in the other families (fwd_sm80.cuh); the config C
 // has kRows, kBlockN, kWarps, kStages, kPageSize, kTma, kHeadDim, kHeadDimV,
