@@ -58,9 +58,10 @@ TEST(Engine, AnExplicitConfigIsOfTheFamilyTheShapeTakes) {
   ASSERT_EQ(parsed.variants.size(), 1U);
   const Variant& variant = parsed.variants.front();
   AttentionShape decode{1, 32, 8, 1, 4096};
-  const Kernel few_rows = engine->kernel(variant, decode, "rows=16,bn=64,warps=4,stages=2,split=0");
+  const Kernel few_rows =
+      engine->kernel(variant, decode, "rows=16,bn=64,warps=4,stages=2,split=0,tma=0");
   EXPECT_EQ(few_rows.family(), "decode");
-  EXPECT_EQ(few_rows.config(), "rows=16,bn=64,warps=4,stages=2,split=0");
+  EXPECT_EQ(few_rows.config(), "rows=16,bn=64,warps=4,stages=2,split=0,tma=0");
   AttentionShape prefill{1, 8, 8, 1024, 1024};
   EXPECT_NE(engine->kernel(variant, prefill, "bn=64").family(), "decode");
 }
