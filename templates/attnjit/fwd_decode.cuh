@@ -11,12 +11,11 @@
 //   of its own. K and V tiles of kBlockN keys stream through kStages of
 //   shared memory (cp.async, or TMA as below); each warp takes its own
 //   kBlockN / kWarps keys of a tile with mma.sync and an online softmax, and
-//   the warps' results are joined in shared memory at the end of a piece.
-//   A piece that is a whole
-//   segment writes O and LSE; else it leaves a normalised partial O and its
-//   log2-sum in slot (segment + CTA), which is unique (two pieces with equal
-//   sums would need CTA c - 1 to reach past segment s + 1 while CTA c starts
-//   inside segment s).
+//   the warps' results are joined in shared memory at the end of a piece. A
+//   piece that is a whole segment writes O and LSE; else it leaves a
+//   normalised partial O and its log2-sum in slot (segment + CTA), which is
+//   unique (two pieces with equal sums would need CTA c - 1 to reach past
+//   segment s + 1 while CTA c starts inside segment s).
 // - merge: joins a split segment's partials by their sums, a CTA per row.
 //
 // Paged K and V (C::kPageSize > 0) are [pages, kv_heads, page, head_dim]:
