@@ -98,10 +98,11 @@ void launch_decode(const Driver& driver, const FwdFunctions& functions, const Va
     launch(driver, functions.plan, Dim3{1}, Dim3{codegen::kDecodePlanThreads}, 0, stream,
            pointers.data());
   }
-  // The plan and merge kernels take no maps: they go to the decode kernel alone.
+  // The plan and merge kernels take no maps: they go to the decode kernel
+  // alone, which does not run without keys (K and V may then have no memory).
   std::vector<void*> forward_pointers = pointers;
   aj::FwdMaps maps{};
-  if (kernel.tma_maps) {
+  if (kernel.tma_maps && most_tiles > 0) {
     maps = decode_maps(driver, variant, kernel, problem.k, problem.v);
     forward_pointers.push_back(&maps);
   }
