@@ -42,12 +42,12 @@ aj::TmaMap tensor_map(const Driver& driver, CUtensorMapDataType type, std::int64
   return out;
 }
 
-}  // namespace
-
 CUtensorMapDataType sixteen_bit(const Variant& variant) {
   return variant.dtype() == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
                                         : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
 }
+
+}  // namespace
 
 aj::FwdMaps fwd_maps(const Driver& driver, const Variant& variant,
                      const codegen::GeneratedKernel& kernel, const DeviceTensor& q,

@@ -337,7 +337,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d, c
       tma_prefetch_map(maps->k);
       tma_prefetch_map(maps->v);
       for (int s = 0; s < S::kStages; ++s) mbar_init(&landed[s], 1);
-      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+      mbar_init_fence();
     }
     __syncthreads();
   }

@@ -320,7 +320,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       mbar_init(&empty_k[s], 4 * C::kConsumers);  // lane 0 of every consumer warp
       mbar_init(&empty_v[s], 4 * C::kConsumers);
     }
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    mbar_init_fence();
     mbar_expect_tx(bar_q, BM * S::kDBytes);
     for (int c = 0; c < S::kDBytes / 128; ++c)
       tma_load(sQ + c * BM * 128, maps.q, bar_q, c * S::kBoxCols, m0, h, b);
