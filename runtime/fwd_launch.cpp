@@ -20,14 +20,14 @@
 namespace attnjit {
 namespace {
 
-// Tiles a classifier warp takes (FwdArgs::class_lanes): 32 where there are
-// tiles enough to fill the GPU with warps anyway, fewer where they are few,
-// down to a warp a tile, so that a mask's tensor reads (a document id over a
-// tile's rows) spread over enough warps to hide their latency.
-int classifier_lanes(std::int64_t tiles) {
-  constexpr std::int64_t kWarpsWanted = 8192;  // about 64 on each of an H100's 132 SMs
+// Tiles a classifier warp takes (FwdArgs::class_lanes): the fewest that let
+// all of its warps be resident at once. A warp reads the tensors of two of
+// its tiles in one memory latency (aj::iv_fold), so a second wave of warps
+// costs more than a second tile a warp, while fewer tiles a warp spread the
+// reads of small tables over more warps.
+int classifier_lanes(std::int64_t tiles, std::int64_t resident_warps) {
   int lanes = 1;
-  while (lanes < 32 && tiles / (std::int64_t{2} * lanes) >= kWarpsWanted) lanes *= 2;
+  while (lanes < 32 && (tiles + lanes - 1) / lanes > resident_warps) lanes *= 2;
   return lanes;
 }
 
@@ -189,7 +189,7 @@ void classify_into(const Driver& driver, const FwdFunctions& functions, const Va
     throw InputError(
         fmt::format("variant '{}': {} tiles to classify, more than 2^31", variant.name(), tiles));
   }
-  args.class_lanes = classifier_lanes(tiles);
+  args.class_lanes = classifier_lanes(tiles, functions.classify_warps);
   driver.memset_d8_async(table + static_cast<CUdeviceptr>(layout.spans_at), 0,
                          static_cast<std::size_t>(layout.rows * 8), stream);
   // The classifier takes the forward kernel's arguments less the TMA maps.
@@ -267,6 +267,10 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
   }
   if (functions.class_table) {
     functions.classify = module.function(std::string(codegen::kClassifyEntry));
+    const int per_sm = driver.max_active_blocks(functions.classify, codegen::kClassifyThreads, 0);
+    const int sms =
+        driver.attribute(driver.current_device(), CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+    functions.classify_warps = std::max(1, per_sm * sms * (codegen::kClassifyThreads / 32));
     functions.block_mask = module.function(std::string(codegen::kBlockMaskEntry));
   }
   return functions;

@@ -65,8 +65,9 @@ struct SageFunctions {
 // a mask that reads tensors, the classifier that fills its tile class table.
 struct FwdFunctions {
   CUfunction forward = nullptr;
-  CUfunction classify = nullptr;                   // set where class_table is
-  CUfunction block_mask = nullptr;                 // set where class_table is
+  CUfunction classify = nullptr;    // set where class_table is
+  CUfunction block_mask = nullptr;  // set where class_table is
+  int classify_warps = 0;           // the classifier's warps resident on the device at once
   std::optional<codegen::ClassTable> class_table;  // the variant's, found once at load
   // The decode family's plan and merge kernels, and its stream-K grid: the
   // SMs times the CTAs per SM (its config's, else as many as fit).
