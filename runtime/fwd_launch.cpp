@@ -42,9 +42,16 @@ void check_qkvo(const char* name, const DeviceTensor& t, const std::vector<std::
   if (t.strides.size() != 4 || t.strides[3] != 1) {
     throw InputError(fmt::format("{} must have 4 strides with a contiguous last dimension", name));
   }
-  if (t.data % 16 != 0 || (t.strides[2] * element_bytes) % 16 != 0) {
+  // Every row starts on 16 bytes only where the batch and head strides keep
+  // it there too; a misaligned copy would stop the kernel with an error of
+  // the CUDA context, which no later call on it survives.
+  const bool aligned = std::all_of(t.strides.begin(), t.strides.begin() + 3,
+                                   [&](std::int64_t s) { return (s * element_bytes) % 16 == 0; });
+  if (t.data % 16 != 0 || !aligned) {
     throw InputError(fmt::format(
-        "{} must start on 16 bytes and have a row stride that is a multiple of 16 bytes", name));
+        "{} must start on 16 bytes and have batch, head and row strides that are multiples of "
+        "16 bytes; its strides are [{}] elements",
+        name, fmt::join(t.strides, ", ")));
   }
 }
 
