@@ -2,6 +2,7 @@
 
 #include "harness/fp8.hpp"
 #include "harness/half.hpp"
+#include "reference/parallel_slices.hpp"
 #include "templates/attnjit/fwd_args.h"
 
 #include <algorithm>
@@ -70,52 +71,85 @@ ParamValue random_param(const ParamDecl& decl, const AttentionShape& shape,
   return std::int32_t{0};
 }
 
+// Elements a generator draws: pieces of a plane, each with its own seed, so
+// that a seed gives the same inputs on any number of cores.
+constexpr std::int64_t kDrawPiece = std::int64_t{1} << 16;
+
+// The seed of piece `piece` of the stream `stream` (splitmix64's mix), so
+// that neighbouring pieces start far apart.
+std::uint64_t piece_seed(std::uint64_t stream, std::int64_t piece) {
+  std::uint64_t z = stream + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(piece + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 // `heads` planes of `per_head` normals in the storage type. fp8 planes are
 // quantised as fp8 models quantise them, which exercises the kernel's
 // descales: each of a plane's `blocks` blocks (element i of a plane is in
 // block block_of(i)) scaled so that its largest magnitude is the format's
 // largest value, with the inverse scale as the descale (1 for an all-zero
-// block), plane after plane.
+// block), plane after plane. fp8 planes draw their pieces twice (for the
+// maxima, then for the values) rather than hold every draw.
 // `channel_scale` (empty: 1) multiplies element i by channel_scale[i % its size].
 void fill(std::vector<std::uint8_t>& bytes, std::vector<double>& values,
           std::vector<float>& descales, std::int64_t heads, std::int64_t per_head, DType type,
           std::mt19937_64& random, double deviation = 1.0,
           const std::vector<float>& channel_scale = {}, std::int64_t blocks = 1,
           const std::function<std::int64_t(std::int64_t)>& block_of = {}) {
-  std::normal_distribution<float> normal(0.0F, static_cast<float>(deviation));
   const bool fp8 = type == DType::FP8E4M3 || type == DType::FP8E5M2;
   const float largest = type == DType::FP8E4M3 ? kE4M3Max : kE5M2Max;
   const std::size_t size = storage_size(type);
-  const auto plane = static_cast<std::size_t>(per_head);
-  std::vector<float> drawn(static_cast<std::size_t>(heads) * plane);
-  for (std::size_t i = 0; i < drawn.size(); ++i) {
-    drawn[i] = normal(random);
-    if (!channel_scale.empty()) drawn[i] *= channel_scale[i % channel_scale.size()];
-  }
-  bytes.resize(drawn.size() * size);
-  values.resize(drawn.size());
-  const auto block = [&](std::size_t i) {
-    return static_cast<std::size_t>(block_of ? block_of(static_cast<std::int64_t>(i)) : 0);
+  const std::uint64_t stream = random();
+  const std::int64_t pieces = (per_head + kDrawPiece - 1) / kDrawPiece;  // a plane's
+  const auto block = [&](std::int64_t i) {
+    return static_cast<std::size_t>(block_of ? block_of(i) : 0);
   };
-  for (std::int64_t head = 0; head < heads; ++head) {
-    const std::size_t first = static_cast<std::size_t>(head) * plane;
-    std::vector<float> descale(static_cast<std::size_t>(blocks), 1.0F);
-    if (fp8) {
-      std::vector<float> amax(descale.size(), 0.0F);
-      for (std::size_t i = 0; i < plane; ++i) {
-        amax[block(i)] = std::max(amax[block(i)], std::fabs(drawn[first + i]));
-      }
-      for (std::size_t j = 0; j < descale.size(); ++j) {
-        if (amax[j] > 0.0F) descale[j] = amax[j] / largest;
-      }
-      descales.insert(descales.end(), descale.begin(), descale.end());
+  // Calls emit(head, i, x) for element i of the plane of piece `piece`.
+  const auto draw = [&](std::int64_t piece, const auto& emit) {
+    const std::int64_t head = piece / pieces;
+    const std::int64_t begin = piece % pieces * kDrawPiece;
+    std::mt19937_64 piece_random(piece_seed(stream, piece));
+    std::normal_distribution<float> normal(0.0F, static_cast<float>(deviation));
+    for (std::int64_t i = begin; i < std::min(per_head, begin + kDrawPiece); ++i) {
+      float x = normal(piece_random);
+      if (!channel_scale.empty())
+        x *= channel_scale[static_cast<std::size_t>(i) % channel_scale.size()];
+      emit(head, i, x);
     }
-    for (std::size_t i = 0; i < plane; ++i) {
-      const float factor = descale[block(i)];
-      store(type, drawn[first + i] / factor, &bytes[(first + i) * size]);
-      values[first + i] = static_cast<double>(load(type, &bytes[(first + i) * size])) * factor;
-    }
+  };
+  const auto per_plane = static_cast<std::size_t>(blocks);
+  std::vector<float> descale(static_cast<std::size_t>(heads) * per_plane, 1.0F);
+  if (fp8) {
+    reference::parallel_slices(heads, 1, [&](std::int64_t first, std::int64_t last) {
+      for (std::int64_t head = first; head < last; ++head) {
+        std::vector<float> amax(per_plane, 0.0F);
+        for (std::int64_t piece = head * pieces; piece < (head + 1) * pieces; ++piece) {
+          draw(piece, [&](std::int64_t /*head*/, std::int64_t i, float x) {
+            amax[block(i)] = std::max(amax[block(i)], std::fabs(x));
+          });
+        }
+        for (std::size_t j = 0; j < per_plane; ++j) {
+          if (amax[j] > 0.0F)
+            descale[static_cast<std::size_t>(head) * per_plane + j] = amax[j] / largest;
+        }
+      }
+    });
+    descales.insert(descales.end(), descale.begin(), descale.end());
   }
+  const auto count = static_cast<std::size_t>(heads * per_head);
+  bytes.resize(count * size);
+  values.resize(count);
+  reference::parallel_slices(heads * pieces, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t piece = first; piece < last; ++piece) {
+      draw(piece, [&](std::int64_t head, std::int64_t i, float x) {
+        const auto at = static_cast<std::size_t>(head * per_head + i);
+        const float factor = descale[static_cast<std::size_t>(head) * per_plane + block(i)];
+        store(type, x / factor, &bytes[at * size]);
+        values[at] = static_cast<double>(load(type, &bytes[at * size])) * factor;
+      });
+    }
+  });
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "reference/hyper_reference.hpp"
 #include "reference/inputs_check.hpp"
 #include "reference/interpreter.hpp"
+#include "reference/parallel_slices.hpp"
 #include <attnjit/reference.hpp>
 
 #include <algorithm>
@@ -16,6 +17,9 @@ namespace attnjit {
 namespace {
 
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+// Enough rows that a slice outweighs its thread's start, few enough that
+// short problems still spread.
+constexpr std::int64_t kRowsASlice = 16;
 
 double dot(const double* x, const double* y, std::int64_t n) {
   double sum = 0;
@@ -99,29 +103,32 @@ ReferenceOutput reference_attention(const Variant& variant, const ReferenceInput
   result.lse.assign(rows, kMinusInf);
   if (reference::hyper_approximates(variant, inputs)) {
     const auto q_len = static_cast<std::size_t>(shape.q_len);
-    for (std::int64_t b = 0; b < shape.batch; ++b) {
-      for (std::int64_t h = 0; h < shape.heads; ++h) {
-        const std::size_t first = static_cast<std::size_t>(b * shape.heads + h) * q_len;
-        reference::hyper_plane(
-            variant, inputs, b, h,
-            std::span(result.out).subspan(first * head_dim_v, q_len * head_dim_v),
-            std::span(result.lse).subspan(first, q_len));
-      }
-    }
+    reference::parallel_slices(
+        shape.batch * shape.heads, 1, [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t plane = begin; plane < end; ++plane) {
+            const std::size_t first = static_cast<std::size_t>(plane) * q_len;
+            reference::hyper_plane(
+                variant, inputs, plane / shape.heads, plane % shape.heads,
+                std::span(result.out).subspan(first * head_dim_v, q_len * head_dim_v),
+                std::span(result.lse).subspan(first, q_len));
+          }
+        });
     return result;
   }
-  std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
-
-  reference::Point point = reference::shape_point(shape);
-  std::size_t row = 0;  // rows are laid out in (b, h, q) order
-  for (point.b = 0; point.b < shape.batch; ++point.b) {
-    for (point.h = 0; point.h < shape.heads; ++point.h) {
-      for (point.q = 0; point.q < shape.q_len; ++point.q, ++row) {
-        const std::span<double> out(result.out.data() + row * head_dim_v, head_dim_v);
-        result.lse[row] = reference::attention_row(variant, inputs, bindings, point, logits, out);
-      }
-    }
-  }
+  // Rows are laid out in (b, h, q) order; each slice of them needs its own logits.
+  reference::parallel_slices(
+      static_cast<std::int64_t>(rows), kRowsASlice, [&](std::int64_t begin, std::int64_t end) {
+        std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
+        reference::Point point = reference::shape_point(shape);
+        for (std::int64_t row = begin; row < end; ++row) {
+          point.q = row % shape.q_len;
+          point.h = row / shape.q_len % shape.heads;
+          point.b = row / shape.q_len / shape.heads;
+          const auto at = static_cast<std::size_t>(row);
+          const std::span<double> out(result.out.data() + at * head_dim_v, head_dim_v);
+          result.lse[at] = reference::attention_row(variant, inputs, bindings, point, logits, out);
+        }
+      });
   return result;
 }
 

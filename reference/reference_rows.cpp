@@ -2,6 +2,7 @@
 #include "reference/hyper_reference.hpp"
 #include "reference/inputs_check.hpp"
 #include "reference/interpreter.hpp"
+#include "reference/parallel_slices.hpp"
 #include <attnjit/error.hpp>
 #include <attnjit/reference.hpp>
 
@@ -84,18 +85,21 @@ std::vector<RowOutput> reference_rows(const Variant& variant, const ReferenceInp
   for (std::size_t i = 0; i < rows.size(); ++i) check_row(i, rows[i], shape);
 
   if (reference::hyper_approximates(variant, inputs)) return hyper_rows(variant, inputs, rows);
-  std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
-  reference::Point point = reference::shape_point(shape);
-  std::vector<RowOutput> result;
-  result.reserve(rows.size());
-  for (const RowIndex& row : rows) {
-    point.b = row.batch;
-    point.h = row.head;
-    point.q = row.q;
-    RowOutput& output = result.emplace_back();
-    output.out.assign(static_cast<std::size_t>(variant.head_dim_v()), 0.0);
-    output.lse = reference::attention_row(variant, inputs, bindings, point, logits, output.out);
-  }
+  std::vector<RowOutput> result(rows.size());
+  reference::parallel_slices(
+      static_cast<std::int64_t>(rows.size()), 4, [&](std::int64_t begin, std::int64_t end) {
+        std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
+        reference::Point point = reference::shape_point(shape);
+        for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) {
+          point.b = rows[i].batch;
+          point.h = rows[i].head;
+          point.q = rows[i].q;
+          RowOutput& output = result[i];
+          output.out.assign(static_cast<std::size_t>(variant.head_dim_v()), 0.0);
+          output.lse =
+              reference::attention_row(variant, inputs, bindings, point, logits, output.out);
+        }
+      });
   return result;
 }
 

@@ -1,6 +1,9 @@
 #include "reference/inputs_check.hpp"
 #include "reference/interpreter.hpp"
+#include "reference/parallel_slices.hpp"
 #include <attnjit/reference.hpp>
+
+#include <atomic>
 
 namespace attnjit {
 
@@ -17,12 +20,17 @@ std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& input
   point.kv_heads = shape.kv_heads;
   point.q_len = shape.q_len;
   point.kv_len = reference::entry_kv_len(inputs, b);
-  std::int64_t count = 0;
-  for (point.q = 0; point.q < shape.q_len; ++point.q) {
-    for (point.k = 0; point.k < point.kv_len; ++point.k) {
-      count += reference::mask_holds(variant.mask(), point, bindings) ? 1 : 0;
+  std::atomic<std::int64_t> count{0};
+  reference::parallel_slices(shape.q_len, 16, [&](std::int64_t begin, std::int64_t end) {
+    reference::Point mine = point;
+    std::int64_t held = 0;
+    for (mine.q = begin; mine.q < end; ++mine.q) {
+      for (mine.k = 0; mine.k < mine.kv_len; ++mine.k) {
+        held += reference::mask_holds(variant.mask(), mine, bindings) ? 1 : 0;
+      }
     }
-  }
+    count += held;
+  });
   return count;
 }
 

@@ -39,6 +39,25 @@ TEST(HostProblem, SixteenBitInputsHaveNoDescales) {
   expect_dequantised(DType::BF16, p.v_bytes, p.v, {});
 }
 
+// Inputs are drawn in pieces on several threads: a seed still gives one
+// problem, and another seed another.
+TEST(HostProblem, ASeedGivesOneProblem) {
+  const Variant variant = parse_one("variant v { dtype fp16; head_dim 64; }");
+  const AttentionShape shape{1, 2, 2, 1500, 1100};  // planes of several draw pieces
+  const HostProblem a = random_problem(variant, shape, {});
+  const HostProblem b = random_problem(variant, shape, {});
+  ProblemOptions other;
+  other.seed = 2;
+  const HostProblem c = random_problem(variant, shape, other);
+  EXPECT_EQ(a.q, b.q);
+  EXPECT_EQ(a.k, b.k);
+  EXPECT_EQ(a.v_bytes, b.v_bytes);
+  EXPECT_NE(a.k, c.k);
+  // Pieces are not copies of one another.
+  EXPECT_NE(std::vector<double>(a.q.begin(), a.q.begin() + 64),
+            std::vector<double>(a.q.begin() + 65536, a.q.begin() + 65536 + 64));
+}
+
 TEST(HostProblem, Fp8HeadsAreScaledToFillTheFormat) {
   const Variant variant = parse_one("variant f { dtype fp8_e4m3; head_dim 128; }");
   ProblemOptions options;
