@@ -481,10 +481,10 @@ struct IvFoldBool {
 // is a line (a document id over a tile's rows), kIvReadOwners lanes' boxes at
 // a time with all of their loads in flight, so that two tiles cost one memory
 // latency; other boxes one at a time. Lanes without a tile of their own
-// (FwdArgs::class_lanes) take no turn. On the H100 these changes took the
-// classifier of a document mask at 8192 tokens from 10.5 to 6.8 us: loads
-// issued before any is folded, 32-bit folds joined by warp reductions, and
-// as many tiles a warp as fit the warps in one wave (runtime/fwd_launch.cpp).
+// (FwdArgs::class_lanes) take no turn. The classifier's time is memory
+// latencies, not work: a document mask's at 8192 tokens costs 6.8 us on the
+// H100 with its loads issued before any is folded, where one latency a step
+// cost 10.5.
 constexpr int kIvReadAlone = 4;
 constexpr int kIvReadOwners = 2;
 
@@ -499,6 +499,22 @@ __device__ IvBox<Rank> iv_box_of(const IvBox<Rank>& box, int owner) {
     theirs.width[d] = __shfl_sync(0xffffffffU, box.width[d], owner);
   }
   return theirs;
+}
+
+// Folds this lane's loads of an owner's elements (value[step] is element
+// lane + 32 * step, real below `count`), joins the parts over the warp and
+// leaves the whole in the owner's `out`.
+template <class Fold, int Steps>
+__device__ __forceinline__ void iv_fold_for(int owner, int count,
+                                            const typename Fold::Input (&value)[Steps], Fold& out) {
+  const int lane = threadIdx.x % 32;
+  Fold part;
+#pragma unroll
+  for (int step = 0; step < Steps; ++step) {
+    if (lane + 32 * step < count) part.add(value[step]);
+  }
+  part.warp_join();
+  if (lane == owner) out = part;
 }
 #endif
 
@@ -533,13 +549,7 @@ AJ_HD bool iv_fold(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[
 #pragma unroll
         for (int j = 0; j < kIvReadOwners; ++j) {
           if (owner[j] < 0) break;
-          Fold part;
-#pragma unroll
-          for (int step = 0; step < kIvReadSteps; ++step) {
-            if (lane + 32 * step < count[j]) part.add(value[j][step]);
-          }
-          part.warp_join();
-          if (lane == owner[j]) out = part;
+          iv_fold_for(owner[j], count[j], value[j], out);
         }
       }
       return box.count > 0;
@@ -555,13 +565,7 @@ AJ_HD bool iv_fold(bool live, const TensorArg<Rank>& tensor, const IvI (&index)[
         value[step] = n < theirs.count ? (typename Fold::Input)theirs.template read<T>(tensor, n)
                                        : typename Fold::Input(0);
       }
-      Fold part;
-#pragma unroll
-      for (int step = 0; step < kIvReadSteps; ++step) {
-        if (lane + 32 * step < theirs.count) part.add(value[step]);
-      }
-      part.warp_join();
-      if (lane == owner) out = part;
+      iv_fold_for(owner, theirs.count, value, out);
     }
     return box.count > 0;
   }
