@@ -8,6 +8,10 @@
 
 namespace attnjit::reference {
 
+// Rows of attention a slice takes: enough that a slice outweighs its
+// thread's start, few enough that short problems still spread.
+constexpr std::int64_t kRowsASlice = 16;
+
 // Calls body(begin, end) on contiguous slices that cover [0, count), each of
 // at least `min_slice` items (the last may be shorter), on up to one thread a
 // core. Which slices exist depends on count and min_slice alone, never on the

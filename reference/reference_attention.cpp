@@ -17,9 +17,6 @@ namespace attnjit {
 namespace {
 
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
-// Enough rows that a slice outweighs its thread's start, few enough that
-// short problems still spread.
-constexpr std::int64_t kRowsASlice = 16;
 
 double dot(const double* x, const double* y, std::int64_t n) {
   double sum = 0;
@@ -117,7 +114,8 @@ ReferenceOutput reference_attention(const Variant& variant, const ReferenceInput
   }
   // Rows are laid out in (b, h, q) order; each slice of them needs its own logits.
   reference::parallel_slices(
-      static_cast<std::int64_t>(rows), kRowsASlice, [&](std::int64_t begin, std::int64_t end) {
+      static_cast<std::int64_t>(rows), reference::kRowsASlice,
+      [&](std::int64_t begin, std::int64_t end) {
         std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
         reference::Point point = reference::shape_point(shape);
         for (std::int64_t row = begin; row < end; ++row) {

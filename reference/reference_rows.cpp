@@ -86,8 +86,11 @@ std::vector<RowOutput> reference_rows(const Variant& variant, const ReferenceInp
 
   if (reference::hyper_approximates(variant, inputs)) return hyper_rows(variant, inputs, rows);
   std::vector<RowOutput> result(rows.size());
+  // A sample (the tuner's check rows) is far fewer rows than a whole
+  // problem, each over every key: smaller slices, so that it still spreads.
   reference::parallel_slices(
-      static_cast<std::int64_t>(rows.size()), 4, [&](std::int64_t begin, std::int64_t end) {
+      static_cast<std::int64_t>(rows.size()), reference::kRowsASlice / 4,
+      [&](std::int64_t begin, std::int64_t end) {
         std::vector<double> logits(static_cast<std::size_t>(shape.kv_len));
         reference::Point point = reference::shape_point(shape);
         for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) {

@@ -21,16 +21,17 @@ std::int64_t unmasked_pairs(const Variant& variant, const ReferenceInputs& input
   point.q_len = shape.q_len;
   point.kv_len = reference::entry_kv_len(inputs, b);
   std::atomic<std::int64_t> count{0};
-  reference::parallel_slices(shape.q_len, 16, [&](std::int64_t begin, std::int64_t end) {
-    reference::Point mine = point;
-    std::int64_t held = 0;
-    for (mine.q = begin; mine.q < end; ++mine.q) {
-      for (mine.k = 0; mine.k < mine.kv_len; ++mine.k) {
-        held += reference::mask_holds(variant.mask(), mine, bindings) ? 1 : 0;
-      }
-    }
-    count += held;
-  });
+  reference::parallel_slices(
+      shape.q_len, reference::kRowsASlice, [&](std::int64_t begin, std::int64_t end) {
+        reference::Point mine = point;
+        std::int64_t held = 0;
+        for (mine.q = begin; mine.q < end; ++mine.q) {
+          for (mine.k = 0; mine.k < mine.kv_len; ++mine.k) {
+            held += reference::mask_holds(variant.mask(), mine, bindings) ? 1 : 0;
+          }
+        }
+        count += held;
+      });
   return count;
 }
 

@@ -29,7 +29,7 @@ TEST(ParallelSlices, CoversEveryItemOnceInFixedSlices) {
   EXPECT_EQ(*slices.rbegin(), (std::pair<std::int64_t, std::int64_t>{960, 1000}));
 }
 
-TEST(ParallelSlices, NothingToDoCallsNothing) {
+TEST(ParallelSlices, AnEmptyRangeNeverCallsTheBody) {
   int calls = 0;
   parallel_slices(0, 8, [&](std::int64_t, std::int64_t) { ++calls; });
   parallel_slices(-3, 8, [&](std::int64_t, std::int64_t) { ++calls; });
