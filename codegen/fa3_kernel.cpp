@@ -18,6 +18,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
   kernel.block_m = config.block_m;
   kernel.block_n = config.block_n;
   kernel.tma_maps = true;
+  kernel.head_group = grid_head_group(variant);
 
   const RegisterSplit split = fa3_register_split(variant, config);
   const VariantArguments arguments = variant_arguments(variant);
@@ -33,6 +34,7 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
       "\n"
       "struct Config {{\n"
       "  static constexpr int kBlockM = {bm}, kBlockN = {bn}, kStages = {stages};\n"
+      "  static constexpr int kHeadGroup = {head_group};\n"
       "  static constexpr int kConsumers = {consumers};\n"
       "  static constexpr int kProducerRegs = {producer_regs}, kConsumerRegs = {consumer_regs};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
@@ -55,10 +57,11 @@ GeneratedKernel fa3_kernel(const Variant& variant, const Fa3Config& config, cons
                wgmma_struct("Wgmma", config.block_n, variant.head_dim_v(), product_types(variant))),
       fmt::arg("bm", config.block_m), fmt::arg("bn", config.block_n),
       fmt::arg("stages", config.stages), fmt::arg("consumers", config.consumers()),
-      fmt::arg("producer_regs", split.producer), fmt::arg("consumer_regs", split.consumer),
-      fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
-      fmt::arg("bf16", variant.dtype() == DType::BF16), fmt::arg("qk8", eight_bit_qk(variant)),
-      fmt::arg("v8", eight_bit_v(variant)), fmt::arg("quant", variant.quant().has_value()),
+      fmt::arg("head_group", kernel.head_group), fmt::arg("producer_regs", split.producer),
+      fmt::arg("consumer_regs", split.consumer), fmt::arg("d", variant.head_dim()),
+      fmt::arg("dv", variant.head_dim_v()), fmt::arg("bf16", variant.dtype() == DType::BF16),
+      fmt::arg("qk8", eight_bit_qk(variant)), fmt::arg("v8", eight_bit_v(variant)),
+      fmt::arg("quant", variant.quant().has_value()),
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
       fmt::arg("exp_fma", config.exp_fma), fmt::arg("threads", kernel.threads),

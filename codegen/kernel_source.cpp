@@ -122,6 +122,8 @@ void throw_violations(const std::vector<std::string>& violations, const std::str
   throw SpecError(message);
 }
 
+int grid_head_group(const Variant& variant) { return variant.mask().empty() ? 1 : 2; }
+
 GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, const Arch& arch) {
   throw_violations(fa2_violations(variant, config, arch), config.to_string(), variant, arch);
   GeneratedKernel kernel;
@@ -131,6 +133,7 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
   kernel.smem_bytes = fa2_smem_bytes(variant, config);
   kernel.block_m = config.block_m;
   kernel.block_n = config.block_n;
+  kernel.head_group = grid_head_group(variant);
 
   const VariantArguments arguments = variant_arguments(variant);
   kernel.source = fmt::format(
@@ -141,6 +144,7 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       "\n"
       "struct Config {{\n"
       "  static constexpr int kBlockM = {bm}, kBlockN = {bn}, kWarps = {warps};\n"
+      "  static constexpr int kHeadGroup = {head_group};\n"
       "  static constexpr int kHeadDim = {d}, kHeadDimV = {dv};\n"
       "  static constexpr bool kBf16 = {bf16}, kOutBf16 = {out_bf16};\n"
       "  static constexpr bool kPositiveScale = {positive_scale};\n"
@@ -155,8 +159,8 @@ GeneratedKernel fa2_kernel(const Variant& variant, const Fa2Config& config, cons
       fmt::arg("config", config.to_string()), fmt::arg("arch", arch.name()),
       fmt::arg("variant", variant_struct(variant)), fmt::arg("bm", config.block_m),
       fmt::arg("bn", config.block_n), fmt::arg("warps", config.warps),
-      fmt::arg("d", variant.head_dim()), fmt::arg("dv", variant.head_dim_v()),
-      fmt::arg("bf16", variant.dtype() == DType::BF16),
+      fmt::arg("head_group", kernel.head_group), fmt::arg("d", variant.head_dim()),
+      fmt::arg("dv", variant.head_dim_v()), fmt::arg("bf16", variant.dtype() == DType::BF16),
       fmt::arg("out_bf16", variant.out_dtype() == DType::BF16),
       fmt::arg("positive_scale", variant.scale() > 0), fmt::arg("smem", kernel.smem_bytes),
       fmt::arg("threads", kernel.threads), fmt::arg("entry", kernel.entry),

@@ -380,8 +380,10 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     pointers.push_back(&maps);
   }
   for (auto& bytes : extra) pointers.push_back(bytes.data());
-  const Dim3 grid{static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m),
-                  static_cast<unsigned>(s.heads), static_cast<unsigned>(s.batch)};
+  const Dim3 grid{
+      static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m * kernel.head_group),
+      static_cast<unsigned>((s.heads + kernel.head_group - 1) / kernel.head_group),
+      static_cast<unsigned>(s.batch)};
   const Dim3 block{static_cast<unsigned>(kernel.threads), 1, 1};
   // Factors per Q row, 64 keys or V channel take the fp8 block kernel.
   const bool block_scales = problem.q_descale.shape.size() == 3 ||

@@ -138,11 +138,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const typename V::Para
   // What turns an S entry into a log2-domain logit: the scale, when it is still to apply.
   const float kFactor = V::kIdentityScore && C::kPositiveScale ? a.scale_log2 : 1.0f;
   const int g = lane / 4, t = lane % 4;  // row within 8 and column pair of mma fragments
-  const int b = blockIdx.z, h = blockIdx.y;
-  // The last query blocks come first: under causal-like masks they carry the
-  // most keys, and starting them early keeps the tail of the grid short.
-  const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
-  const int hkv = h / (a.heads / a.kv_heads);
+  const CtaTile tile = cta_tile<BM, C::kHeadGroup>(a);
+  if (tile.h >= a.heads) return;
+  const int b = tile.b, h = tile.h, hkv = tile.hkv, m0 = tile.m0;
   const int q_len = a.q_len, kv_len = a.kv_len;
 
   Index ix = fwd_index(a, b, h, hkv);

@@ -300,10 +300,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
 
   const int warpgroup = threadIdx.x / 128;
   const int warp = threadIdx.x / 32 % 4, lane = threadIdx.x % 32;
-  const int b = blockIdx.z, h = blockIdx.y;
-  // The last query blocks first: under causal-like masks they carry the most keys.
-  const int m0 = (gridDim.x - 1 - blockIdx.x) * BM;
-  const int hkv = h / (a.heads / a.kv_heads);
+  const CtaTile tile = cta_tile<BM, C::kHeadGroup>(a);
+  if (tile.h >= a.heads) return;
+  const int b = tile.b, h = tile.h, hkv = tile.hkv, m0 = tile.m0;
 
   // A CTA of a few tiles spends much of its time before its first product
   // (H100, session 26: a third of a sliding window's CTA). So warp 0 asks
