@@ -51,15 +51,13 @@ struct VariantArguments {
 VariantArguments variant_arguments(const Variant& variant);
 
 // How many heads share the prefill grid's x dimension (tile_walk.cuh's
-// cta_tile): 2 under a mask, whose last query tiles carry the most keys, so
-// that the heavy tiles of 2 heads go ahead of their light ones and the grid
-// ends on short CTAs rather than on a long one started last. H100, session
-// 34, against one head at a time: causal b2 h16 s8192 and ALiBi 4-4.5% less
-// time, causal b4 h16 s4096 1.3%, b1 h16 s16384 0.3-1%. 4 heads took 4.5%
-// off s4096 but cost s16384 3-6%, their K and V together past half of L2.
-// Without a mask every tile costs the same, and a head at a time reads the
-// least K and V at once. A compile-time constant: an index shifted by a
-// kernel argument cost a score that reads a tensor by head its hoisted read.
+// cta_tile, which says why it is a compile-time constant): 2 under a mask,
+// whose last query tiles carry the most keys, so that the heavy tiles of 2
+// heads go ahead of their light ones and the grid ends on short CTAs rather
+// than on a long one started last (H100: causal b2 h16 s8192 and ALiBi 4-4.5%
+// less time, s4096 1.3%, s16384 0.3-1%). 4 heads took more off s4096 but cost
+// s16384 3-6%, their K and V together past half of L2. Without a mask every
+// tile costs the same, and a head at a time reads the least K and V at once.
 int grid_head_group(const Variant& variant);
 
 // The violations as one SpecError message, or nothing when there are none.
