@@ -20,6 +20,16 @@ std::int64_t aligned(std::int64_t bytes) {
 
 }  // namespace
 
+std::int64_t decode_cta_count(std::int64_t capacity, std::int64_t segments, std::int64_t tiles,
+                              bool equal_segments) {
+  std::int64_t ctas = capacity;
+  if (equal_segments && segments > 0 && segments <= capacity) {
+    const std::int64_t whole = capacity / segments * segments;
+    if (whole * 16 >= capacity * 15) ctas = whole;
+  }
+  return std::max<std::int64_t>(1, std::min(ctas, tiles));
+}
+
 void find_decode_functions(const Driver& driver, const Module& module,
                            const codegen::GeneratedKernel& kernel, FwdFunctions& functions) {
   functions.plan = module.function(std::string(codegen::kDecodePlanEntry));
@@ -73,7 +83,7 @@ void launch_decode(const Driver& driver, const FwdFunctions& functions, const Va
   }
   // Without keys the merge alone runs, writing zeros and -inf.
   const std::int64_t ctas =
-      std::max<std::int64_t>(1, std::min<std::int64_t>(functions.decode_ctas, most_tiles));
+      decode_cta_count(functions.decode_ctas, segments, most_tiles, decode.kv_lens == nullptr);
   // The kernel cuts its tiles at c * tiles / ctas in 64 bits.
   if (most_tiles > (std::int64_t{1} << 62) / ctas) {
     throw InputError("the problem is beyond the decode family's tile count");
@@ -118,6 +128,8 @@ void launch_decode(const Driver& driver, const FwdFunctions& functions, const Va
            stream, forward_pointers.data(),
            decode.kv_lens != nullptr ? after_kernel : LaunchOrder::AfterPrevious);
   }
+  // A CTA a segment of equal ones wrote every output itself: no partials.
+  if (decode.kv_lens == nullptr && most_tiles > 0 && ctas == segments) return;
   // A merge CTA per packed row that exists: a block has fewer rows than
   // kernel.block_m when the heads of a KV head and the queries are fewer.
   const auto merge_rows = static_cast<unsigned>(std::min<std::int64_t>(rows, rows_total));

@@ -93,6 +93,8 @@ const std::vector<Case> kDecodeCases = {
     {{1, 2, 2, 3, 0}, harness::Layout::BHSD},
     {{4, 16, 2, 2, 2049}, harness::Layout::BSHD},
     {{1, 8, 8, 1, 4096}, harness::Layout::BHSD},
+    // 128 segments of several tiles: a CTA each on an H100, no merge.
+    {{16, 16, 8, 1, 700}, harness::Layout::BSHD},
     {{1, 4, 2, 16, 5}, harness::Layout::BSHD},
     {{5, 8, 2, 1, 333}, harness::Layout::BHSD, true},
     {{3, 12, 4, 4, 1500}, harness::Layout::BSHD, true},
