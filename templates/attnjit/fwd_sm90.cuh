@@ -600,10 +600,19 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
       wgmma_wait<1>();
       fence_scores();
       softmax(next_token);
-      // Waiting for the next V here, a loop, also keeps ptxas from hoisting
-      // the wait for PV above the softmax, which would end the overlap.
       mbar_wait(&full_v[next_stage], next_phase);
-      release(empty_k, next_stage);
+      // ptxas hoists the wait for PV above the softmax's exponentials, which
+      // ends their overlap with PV (with exp_fma=2 all but 10 of a tile's 64
+      // came after it; the wait for V, a loop, did not stop it). It keeps the
+      // wait after the arrive that frees K, so that arrive depends on the
+      // whole softmax: it is predicated on the row sums, which are never
+      // negative (sums of exponentials rescaled by factors in [0, 1]; NaN
+      // passes), so it always happens.
+      {
+        const float sums = row_sum[0] + row_sum[1];
+        __syncwarp();
+        if (lane == 0 && !(sums < 0.0f)) mbar_arrive(&empty_k[next_stage]);
+      }
       wgmma_wait<0>();
       fence_operands(acc_o);
       release(empty_v, stage);
