@@ -449,7 +449,11 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   u32 pa[kPSteps][4];
   float rescale[2];
 
-  const u64 q_desc = smem_desc(sQ + consumer * 64 * 128, 0);
+  // The warpgroup's Q rows, through a value that ptxas sees is the same
+  // in every lane (a shuffle from lane 0), so that the descriptors of the
+  // QK^T steps stay in uniform registers instead of being rebuilt, in
+  // vector registers, every tile.
+  const u64 q_desc = smem_desc(sQ + __shfl_sync(0xffffffffu, consumer, 0) * 64 * 128, 0);
   // S = Q K^T: k steps of 32 bytes, four to a 128-byte swizzle block.
   auto issue_qk = [&](int stage) {
     const u64 k_desc = smem_desc(sK + stage * S::kKBytes, 0);
