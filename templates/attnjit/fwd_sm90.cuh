@@ -125,6 +125,14 @@ struct Turns {
 
 // What the producer leaves beside a stage: its tile and class, or the end.
 __device__ __forceinline__ int tile_token(int n, TileClass c) { return n * 4 + (int)c; }
+// A token's first key and class, of a token that is not kNoMoreTiles (so
+// not negative: unsigned division is a shift, where signed takes four more
+// instructions a tile).
+template <int BN>
+__device__ __forceinline__ int token_key0(int token) {
+  return (int)((unsigned)token / 4) * BN;
+}
+__device__ __forceinline__ int token_class(int token) { return (int)((unsigned)token % 4); }
 constexpr int kNoMoreTiles = -1;
 
 template <class C>
@@ -500,7 +508,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   auto load_factors = [&](int token) {
     if constexpr (kTileFactors) {
       if (token != kNoMoreTiles) {
-        factors = tile_factors<BN>(k_row, k_blocks, (token / 4) * BN);
+        factors = tile_factors<BN>(k_row, k_blocks, token_key0<BN>(token));
       }
     }
   };
@@ -510,8 +518,9 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   MaskParts<V, NT> parts;
   auto load_parts = [&](int token) {
     if constexpr (V::kMaskParts) {
-      const int n0 = (token / 4) * BN;
-      if (token != kNoMoreTiles && (token % 4 == kPartial || n0 + BN > a.kv_len)) {
+      if (token != kNoMoreTiles &&
+          (token_class(token) == kPartial || token_key0<BN>(token) + BN > a.kv_len)) {
+        const int n0 = token_key0<BN>(token);
         parts = mask_parts<V, NT>(p, ix, HeadRows{q_warp + g}, n0);
       }
     }
@@ -523,7 +532,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   constexpr bool kFoldFactors = kTileFactors && V::kIdentityScore && C::kPositiveScale;
   // Score, mask and online softmax of the tile in acc_s.
   auto softmax = [&](int token) {
-    const int n0 = (token / 4) * BN;
+    const int n0 = token_key0<BN>(token);
     [[maybe_unused]] TileAffine<TileFactors<BN>::kBlocks> affine;
     if constexpr (kTileFactors) {
       affine = tile_affine(factors, q_factor, row_mean, C::kQuant ? kSageOffset : 0.0f,
@@ -535,7 +544,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     // Nothing for the identity score with a positive scale, folded factors or not.
     apply_score<V, C::kPositiveScale, true>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g},
                                             n0, t);
-    if (token % 4 == kPartial || n0 + BN > a.kv_len) {
+    if (token_class(token) == kPartial || n0 + BN > a.kv_len) {
       if constexpr (V::kMaskParts) {
         apply_mask_parts<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t, parts);
       } else {
