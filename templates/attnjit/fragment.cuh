@@ -280,15 +280,19 @@ __device__ __forceinline__ void online_softmax(float (&s)[NT][4], float (&row_ma
   static_assert(NT % Blocks == 0, "whole blocks of 8-key tiles");
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
-    float tile_max = neg_inf();
+    // Maxima start from the first element, not -inf: ptxas keeps a max
+    // with -inf (it is not x for a NaN x), and a row of NaN ends the same.
+    float tile_max;
 #pragma unroll
     for (int blk = 0; blk < Blocks; ++blk) {
-      float block_max = neg_inf();
+      const int nt0 = blk * kTilesPerBlock;
+      float block_max = fmaxf(s[nt0][2 * r], s[nt0][2 * r + 1]);
 #pragma unroll
-      for (int nt = blk * kTilesPerBlock; nt < (blk + 1) * kTilesPerBlock; ++nt) {
+      for (int nt = nt0 + 1; nt < nt0 + kTilesPerBlock; ++nt) {
         block_max = fmaxf(block_max, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
       }
-      tile_max = fmaxf(tile_max, fmaf(block_max, factor[r][blk], offset[r][blk]));
+      const float mapped = fmaf(block_max, factor[r][blk], offset[r][blk]);
+      tile_max = blk == 0 ? mapped : fmaxf(tile_max, mapped);
     }
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
     tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
