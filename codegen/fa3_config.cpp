@@ -144,11 +144,11 @@ std::vector<Fa3Config> fa3_default_candidates(const Variant& variant, const Arch
   const bool heavy = heavy_code(variant.mask_expr()) || heavy_code(variant.score());
   if (eight_bit_qk(variant)) {
     // Key tiles are 128 or 256 wide (whole swizzle rows of V transposed), and
-    // the scores of 256 keys spill beside O. fp8 products outrun the
-    // multi-function unit's exponentials: on the H100, 2 in 8 on the FMA pipe
-    // took 3-4% off at 4k and 16k tokens; 3 or 4 in 8 lost, as did any for
-    // 16-bit inputs.
-    tiles = {{128, 128, 2, 2}};
+    // the scores of 256 keys spill beside O. Every exponential on the
+    // multi-function unit: with the softmax under PV (fwd_sm90.cuh), fp8 at
+    // b1 s16384 took 2.34 ms on the H100 against 2.53 with 1 in 8 on the FMA
+    // pipe and 2.71 with 2 in 8.
+    tiles = {{128, 128}};
   } else if (d <= 64) {
     tiles =
         heavy ? std::vector<Fa3Config>{{128, 128}} : std::vector<Fa3Config>{{192, 128}, {128, 128}};

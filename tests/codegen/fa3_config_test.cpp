@@ -70,7 +70,7 @@ TEST(Fa3Config, Fp8NeedsWholeSwizzleRows) {
   // Half the bytes of a 16-bit tile: the default pipeline is as deep as shared
   // memory allows, with a quarter of the exponentials on the FMA pipe; every
   // search candidate keeps whole swizzle rows.
-  EXPECT_EQ(fa3_default_candidates(f8, arch("sm_90a")).front(), (Fa3Config{128, 128, 4, 2}));
+  EXPECT_EQ(fa3_default_candidates(f8, arch("sm_90a")).front(), (Fa3Config{128, 128, 4}));
   for (const Fa3Config& config : fa3_search_space(f8, arch("sm_90a"))) {
     EXPECT_EQ(config.block_n % 128, 0) << config.to_string();
   }
@@ -90,7 +90,7 @@ TEST(Fa3Config, QuantSageRunsHereOnly) {
   EXPECT_TRUE(mentions(decode_violations(sage, DecodeConfig{}, arch("sm_90a")),
                        "decode has no quantised products"));
   EXPECT_EQ(preferred_family(sage, arch("sm_90a"), 1), Family::Fa3Sm90);
-  EXPECT_EQ(fa3_default_candidates(sage, arch("sm_90a")).front(), (Fa3Config{128, 128, 4, 2}));
+  EXPECT_EQ(fa3_default_candidates(sage, arch("sm_90a")).front(), (Fa3Config{128, 128, 4}));
   // 16-bit V is read as given: key tiles of whole K factor blocks suffice.
   const Variant pv16 = parse_one("variant p { dtype bf16; head_dim 128; quant sage(pv=bf16); }");
   EXPECT_TRUE(fa3_violations(pv16, {128, 64, 2}, arch("sm_90a")).empty());
