@@ -68,7 +68,7 @@ TEST(Fa3Config, Fp8NeedsWholeSwizzleRows) {
       parse_one("variant e { dtype fp8_e4m3; head_dim 128; sparsity hash(buckets=4); }");
   EXPECT_TRUE(mentions(fa3_violations(hashed, {128, 128, 2}, arch("sm_90a")), "hash sparsity"));
   // Half the bytes of a 16-bit tile: the default pipeline is as deep as shared
-  // memory allows, with a quarter of the exponentials on the FMA pipe; every
+  // memory allows, every exponential on the multi-function unit; every
   // search candidate keeps whole swizzle rows.
   EXPECT_EQ(fa3_default_candidates(f8, arch("sm_90a")).front(), (Fa3Config{128, 128, 4}));
   for (const Fa3Config& config : fa3_search_space(f8, arch("sm_90a"))) {
