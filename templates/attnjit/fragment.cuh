@@ -337,6 +337,14 @@ __device__ __forceinline__ void rescale_rows(float (&o)[DT][4], const float (&re
   }
 }
 
+// rescale_rows where a row of the warp's moved: the maxima settle within the
+// first tiles of a long row, and a rescale by exactly 1 would spend a
+// multiply an accumulator a tile on nothing.
+template <int DT>
+__device__ __forceinline__ void rescale_moved_rows(float (&o)[DT][4], const float (&rescale)[2]) {
+  if (__any_sync(0xffffffffu, rescale[0] != 1.0f || rescale[1] != 1.0f)) rescale_rows(o, rescale);
+}
+
 // Probabilities of keys 16kk..16kk+15 as the A operand of a k16 MMA step (the
 // m16n8 accumulator layout is the A layout), packed to 16 bits.
 template <bool Bf16, int NT>

@@ -552,11 +552,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const DecodeArgs& d, c
       for (int mt = 0; mt < MT; ++mt) {
         float rescale[2];
         online_softmax(acc_s[mt], row_max[mt], row_sum[mt], kFactor, rescale);
-        // The maxima settle within the first tiles of a long stream; a rescale
-        // by exactly 1 would spend kDV / 2 multiplies a tile on nothing.
-        if (__any_sync(0xffffffffu, rescale[0] != 1.0f || rescale[1] != 1.0f)) {
-          rescale_rows(acc_o[mt], rescale);
-        }
+        rescale_moved_rows(acc_o[mt], rescale);
 #pragma unroll
         for (int kk = 0; kk < KW / 16; ++kk) pack_a<kBf16>(pa[kk][mt], acc_s[mt], kk);
       }
