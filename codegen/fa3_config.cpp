@@ -24,11 +24,12 @@ RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config
   // consumer's .inc waits, forever, for registers that no .dec has freed.
   // Counts are multiples of 8 (setmaxnreg's rule). The producer classifies
   // the tiles too: the bare minimum of 24 registers serves simple masks and
-  // table lookups; a heavy classifier (divisions) would spill in it.
+  // table lookups; a heavy classifier (divisions) would spill in it, and so
+  // would a persistent producer's walks over items at 24.
   if (config.consumers() < 2) return {};
   const int pool = config.threads() * fa3_launch_registers(config);
   const bool heavy_classifier = heavy_code(variant.mask_expr()) && !class_table(variant);
-  const int producer = heavy_classifier ? 64 : 24;
+  const int producer = heavy_classifier ? 64 : config.persistent ? 48 : 24;
   const int per_consumer = (pool - 128 * producer) / (128 * config.consumers());
   return {producer, std::min(240, per_consumer / 8 * 8)};
 }
@@ -36,6 +37,7 @@ RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config
 std::string Fa3Config::to_string() const {
   std::string out = fmt::format("bm={},bn={},stages={}", block_m, block_n, stages);
   if (exp_fma != 0) out += fmt::format(",exp_fma={}", exp_fma);
+  if (persistent) out += ",persistent=1";
   return out;
 }
 
@@ -49,9 +51,16 @@ Fa3Config parse_fa3_config(std::string_view text, Fa3Config base) {
       base.stages = number;
     } else if (key == "exp_fma") {
       base.exp_fma = number;
+    } else if (key == "persistent") {
+      if (number != 0 && number != 1) {
+        throw SpecError(fmt::format("persistent={} must be 0 or 1", number));
+      }
+      base.persistent = number == 1;
     } else {
-      throw SpecError(fmt::format(
-          "unknown config key '{}' for family fa3_sm90 (keys: bm, bn, stages, exp_fma)", key));
+      throw SpecError(
+          fmt::format("unknown config key '{}' for family fa3_sm90 (keys: bm, bn, stages, exp_fma, "
+                      "persistent)",
+                      key));
     }
   }
   return base;
@@ -62,13 +71,17 @@ int fa3_smem_bytes(const Variant& variant, const Fa3Config& config) {
   const int dv = variant.head_dim_v();
   const int qk_e = eight_bit_qk(variant) ? 1 : 2;
   const int v_e = eight_bit_v(variant) ? 1 : 2;
-  // O (16-bit) is staged where Q was.
+  // O (16-bit) is staged where Q was; a persistent CTA has two Q buffers.
+  const int q_buffers = config.persistent ? 2 : 1;
   const int q_bytes = config.block_m * std::max(d * qk_e, dv * 2);
   const int kv_bytes = config.block_n * (d * qk_e + dv * v_e);
-  // Barriers (8 bytes: Q, and full K, full V, empty K, empty V per stage)
-  // and the tile token per stage (4 bytes), as fwd_sm90.cuh lays them out.
-  return 1024 + q_bytes + config.stages * kv_bytes + (1 + 4 * config.stages) * 8 +
-         config.stages * 4;
+  // Barriers (8 bytes: Q's full, and empty where persistent, per buffer;
+  // full K, full V, empty K, empty V per stage) and the tile token (4
+  // bytes), and its item where persistent, per stage, as fwd_sm90.cuh lays
+  // them out.
+  const int per = config.persistent ? 2 : 1;
+  return 1024 + q_buffers * q_bytes + config.stages * kv_bytes +
+         (per * q_buffers + 4 * config.stages) * 8 + per * config.stages * 4;
 }
 
 std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config& config,
@@ -178,11 +191,13 @@ std::vector<Fa3Config> fa3_search_space(const Variant& variant, const Arch& arch
     for (const int bn : {64, 96, 128, 160, 176, 192, 256}) {
       for (const int stages : {2, 3, 4}) {
         for (const int exp_fma : {0, 2}) {
-          const Fa3Config config{bm, bn, stages, exp_fma};
-          // 16-bit P of 256 keys leaves no registers for the rest, and
-          // 16-bit products of Q and K leave the multi-function unit time enough.
-          if ((bn == 256 && !eight_bit_p) || (exp_fma != 0 && !eight_bit_scores)) continue;
-          if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
+          for (const bool persistent : {false, true}) {
+            const Fa3Config config{bm, bn, stages, exp_fma, persistent};
+            // 16-bit P of 256 keys leaves no registers for the rest, and
+            // 16-bit products of Q and K leave the multi-function unit time enough.
+            if ((bn == 256 && !eight_bit_p) || (exp_fma != 0 && !eight_bit_scores)) continue;
+            if (fa3_violations(variant, config, arch).empty()) out.push_back(config);
+          }
         }
       }
     }

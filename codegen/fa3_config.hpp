@@ -18,10 +18,14 @@ struct Fa3Config {
   // Of every 8 exponentials of the softmax, how many a polynomial computes on
   // the FMA pipe (exp2_fma) rather than the multi-function unit.
   int exp_fma = 0;
+  // One CTA per SM taking query tiles in turn, the next one's Q and first
+  // K and V loaded under the current one's products (fwd_sm90.cuh).
+  bool persistent = false;
 
   [[nodiscard]] int consumers() const { return block_m / 64; }
   [[nodiscard]] int threads() const { return 128 * (consumers() + 1); }
-  // "bm=128,bn=128,stages=2", then ",exp_fma=N" where N is not 0.
+  // "bm=128,bn=128,stages=2", then ",exp_fma=N" where N is not 0 and
+  // ",persistent=1" where set.
   [[nodiscard]] std::string to_string() const;
   friend bool operator==(const Fa3Config&, const Fa3Config&) = default;
 };
@@ -39,7 +43,8 @@ struct RegisterSplit {
 int fa3_launch_registers(const Fa3Config& config);
 RegisterSplit fa3_register_split(const Variant& variant, const Fa3Config& config);
 
-// Parses "K=V,..." over the keys bm, bn, stages, starting from `base`.
+// Parses "K=V,..." over the keys bm, bn, stages, exp_fma, persistent,
+// starting from `base`.
 // Throws SpecError naming the bad key or value.
 Fa3Config parse_fa3_config(std::string_view text, Fa3Config base);
 

@@ -36,6 +36,9 @@ struct GeneratedKernel {
   // ceil(q_len / block_m) * head_group x ceil(heads / head_group) x batch.
   int head_group = 1;
   bool tma_maps = false;  // takes aj::FwdMaps (TMA maps of Q, K, V) right after aj::FwdArgs
+  // A grid of at most a CTA per SM over the query tiles, handed out by
+  // aj::FwdArgs::work_counter (fa3_sm90's persistent=1).
+  bool persistent = false;
   // The decode family: block_m packed rows per CTA, a stream-K grid, and
   // aj::DecodeArgs right after aj::FwdArgs.
   std::optional<DecodeLaunch> decode;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -257,6 +258,10 @@ FwdFunctions fwd_functions(const Driver& driver, const Module& module,
   functions.overlap =
       driver.attribute(driver.current_device(), CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR) >= 9;
   if (kernel.decode) find_decode_functions(driver, module, kernel, functions);
+  if (kernel.persistent) {
+    functions.persistent_ctas =
+        driver.attribute(driver.current_device(), CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  }
   // The decode family evaluates a mask of tensors per element, without a table.
   if (!kernel.decode) functions.class_table = codegen::class_table(variant);
   if (!kernel.decode && codegen::fp8_inputs(variant)) {
@@ -344,6 +349,19 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     return;
   }
 
+  // A persistent grid's counter, zeroed ahead of the auxiliary kernels so
+  // that the forward kernel may still start under the last of them.
+  const std::int64_t q_tiles = (s.q_len + kernel.block_m - 1) / kernel.block_m;
+  const std::int64_t items = q_tiles * s.heads * s.batch;
+  std::optional<StreamScratch> counter;
+  if (kernel.persistent) {
+    if (items > std::numeric_limits<unsigned>::max() / 2) {
+      throw InputError("the shape has more query tiles than a persistent grid counts");
+    }
+    counter.emplace(driver, sizeof(unsigned), stream);
+    driver.memset_d8_async(counter->ptr(), 0, sizeof(unsigned), stream);
+    args.work_counter = static_cast<unsigned*>(device_pointer(counter->ptr()));
+  }
   std::optional<StreamScratch> classes;
   const codegen::ClassTableLayout layout = tile_class_layout(functions, kernel, s);
   if (problem.tile_classes != 0) {
@@ -380,10 +398,12 @@ void launch_fwd(const Driver& driver, const FwdFunctions& functions, const Varia
     pointers.push_back(&maps);
   }
   for (auto& bytes : extra) pointers.push_back(bytes.data());
-  const Dim3 grid{
-      static_cast<unsigned>((s.q_len + kernel.block_m - 1) / kernel.block_m * kernel.head_group),
-      static_cast<unsigned>((s.heads + kernel.head_group - 1) / kernel.head_group),
-      static_cast<unsigned>(s.batch)};
+  Dim3 grid{static_cast<unsigned>(q_tiles * kernel.head_group),
+            static_cast<unsigned>((s.heads + kernel.head_group - 1) / kernel.head_group),
+            static_cast<unsigned>(s.batch)};
+  if (kernel.persistent) {
+    grid = Dim3{static_cast<unsigned>(std::min<std::int64_t>(items, functions.persistent_ctas))};
+  }
   const Dim3 block{static_cast<unsigned>(kernel.threads), 1, 1};
   // Factors per Q row, 64 keys or V channel take the fp8 block kernel.
   const bool block_scales = problem.q_descale.shape.size() == 3 ||

@@ -74,6 +74,8 @@ struct FwdFunctions {
   CUfunction plan = nullptr;
   CUfunction merge = nullptr;
   int decode_ctas = 0;
+  // A persistent kernel's most CTAs (GeneratedKernel::persistent): one per SM.
+  int persistent_ctas = 0;
   CUfunction fp8_v_layout = nullptr;      // an fp8 variant's (fp8_layout.cuh)
   CUfunction fp8_block_scales = nullptr;  // its forward kernel for per-block descales
   std::optional<SageFunctions> sage;      // a quant sage variant's

@@ -9,6 +9,8 @@
 #          tuned configs from .device/cache (or $OUT/cache)
 #   decode the decode family on peers.py's decode shapes, KV contiguous and paged
 #   peers  peers.py itself (SDPA backends, FlexAttention), in the same run
+#   persistent  fa3_sm90's persistent grid against its CTA-per-tile one, two
+#          rounds alternating, on the shapes where CTAs are short or long
 #   all    tests, tune, bench, decode and peers, then tables of attnjit against the peers
 # Several may be given, e.g. `tests tune`. Logs and JSON go to $OUT (or ./gpu-out).
 set -uo pipefail
@@ -106,6 +108,28 @@ copy = src[src.index("x = torch.empty("):src.index("del a, b, x, y")]
 decode = src[src.index("# Decode:"):src.index("out = os.environ")]
 exec(setup + copy + decode)
 PY
+fi
+
+if want persistent; then
+  ms() {  # file variant shape [config]: the median ms of `attnjit run --iters 30`
+    .device/attnjit run "bench/$1" --variant "$2" --shape "$3" --iters 30 --no-cache \
+      --family fa3_sm90 ${4:+--config "$4"} 2>&1 | grep -oE '[0-9.]+ ms' | tr -d ' ms'
+  }
+  {
+    printf '%-16s %-18s %-22s %s\n' variant shape "persistent config" "default ms, persistent ms (x2)"
+    for case in "document_causal b=2,h=16,sq=8192" "sliding1024 b=2,h=16,sq=8192" \
+      "causal_d128 b=2,h=16,sq=8192" "causal_alibi b=2,h=16,sq=8192" \
+      "prefixlm2048 b=2,h=16,sq=8192" "dense_d128 b=4,h=16,sq=4096" \
+      "causal_d128 b=4,h=16,sq=4096" "dense_d128 b=1,h=16,sq=16384" \
+      "causal_d128 b=1,h=16,sq=16384" "fp8_dense_d128 b=4,h=16,sq=4096" \
+      "fp8_causal_d128 b=4,h=16,sq=4096" "fp8_dense_d128 b=1,h=16,sq=16384"; do
+      set -- $case
+      file=peer_variants.attn config=persistent=1,stages=2
+      [[ "$1" == fp8* ]] && file=precision_variants.attn config=persistent=1
+      printf '%-16s %-18s %-22s %s %s %s %s\n' "$1" "$2" "$config" "$(ms $file "$1" "$2")" \
+        "$(ms $file "$1" "$2" $config)" "$(ms $file "$1" "$2")" "$(ms $file "$1" "$2" $config)"
+    done
+  } | tee "$out/persistent.txt"
 fi
 
 if want peers; then

@@ -17,8 +17,8 @@ void add_kernel_options(CLI::App& command, KernelOptions& options) {
                      "fa2_sm80, fa3_sm90 or decode");
   command.add_option(
       "--config", options.config,
-      "Config overrides, K=V,... (fa2_sm80: bm, bn, warps; fa3_sm90: bm, bn, stages; decode: "
-      "rows, bn, warps, stages, split, tma)");
+      "Config overrides, K=V,... (fa2_sm80: bm, bn, warps; fa3_sm90: bm, bn, stages, exp_fma, "
+      "persistent; decode: rows, bn, warps, stages, split, tma)");
   command.add_option("--arch", options.arch, "Target arch, e.g. sm_80 or sm_90a (default: GPU 0)");
 }
 

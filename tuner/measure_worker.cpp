@@ -58,6 +58,7 @@ class Session {
     kernel.block_n = request.block_n;
     kernel.tma_maps = request.tma_maps;
     kernel.head_group = request.head_group;
+    kernel.persistent = request.persistent;
     if (request.decode) {
       kernel.decode = codegen::DecodeLaunch{request.decode_ctas_per_sm, request.page_size};
     }

@@ -45,8 +45,9 @@ struct MeasureRequest {
   int block_m = 0;
   int block_n = 0;
   bool tma_maps = false;
-  int head_group = 1;   // GeneratedKernel's: the grid the kernel was built for
-  bool decode = false;  // the decode family, with these two of its launch
+  int head_group = 1;       // GeneratedKernel's: the grid the kernel was built for
+  bool persistent = false;  // GeneratedKernel's
+  bool decode = false;      // the decode family, with these two of its launch
   int decode_ctas_per_sm = 0;
   int page_size = 0;
   int warmup = 3;
@@ -64,7 +65,7 @@ struct MeasureReply {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SetupRequest, variant_text, shape, seed, check_rows)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SetupReply, ok, no_gpu, error, gpu, arch, flops)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MeasureRequest, config, cubin_path, entry, threads, dynamic_smem,
-                                   block_m, block_n, tma_maps, head_group, decode,
+                                   block_m, block_n, tma_maps, head_group, persistent, decode,
                                    decode_ctas_per_sm, page_size, warmup, repetitions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MeasureReply, ok, error, median_ms, min_ms, max_abs_error)
 

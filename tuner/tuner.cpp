@@ -225,8 +225,8 @@ MeasureReply Tuner::measure(const CachedKernel& kernel, const TuneOptions& optio
   MeasureReply measured = worker_->measure(
       {kernel.key.config, cubin.string(), kernel.compiled.lowered_name, generated.threads,
        generated.smem_bytes, generated.block_m, generated.block_n, generated.tma_maps,
-       generated.head_group, generated.decode.has_value(), decode.ctas_per_sm, decode.page_size, 3,
-       options.repetitions},
+       generated.head_group, generated.persistent, generated.decode.has_value(), decode.ctas_per_sm,
+       decode.page_size, 3, options.repetitions},
       options.measure_timeout);
   std::error_code ignored;  // a leftover scratch file is harmless
   std::filesystem::remove(cubin, ignored);

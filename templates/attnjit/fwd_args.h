@@ -69,6 +69,10 @@ struct FwdArgs {
   Descale k_descale;
   Descale v_descale;
   SageScales sage;  // quant sage's; else nulls
+  // A persistent Hopper grid (fa3_sm90's persistent=1): CTA i takes work item
+  // i first, then items gridDim.x + atomicAdd(work_counter, 1) until none is
+  // left; the runtime zeroes it before the launch. Else null.
+  unsigned* work_counter;
 };
 
 // What the decode family takes besides FwdArgs (fwd_decode.cuh). Its rows

@@ -14,6 +14,16 @@
 // one's softmax runs under another's products. Producer and consumers trade
 // registers with setmaxnreg.
 //
+// With C::kPersistent the grid is one CTA per SM and each CTA takes work
+// items (query tiles of a (batch, head)) until none is left: its first by
+// its index, the rest from a counter in global memory. The producer loads
+// the next item's Q into a second buffer and its first K and V tiles while
+// the consumers finish the current one, so an item's start (Q and its first
+// tiles from memory) and the launch of a CTA run under another item's
+// products; a new CTA per item cannot, one CTA an SM (a third of a short
+// CTA's time, H100 session 26). Tokens tell the consumers where an item
+// starts (tile_token) and which one it is (item_of).
+//
 // Shared-memory tiles are in the 128-byte swizzled layout that both TMA and
 // wgmma read: a tile of R rows of W bytes is W/128 blocks of R rows of 128
 // bytes, 16-byte chunk c of row r stored at chunk c ^ (r % 8).
@@ -104,8 +114,9 @@ __device__ __forceinline__ void warpgroup_sync(int id) {
 
 // Round-robin turns of the consumer warpgroups: a warpgroup waits for its
 // turn, issues its products, and passes the turn to the next one. Every
-// consumer takes the same number of turns (they walk the same tiles); the
-// last skips its final pass so that no arrival outlives the kernel.
+// consumer takes the same number of turns (they walk the same tiles), so
+// the first warpgroup's last wait, in finish(), takes the last one's final
+// pass and no arrival outlives the kernel, however many items it ran.
 template <int Consumers>
 struct Turns {
   int self;
@@ -115,25 +126,35 @@ struct Turns {
   __device__ __forceinline__ void wait() const {
     if (Consumers > 1) asm volatile("bar.sync %0, 256;\n" ::"r"(4 + self) : "memory");
   }
-  __device__ __forceinline__ void pass(bool last) const {
-    if (Consumers > 1 && !(last && self == Consumers - 1)) arrive((self + 1) % Consumers);
+  __device__ __forceinline__ void pass() const {
+    if (Consumers > 1) arrive((self + 1) % Consumers);
+  }
+  __device__ __forceinline__ void finish() const {
+    if (self == 0) wait();
   }
   __device__ __forceinline__ static void arrive(int to) {
     asm volatile("bar.arrive %0, 256;\n" ::"r"(4 + to) : "memory");
   }
 };
 
-// What the producer leaves beside a stage: its tile and class, or the end.
-__device__ __forceinline__ int tile_token(int n, TileClass c) { return n * 4 + (int)c; }
-// A token's first key and class, of a token that is not kNoMoreTiles (so
-// not negative: unsigned division is a shift, where signed takes four more
-// instructions a tile).
+// What the producer leaves beside a stage: its tile, its class and whether
+// it is its item's first; an item without tiles; or the end.
+__device__ __forceinline__ int tile_token(int n, TileClass c, bool first) {
+  return n * 8 + (first ? 4 : 0) + (int)c;
+}
+// A tile token's first key and class (not negative: unsigned division is a
+// shift, where signed takes four more instructions a tile).
 template <int BN>
 __device__ __forceinline__ int token_key0(int token) {
-  return (int)((unsigned)token / 4) * BN;
+  return (int)((unsigned)token / 8) * BN;
 }
 __device__ __forceinline__ int token_class(int token) { return (int)((unsigned)token % 4); }
 constexpr int kNoMoreTiles = -1;
+constexpr int kEmptyItem = -2;
+// Whether the token is a tile of the item before it.
+__device__ __forceinline__ bool token_continues(int token) {
+  return token >= 0 && (token & 4) == 0;
+}
 
 template <class C>
 struct Shape {
@@ -146,12 +167,17 @@ struct Shape {
   static constexpr int kQBytes = kBM * (kDBytes > kDV * 2 ? kDBytes : kDV * 2);  // O staged there
   static constexpr int kKBytes = kBN * kDBytes;
   static constexpr int kVBytes = kBN * kDV * kVE;
-  static constexpr int kTileBytes = kQBytes + kStages * (kKBytes + kVBytes);
+  // A persistent CTA loads an item's Q while the one before it runs.
+  static constexpr int kQBuffers = C::kPersistent ? 2 : 1;
+  static constexpr int kTileBytes = kQBuffers * kQBytes + kStages * (kKBytes + kVBytes);
   // The generator sizes the launch's shared memory (C::kSmemBytes): this
   // layout, 1024 bytes of slack to align the tiles to the swizzle's period,
-  // then the barriers (Q; full K, full V, empty K, empty V per stage) and a
-  // tile token per stage.
-  static_assert(C::kSmemBytes == 1024 + kTileBytes + (1 + 4 * kStages) * 8 + kStages * 4,
+  // then the barriers (Q full per buffer, and empty where persistent; full
+  // K, full V, empty K, empty V per stage) and a tile token per stage (and
+  // its item where persistent).
+  static constexpr int kPer = C::kPersistent ? 2 : 1;
+  static_assert(C::kSmemBytes ==
+                    1024 + kTileBytes + (kPer * kQBuffers + 4 * kStages) * 8 + kPer * kStages * 4,
                 "shared memory as the generator sized it");
   static constexpr int kThreads = 128 * (C::kConsumers + 1);
   static_assert(kBM == 64 * C::kConsumers, "each consumer warpgroup takes 64 rows");
@@ -291,26 +317,40 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
                                         const typename V::Params& p) {
   using S = Shape<C>;
   constexpr bool kBf16 = C::kBf16;
+  constexpr bool kPersistent = C::kPersistent;
   constexpr int BM = S::kBM, BN = S::kBN, kStages = S::kStages;
   constexpr int NT = BN / 8, DT = S::kDV / 8;
 
   extern __shared__ unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
   unsigned char* sQ = smem;
-  unsigned char* sK = sQ + S::kQBytes;
+  unsigned char* sK = sQ + S::kQBuffers * S::kQBytes;
   unsigned char* sV = sK + kStages * S::kKBytes;
   u64* bar_q = reinterpret_cast<u64*>(sV + kStages * S::kVBytes);
-  u64* full_k = bar_q + 1;
+  u64* q_empty = bar_q + S::kQBuffers;  // persistent only
+  u64* full_k = q_empty + (kPersistent ? S::kQBuffers : 0);
   u64* full_v = full_k + kStages;
   u64* empty_k = full_v + kStages;
   u64* empty_v = empty_k + kStages;
   int* tile_of = reinterpret_cast<int*>(empty_v + kStages);
+  int* item_of = tile_of + kStages;  // persistent only
 
   const int warpgroup = threadIdx.x / 128;
   const int warp = threadIdx.x / 32 % 4, lane = threadIdx.x % 32;
-  const CtaTile tile = cta_tile<BM, C::kHeadGroup>(a);
-  if (tile.h >= a.heads) return;
-  const int b = tile.b, h = tile.h, hkv = tile.hkv, m0 = tile.m0;
+  // A persistent grid has no more CTAs than items, and items only of heads that are.
+  const CtaTile first_tile =
+      kPersistent ? item_tile<BM, C::kHeadGroup>(a, blockIdx.x) : cta_tile<BM, C::kHeadGroup>(a);
+  if (first_tile.h >= a.heads) return;
+
+  // Q of the item in flight as the `seq`th of this CTA, by TMA.
+  auto load_q = [&](int seq, const CtaTile& tile) {
+    const int buf = kPersistent ? seq & 1 : 0;
+    mbar_expect_tx(&bar_q[buf], BM * S::kDBytes);
+    for (int c = 0; c < S::kDBytes / 128; ++c) {
+      tma_load(sQ + buf * S::kQBytes + c * BM * 128, maps.q, &bar_q[buf], c * S::kBoxCols, tile.m0,
+               tile.h, tile.b);
+    }
+  };
 
   // A CTA of a few tiles spends much of its time before its first product
   // (H100, session 26: a third of a sliding window's CTA). So warp 0 asks
@@ -320,17 +360,18 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     tma_prefetch_map(maps.q);
     tma_prefetch_map(maps.k);
     tma_prefetch_map(maps.v);
-    mbar_init(bar_q, 1);
+    for (int i = 0; i < S::kQBuffers; ++i) {
+      mbar_init(&bar_q[i], 1);
+      if (kPersistent) mbar_init(&q_empty[i], 4 * C::kConsumers);  // lane 0 of every consumer warp
+    }
     for (int s = 0; s < kStages; ++s) {
       mbar_init(&full_k[s], 1);
       mbar_init(&full_v[s], 1);
-      mbar_init(&empty_k[s], 4 * C::kConsumers);  // lane 0 of every consumer warp
+      mbar_init(&empty_k[s], 4 * C::kConsumers);
       mbar_init(&empty_v[s], 4 * C::kConsumers);
     }
     mbar_init_fence();
-    mbar_expect_tx(bar_q, BM * S::kDBytes);
-    for (int c = 0; c < S::kDBytes / 128; ++c)
-      tma_load(sQ + c * BM * 128, maps.q, bar_q, c * S::kBoxCols, m0, h, b);
+    load_q(0, first_tile);
   }
 
   // The consumers (barrier 0) and the loader (barrier 7) wait for the
@@ -342,35 +383,42 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
     if (warp != 1) return;
     // The runtime starts this kernel under its classifier's (grid_dependency.cuh).
     if constexpr (V::kClassTable) wait_for_prior_grids();
-    const long long q_last = (m0 + BM < a.q_len ? m0 + BM : a.q_len) - 1;
-    TileWalk<V, BM, BN> walk(p, a, fwd_index(a, b, h, hkv), m0, q_last);
     int stage = 0;
     u32 phase = 0;
-    int n = walk.first();
-    asm volatile("bar.sync 7, 64;\n" ::: "memory");
-    for (; n < walk.n_tiles; n = walk.next(n + 1)) {
+    // A stage's token, and its tile's K and V where `tile` is set.
+    auto post = [&](int token, unsigned item, bool tile, int n, int b, int hkv) {
       mbar_wait(&empty_k[stage], phase ^ 1);
       if (lane == 0) {
-        tile_of[stage] = tile_token(n, walk.found);
-        mbar_expect_tx(&full_k[stage], S::kKBytes);
-        for (int c = 0; c < S::kDBytes / 128; ++c) {
-          tma_load(sK + stage * S::kKBytes + c * BN * 128, maps.k, &full_k[stage], c * S::kBoxCols,
-                   n * BN, hkv, b);
-        }
-      }
-      mbar_wait(&empty_v[stage], phase ^ 1);
-      if (lane == 0) {
-        mbar_expect_tx(&full_v[stage], S::kVBytes);
-        if constexpr (C::kV8) {
-          // V transposed, [batch, kv_heads, head_dim_v, keys]: blocks of 128 keys.
-          for (int c = 0; c < BN / 128; ++c) {
-            tma_load(sV + stage * S::kVBytes + c * S::kDV * 128, maps.v, &full_v[stage],
-                     n * BN + c * 128, 0, hkv, b);
+        tile_of[stage] = token;
+        if (kPersistent) item_of[stage] = (int)item;
+        if (tile) {
+          mbar_expect_tx(&full_k[stage], S::kKBytes);
+          for (int c = 0; c < S::kDBytes / 128; ++c) {
+            tma_load(sK + stage * S::kKBytes + c * BN * 128, maps.k, &full_k[stage],
+                     c * S::kBoxCols, n * BN, hkv, b);
           }
         } else {
-          for (int c = 0; c < S::kDV / 64; ++c) {
-            tma_load(sV + stage * S::kVBytes + c * BN * 128, maps.v, &full_v[stage], c * 64, n * BN,
-                     hkv, b);
+          mbar_arrive(&full_k[stage]);
+        }
+      }
+      if (token != kNoMoreTiles) {
+        mbar_wait(&empty_v[stage], phase ^ 1);
+        if (lane == 0) {
+          if (!tile) {
+            mbar_arrive(&full_v[stage]);
+          } else if constexpr (C::kV8) {
+            // V transposed, [batch, kv_heads, head_dim_v, keys]: blocks of 128 keys.
+            mbar_expect_tx(&full_v[stage], S::kVBytes);
+            for (int c = 0; c < BN / 128; ++c) {
+              tma_load(sV + stage * S::kVBytes + c * S::kDV * 128, maps.v, &full_v[stage],
+                       n * BN + c * 128, 0, hkv, b);
+            }
+          } else {
+            mbar_expect_tx(&full_v[stage], S::kVBytes);
+            for (int c = 0; c < S::kDV / 64; ++c) {
+              tma_load(sV + stage * S::kVBytes + c * BN * 128, maps.v, &full_v[stage], c * 64,
+                       n * BN, hkv, b);
+            }
           }
         }
       }
@@ -379,13 +427,36 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
         stage = 0;
         phase ^= 1;
       }
+    };
+    const unsigned items = kPersistent ? work_items<BM>(a) : 1;
+    unsigned item = blockIdx.x;
+    CtaTile tile = first_tile;
+    for (int seq = 0;; ++seq) {
+      // Q's buffer is free once the consumers have read the item two back out of it.
+      if (kPersistent && seq > 0 && lane == 0) {
+        mbar_wait(&q_empty[seq & 1], ((seq >> 1) & 1) ^ 1);
+        load_q(seq, tile);
+      }
+      const long long q_last = (tile.m0 + BM < a.q_len ? tile.m0 + BM : a.q_len) - 1;
+      TileWalk<V, BM, BN> walk(p, a, fwd_index(a, tile.b, tile.h, tile.hkv), tile.m0, q_last);
+      int n = walk.first();
+      if (seq == 0) asm volatile("bar.sync 7, 64;\n" ::: "memory");
+      // The next item's number, asked for now so that its latency runs under the posts.
+      unsigned next = 0;
+      if constexpr (kPersistent) {
+        if (lane == 0) next = gridDim.x + atomicAdd(a.work_counter, 1u);
+        next = __shfl_sync(0xffffffffu, next, 0);
+      }
+      if (n >= walk.n_tiles) post(kEmptyItem, item, false, 0, 0, 0);
+      for (bool first = true; n < walk.n_tiles; n = walk.next(n + 1), first = false) {
+        post(tile_token(n, walk.found, first), item, true, n, tile.b, tile.hkv);
+      }
+      if (!kPersistent || next >= items) break;
+      item = next;
+      tile = item_tile<BM, C::kHeadGroup>(a, item);
     }
     // The end, announced through the next stage's barrier (no bytes to wait for).
-    mbar_wait(&empty_k[stage], phase ^ 1);
-    if (lane == 0) {
-      tile_of[stage] = kNoMoreTiles;
-      mbar_arrive(&full_k[stage]);
-    }
+    post(kNoMoreTiles, 0, false, 0, 0, 0);
     return;
   }
   asm volatile("bar.sync 0, %0;\n" ::"r"(blockDim.x) : "memory");
@@ -398,318 +469,354 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   const int consumer = warpgroup - 1;
   const int g = lane / 4, t = lane % 4;
   const int warp_row0 = consumer * 64 + warp * 16;  // this warp's 16 rows within the CTA
-  const long long q_warp = m0 + warp_row0;
-  // Per-row Q factors and per-block K factors (TileFactors) scale the scores
-  // of quant sage (its quantisation factors, Q's one per warp, with each
-  // row's dot product with the K mean) and of fp8 inputs with per-block
-  // descales (C::kFp8BlockScales, an entry of its own). fp8 descales per
-  // head fold into the scale once instead, as FlashAttention-3's do: the
-  // per-tile path cost fp8 a tenth of its speed (H100, session 22).
+  const Turns<C::kConsumers> turns{consumer};
+  turns.first();
+
   constexpr bool kFp8Inputs = C::kQk8 && !C::kQuant;
   constexpr bool kTileFactors = C::kQuant || (kFp8Inputs && C::kFp8BlockScales);
-  float scale = a.scale, scale_log2 = a.scale_log2;
-  float q_factor[2] = {1.0f, 1.0f}, row_mean[2] = {0.0f, 0.0f};
-  // K's factors of this (batch, KV head), a block of kSageKKeys keys each.
-  const int k_blocks = (a.kv_len + kSageKKeys - 1) / kSageKKeys;
-  FactorRow k_row = factor_row(a.k_descale, b, hkv);
-  if constexpr (kFp8Inputs) {
-    const FactorRow q_row = factor_row(a.q_descale, b, h);
-    if constexpr (!kTileFactors) {
-      const float qk = q_row(0) * k_row(0);
-      scale *= qk;
-      scale_log2 *= qk;
-    } else {
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        const long long row = q_warp + g + 8 * r;
-        if (row < a.q_len) q_factor[r] = q_row(row);
-      }
-    }
-  }
-  if constexpr (C::kQuant) {
-    static_assert(kSageQRows == 16, "a warp's rows");
-    k_row = {a.sage.k + ((long long)b * a.kv_heads + hkv) * k_blocks, 1};
-    const long long plane = (long long)b * a.heads + h;
-    const int q_blocks = (a.q_len + kSageQRows - 1) / kSageQRows;
-    const int block = (int)(q_warp / kSageQRows);
-    if (block < q_blocks) q_factor[0] = q_factor[1] = a.sage.q[plane * q_blocks + block];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const long long row = q_warp + g + 8 * r;
-      if (a.sage.mean != nullptr && row < a.q_len) row_mean[r] = a.sage.mean[plane * a.q_len + row];
-    }
-  }
-  const float kFactor = V::kIdentityScore && C::kPositiveScale ? scale_log2 : 1.0f;
-  Index ix = fwd_index(a, b, h, hkv);
-  const Turns<C::kConsumers> turns{consumer};
-
-  float row_max[2] = {neg_inf(), neg_inf()}, row_sum[2] = {0.0f, 0.0f};
-  float acc_o[DT][4];
-#pragma unroll
-  for (int dt = 0; dt < DT; ++dt) {
-#pragma unroll
-    for (int i = 0; i < 4; ++i) acc_o[dt][i] = 0.0f;
-  }
-  float acc_s[NT][4];
-  // quant sage's int8 codes' products accumulate int32 here; their scores go to acc_s.
-  int acc_i[C::kQuant ? NT : 1][4];
-  constexpr int kPSteps = BN / C::Mma::kK;  // k steps of PV
-  u32 pa[kPSteps][4];
-  float rescale[2];
-
-  // The warpgroup's Q rows, through a value that ptxas sees is the same
-  // in every lane (a shuffle from lane 0), so that the descriptors of the
-  // QK^T steps stay in uniform registers instead of being rebuilt, in
-  // vector registers, every tile.
-  const u64 q_desc = smem_desc(sQ + __shfl_sync(0xffffffffu, consumer, 0) * 64 * 128, 0);
-  // S = Q K^T: k steps of 32 bytes, four to a 128-byte swizzle block.
-  auto issue_qk = [&](int stage) {
-    const u64 k_desc = smem_desc(sK + stage * S::kKBytes, 0);
-#pragma unroll
-    for (int ks = 0; ks < S::kDBytes / 32; ++ks) {
-      const u64 a_desc = q_desc + (((ks / 4) * BM * 128 + (ks % 4) * 32) >> 4);
-      const u64 b_desc = k_desc + (((ks / 4) * BN * 128 + (ks % 4) * 32) >> 4);
-      if constexpr (C::kQuant) {
-        C::Mma::qk(acc_i, a_desc, b_desc, ks > 0);
-      } else {
-        C::Mma::qk(acc_s, a_desc, b_desc, ks > 0);
-      }
-    }
-    wgmma_commit();
-  };
-  // O += P V. 16-bit V is N-major: k steps of 16 keys, 16 rows of 128 bytes
-  // each. fp8 V is transposed, K-major: k steps of 32 keys (bytes), four to
-  // a 128-byte swizzle block of DV rows.
-  auto issue_pv = [&](int stage) {
-    if constexpr (C::kV8) {
-      const u64 v_desc = smem_desc(sV + stage * S::kVBytes, 0);
-#pragma unroll
-      for (int kk = 0; kk < kPSteps; ++kk) {
-        C::Mma::pv(acc_o, pa[kk], v_desc + (((kk / 4) * S::kDV * 128 + (kk % 4) * 32) >> 4));
-      }
-    } else {
-      const u64 v_desc = smem_desc(sV + stage * S::kVBytes, BN * 128);
-#pragma unroll
-      for (int kk = 0; kk < kPSteps; ++kk) {
-        C::Mma::pv(acc_o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
-      }
-    }
-    wgmma_commit();
-  };
-  auto fence_scores = [&] {
-    if constexpr (C::kQuant) {
-      fence_operands(acc_i);
-    } else {
-      fence_operands(acc_s);
-    }
-  };
-  // The next tile's K factors, loaded while its products run.
-  TileFactors<BN> factors;
-  auto load_factors = [&](int token) {
-    if constexpr (kTileFactors) {
-      if (token != kNoMoreTiles) {
-        factors = tile_factors<BN>(k_row, k_blocks, token_key0<BN>(token));
-      }
-    }
-  };
-  // The next masked tile's mask parts (its tensor reads: document ids, say),
-  // loaded while its products run, as its K factors are. The test of a
-  // masked tile is softmax's.
-  MaskParts<V, NT> parts;
-  auto load_parts = [&](int token) {
-    if constexpr (V::kMaskParts) {
-      if (token != kNoMoreTiles &&
-          (token_class(token) == kPartial || token_key0<BN>(token) + BN > a.kv_len)) {
-        const int n0 = token_key0<BN>(token);
-        parts = mask_parts<V, NT>(p, ix, HeadRows{q_warp + g}, n0);
-      }
-    }
-  };
   // With the identity score and a positive scale, the factors of each row
   // and key block map products to log2 logits in the exponent's FMA, as
   // online_softmax does the scale; any other score needs the scores
   // themselves first.
   constexpr bool kFoldFactors = kTileFactors && V::kIdentityScore && C::kPositiveScale;
-  // Score, mask and online softmax of the tile in acc_s.
-  auto softmax = [&](int token) {
-    const int n0 = token_key0<BN>(token);
-    [[maybe_unused]] TileAffine<TileFactors<BN>::kBlocks> affine;
-    if constexpr (kTileFactors) {
-      affine = tile_affine(factors, q_factor, row_mean, C::kQuant ? kSageOffset : 0.0f,
-                           kFoldFactors ? scale_log2 : 1.0f);
-      if constexpr (C::kQuant || !kFoldFactors) {
-        tile_scores<C::kQuant, !kFoldFactors>(acc_s, acc_i, affine);
-      }
-    }
-    // Nothing for the identity score with a positive scale, folded factors or not.
-    apply_score<V, C::kPositiveScale, true>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g},
-                                            n0, t);
-    if (token_class(token) == kPartial || n0 + BN > a.kv_len) {
-      if constexpr (V::kMaskParts) {
-        apply_mask_parts<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t, parts);
-      } else {
-        apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
-      }
-    }
-    if constexpr (kFoldFactors) {
-      online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, affine.f, affine.add, rescale);
-    } else {
-      online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, kFactor, rescale);
-    }
-  };
-  // Lane 0 of each warp frees K or V of a stage for the producer.
-  auto release = [&](u64* empty, int stage) {
-    __syncwarp();
-    if (lane == 0) mbar_arrive(&empty[stage]);
-  };
-  auto pack_p = [&] {
-#pragma unroll
-    for (int kk = 0; kk < kPSteps; ++kk) {
-      if constexpr (C::kV8) {
-        pack_a_fp8(pa[kk], acc_s, kk);
-      } else {
-        pack_a<kBf16>(pa[kk], acc_s, kk);
-      }
-    }
-  };
+  constexpr int kPSteps = BN / C::Mma::kK;  // k steps of PV
 
-  // Tile n+1's QK^T and tile n's PV are issued together, so the loop runs
-  // over pairs and the last PV follows it. No branch may come between a
-  // wgmma fence and its products (ptxas serialises wgmma when one does).
-  mbar_wait(bar_q, 0);
+  // The stage whose token is next, and that token.
   int stage = 0;
   u32 phase = 0;
   mbar_wait(&full_k[0], 0);
-  const int first_token = tile_of[0];
-  load_factors(first_token);
-  load_parts(first_token);
-  if (first_token != kNoMoreTiles) {
-    turns.first();
-    turns.wait();
-    fence_scores();
-    wgmma_fence();
-    issue_qk(0);
-    turns.pass(false);
-    wgmma_wait<0>();
-    fence_scores();
-    release(empty_k, 0);
-    softmax(first_token);
-    pack_p();
-    int next_stage = 1;
-    u32 next_phase = 0;
-    mbar_wait(&full_k[next_stage], next_phase);
-    int next_token = tile_of[next_stage];
-    load_factors(next_token);
-    load_parts(next_token);
-    mbar_wait(&full_v[stage], phase);
-    while (next_token != kNoMoreTiles) {
+  int token = tile_of[0];
+  for (int seq = 0; token != kNoMoreTiles; ++seq) {
+    // The item through a shuffle from lane 0, which ptxas sees is the same in
+    // every lane: a score's read of a tensor by head (ALiBi's slope[h]) then
+    // stays out of the tile loop.
+    const CtaTile tile = kPersistent ? item_tile<BM, C::kHeadGroup>(
+                                           a, __shfl_sync(0xffffffffu, (unsigned)item_of[stage], 0))
+                                     : first_tile;
+    const int b = tile.b, h = tile.h, hkv = tile.hkv, m0 = tile.m0;
+    const long long q_warp = m0 + warp_row0;
+    const int q_buf = kPersistent ? seq & 1 : 0;
+    unsigned char* sQi = sQ + q_buf * S::kQBytes;
+    // Per-row Q factors and per-block K factors (TileFactors) scale the scores
+    // of quant sage (its quantisation factors, Q's one per warp, with each
+    // row's dot product with the K mean) and of fp8 inputs with per-block
+    // descales (C::kFp8BlockScales, an entry of its own). fp8 descales per
+    // head fold into the scale once instead, as FlashAttention-3's do: the
+    // per-tile path cost fp8 a tenth of its speed (H100, session 22).
+    float scale = a.scale, scale_log2 = a.scale_log2;
+    float q_factor[2] = {1.0f, 1.0f}, row_mean[2] = {0.0f, 0.0f};
+    // K's factors of this (batch, KV head), a block of kSageKKeys keys each.
+    const int k_blocks = (a.kv_len + kSageKKeys - 1) / kSageKKeys;
+    FactorRow k_row = factor_row(a.k_descale, b, hkv);
+    if constexpr (kFp8Inputs) {
+      const FactorRow q_row = factor_row(a.q_descale, b, h);
+      if constexpr (!kTileFactors) {
+        const float qk = q_row(0) * k_row(0);
+        scale *= qk;
+        scale_log2 *= qk;
+      } else {
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          const long long row = q_warp + g + 8 * r;
+          if (row < a.q_len) q_factor[r] = q_row(row);
+        }
+      }
+    }
+    if constexpr (C::kQuant) {
+      static_assert(kSageQRows == 16, "a warp's rows");
+      k_row = {a.sage.k + ((long long)b * a.kv_heads + hkv) * k_blocks, 1};
+      const long long plane = (long long)b * a.heads + h;
+      const int q_blocks = (a.q_len + kSageQRows - 1) / kSageQRows;
+      const int block = (int)(q_warp / kSageQRows);
+      if (block < q_blocks) q_factor[0] = q_factor[1] = a.sage.q[plane * q_blocks + block];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const long long row = q_warp + g + 8 * r;
+        if (a.sage.mean != nullptr && row < a.q_len) {
+          row_mean[r] = a.sage.mean[plane * a.q_len + row];
+        }
+      }
+    }
+    const float kFactor = V::kIdentityScore && C::kPositiveScale ? scale_log2 : 1.0f;
+    Index ix = fwd_index(a, b, h, hkv);
+
+    float row_max[2] = {neg_inf(), neg_inf()}, row_sum[2] = {0.0f, 0.0f};
+    float acc_o[DT][4];
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) acc_o[dt][i] = 0.0f;
+    }
+    float acc_s[NT][4];
+    // quant sage's int8 codes' products accumulate int32 here; their scores go to acc_s.
+    int acc_i[C::kQuant ? NT : 1][4];
+    u32 pa[kPSteps][4];
+    float rescale[2];
+
+    // The warpgroup's Q rows, through a value that ptxas sees is the same
+    // in every lane (a shuffle from lane 0), so that the descriptors of the
+    // QK^T steps stay in uniform registers instead of being rebuilt, in
+    // vector registers, every tile.
+    const u64 q_desc =
+        smem_desc(sQ + __shfl_sync(0xffffffffu, q_buf * S::kQBytes + consumer * 64 * 128, 0), 0);
+    // S = Q K^T: k steps of 32 bytes, four to a 128-byte swizzle block.
+    auto issue_qk = [&](int stage) {
+      const u64 k_desc = smem_desc(sK + stage * S::kKBytes, 0);
+#pragma unroll
+      for (int ks = 0; ks < S::kDBytes / 32; ++ks) {
+        const u64 a_desc = q_desc + (((ks / 4) * BM * 128 + (ks % 4) * 32) >> 4);
+        const u64 b_desc = k_desc + (((ks / 4) * BN * 128 + (ks % 4) * 32) >> 4);
+        if constexpr (C::kQuant) {
+          C::Mma::qk(acc_i, a_desc, b_desc, ks > 0);
+        } else {
+          C::Mma::qk(acc_s, a_desc, b_desc, ks > 0);
+        }
+      }
+      wgmma_commit();
+    };
+    // O += P V. 16-bit V is N-major: k steps of 16 keys, 16 rows of 128 bytes
+    // each. fp8 V is transposed, K-major: k steps of 32 keys (bytes), four to
+    // a 128-byte swizzle block of DV rows.
+    auto issue_pv = [&](int stage) {
+      if constexpr (C::kV8) {
+        const u64 v_desc = smem_desc(sV + stage * S::kVBytes, 0);
+#pragma unroll
+        for (int kk = 0; kk < kPSteps; ++kk) {
+          C::Mma::pv(acc_o, pa[kk], v_desc + (((kk / 4) * S::kDV * 128 + (kk % 4) * 32) >> 4));
+        }
+      } else {
+        const u64 v_desc = smem_desc(sV + stage * S::kVBytes, BN * 128);
+#pragma unroll
+        for (int kk = 0; kk < kPSteps; ++kk) {
+          C::Mma::pv(acc_o, pa[kk], v_desc + ((kk * 16 * 128) >> 4));
+        }
+      }
+      wgmma_commit();
+    };
+    auto fence_scores = [&] {
+      if constexpr (C::kQuant) {
+        fence_operands(acc_i);
+      } else {
+        fence_operands(acc_s);
+      }
+    };
+    // The next tile's K factors, loaded while its products run.
+    TileFactors<BN> factors;
+    auto load_factors = [&](int token) {
+      if constexpr (kTileFactors) {
+        if (token >= 0) {
+          factors = tile_factors<BN>(k_row, k_blocks, token_key0<BN>(token));
+        }
+      }
+    };
+    // The next masked tile's mask parts (its tensor reads: document ids, say),
+    // loaded while its products run, as its K factors are. The test of a
+    // masked tile is softmax's.
+    MaskParts<V, NT> parts;
+    auto load_parts = [&](int token) {
+      if constexpr (V::kMaskParts) {
+        if (token >= 0 &&
+            (token_class(token) == kPartial || token_key0<BN>(token) + BN > a.kv_len)) {
+          const int n0 = token_key0<BN>(token);
+          parts = mask_parts<V, NT>(p, ix, HeadRows{q_warp + g}, n0);
+        }
+      }
+    };
+    // Score, mask and online softmax of the tile in acc_s.
+    auto softmax = [&](int token) {
+      const int n0 = token_key0<BN>(token);
+      [[maybe_unused]] TileAffine<TileFactors<BN>::kBlocks> affine;
+      if constexpr (kTileFactors) {
+        affine = tile_affine(factors, q_factor, row_mean, C::kQuant ? kSageOffset : 0.0f,
+                             kFoldFactors ? scale_log2 : 1.0f);
+        if constexpr (C::kQuant || !kFoldFactors) {
+          tile_scores<C::kQuant, !kFoldFactors>(acc_s, acc_i, affine);
+        }
+      }
+      // Nothing for the identity score with a positive scale, folded factors or not.
+      apply_score<V, C::kPositiveScale, true>(acc_s, p, ix, scale, scale_log2, HeadRows{q_warp + g},
+                                              n0, t);
+      if (token_class(token) == kPartial || n0 + BN > a.kv_len) {
+        if constexpr (V::kMaskParts) {
+          apply_mask_parts<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t, parts);
+        } else {
+          apply_mask<V>(acc_s, p, ix, HeadRows{q_warp + g}, n0, t);
+        }
+      }
+      if constexpr (kFoldFactors) {
+        online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, affine.f, affine.add,
+                                              rescale);
+      } else {
+        online_softmax<NT, C::kExpFmaEighths>(acc_s, row_max, row_sum, kFactor, rescale);
+      }
+    };
+    // Lane 0 of each warp frees K or V of a stage for the producer.
+    auto release = [&](u64* empty, int stage) {
+      __syncwarp();
+      if (lane == 0) mbar_arrive(&empty[stage]);
+    };
+    auto pack_p = [&] {
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk) {
+        if constexpr (C::kV8) {
+          pack_a_fp8(pa[kk], acc_s, kk);
+        } else {
+          pack_a<kBf16>(pa[kk], acc_s, kk);
+        }
+      }
+    };
+
+    // Q may still be arriving, into a buffer that the epilogue writes even
+    // where the item has no tiles.
+    mbar_wait(&bar_q[q_buf], kPersistent ? (seq >> 1) & 1 : 0);
+    if (token == kEmptyItem) {
+      release(empty_k, stage);
+      release(empty_v, stage);
+      if (++stage == kStages) {
+        stage = 0;
+        phase ^= 1;
+      }
+      mbar_wait(&full_k[stage], phase);
+    } else {
+      // Tile n+1's QK^T and tile n's PV are issued together, so the loop runs
+      // over pairs and the last PV follows it. No branch may come between a
+      // wgmma fence and its products (ptxas serialises wgmma when one does).
+      load_factors(token);
+      load_parts(token);
       turns.wait();
       fence_scores();
+      wgmma_fence();
+      issue_qk(stage);
+      turns.pass();
+      wgmma_wait<0>();
+      fence_scores();
+      release(empty_k, stage);
+      softmax(token);
+      pack_p();
+      int next_stage = stage + 1 == kStages ? 0 : stage + 1;
+      u32 next_phase = stage + 1 == kStages ? phase ^ 1 : phase;
+      mbar_wait(&full_k[next_stage], next_phase);
+      int next_token = tile_of[next_stage];
+      load_factors(next_token);
+      load_parts(next_token);
+      mbar_wait(&full_v[stage], phase);
+      while (token_continues(next_token)) {
+        turns.wait();
+        fence_scores();
+        fence_operands(acc_o);
+        wgmma_fence();
+        issue_qk(next_stage);
+        issue_pv(stage);
+        turns.pass();
+        wgmma_wait<1>();
+        fence_scores();
+        softmax(next_token);
+        mbar_wait(&full_v[next_stage], next_phase);
+        // ptxas hoists the wait for PV above the softmax's exponentials, which
+        // ends their overlap with PV (with exp_fma=2 all but 10 of a tile's 64
+        // came after it; the wait for V, a loop, did not stop it). It keeps the
+        // wait after the arrive that frees K, so that arrive depends on the
+        // whole softmax: it is predicated on the row sums, which are never
+        // negative (sums of exponentials rescaled by factors in [0, 1]; NaN
+        // passes), so it always happens.
+        {
+          const float sums = row_sum[0] + row_sum[1];
+          __syncwarp();
+          if (lane == 0 && !(sums < 0.0f)) mbar_arrive(&empty_k[next_stage]);
+        }
+        wgmma_wait<0>();
+        fence_operands(acc_o);
+        release(empty_v, stage);
+        pack_p();
+        // Random scores at 16384 keys skip it about 2 tiles in 3.
+        rescale_moved_rows(acc_o, rescale);
+        stage = next_stage;
+        phase = next_phase;
+        if (++next_stage == kStages) {
+          next_stage = 0;
+          next_phase ^= 1;
+        }
+        mbar_wait(&full_k[next_stage], next_phase);
+        next_token = tile_of[next_stage];
+        load_factors(next_token);
+        load_parts(next_token);
+      }
+      turns.wait();
       fence_operands(acc_o);
       wgmma_fence();
-      issue_qk(next_stage);
       issue_pv(stage);
-      turns.pass(false);
-      wgmma_wait<1>();
-      fence_scores();
-      softmax(next_token);
-      mbar_wait(&full_v[next_stage], next_phase);
-      // ptxas hoists the wait for PV above the softmax's exponentials, which
-      // ends their overlap with PV (with exp_fma=2 all but 10 of a tile's 64
-      // came after it; the wait for V, a loop, did not stop it). It keeps the
-      // wait after the arrive that frees K, so that arrive depends on the
-      // whole softmax: it is predicated on the row sums, which are never
-      // negative (sums of exponentials rescaled by factors in [0, 1]; NaN
-      // passes), so it always happens.
-      {
-        const float sums = row_sum[0] + row_sum[1];
-        __syncwarp();
-        if (lane == 0 && !(sums < 0.0f)) mbar_arrive(&empty_k[next_stage]);
-      }
+      turns.pass();
       wgmma_wait<0>();
       fence_operands(acc_o);
       release(empty_v, stage);
-      pack_p();
-      // Rows whose maximum held have a rescale of exactly 1, and O times 1 is
-      // O: a warp whose 16 rows all held skips the 64 multiplies (random
-      // scores at 16384 keys: about 2 tiles in 3 once the maxima settle).
-      if (__any_sync(0xffffffffu, rescale[0] != 1.0f || rescale[1] != 1.0f)) {
-        rescale_rows(acc_o, rescale);
-      }
       stage = next_stage;
       phase = next_phase;
-      if (++next_stage == kStages) {
-        next_stage = 0;
-        next_phase ^= 1;
-      }
-      mbar_wait(&full_k[next_stage], next_phase);
-      next_token = tile_of[next_stage];
-      load_factors(next_token);
-      load_parts(next_token);
     }
-    turns.wait();
-    fence_operands(acc_o);
-    wgmma_fence();
-    issue_pv(stage);
-    turns.pass(true);
-    wgmma_wait<0>();
-    fence_operands(acc_o);
-  }
 
-  // Epilogue: normalise, stage O in this warpgroup's own rows of the Q tile
-  // (same swizzle, so the quads' stores spread over the banks), then write
-  // whole 16-byte pieces of rows.
-  u16* o_ptr = static_cast<u16*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
-  // V's fp8 factors: per channel in the block kernel, else one per head.
-  const FactorRow v_row = factor_row(a.v_descale, b, hkv);
-  const float v_head = kFp8Inputs && !C::kFp8BlockScales ? v_row(0) : 1.0f;
+    // Epilogue: normalise, stage O in this warpgroup's own rows of the Q tile
+    // (same swizzle, so the quads' stores spread over the banks), then write
+    // whole 16-byte pieces of rows.
+    u16* o_ptr = static_cast<u16*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
+    // V's fp8 factors: per channel in the block kernel, else one per head.
+    const FactorRow v_row = factor_row(a.v_descale, b, hkv);
+    const float v_head = kFp8Inputs && !C::kFp8BlockScales ? v_row(0) : 1.0f;
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const float sum = quad_sum(row_sum[r]);
-    // An approximate quotient: exact division's slow path sits in the epilogue of every CTA.
-    const float inv = sum > 0.0f ? __fdividef(v_head, sum) : 0.0f;
-    const int row = warp_row0 + g + r * 8;
+    for (int r = 0; r < 2; ++r) {
+      const float sum = quad_sum(row_sum[r]);
+      // An approximate quotient: exact division's slow path sits in the epilogue of every CTA.
+      const float inv = sum > 0.0f ? __fdividef(v_head, sum) : 0.0f;
+      const int row = warp_row0 + g + r * 8;
 #pragma unroll
-    for (int dt = 0; dt < DT; ++dt) {
-      float lo = acc_o[dt][2 * r] * inv, hi = acc_o[dt][2 * r + 1] * inv;
-      // V's factors, per channel (or per head: fp8 descales of stride 0).
-      if constexpr (C::kQuant && C::kV8) {
-        const float* v_max =
-            a.sage.v_max + ((long long)b * a.kv_heads + hkv) * S::kDV + dt * 8 + 2 * t;
-        lo *= sage_e4m3_factor(v_max[0]);
-        hi *= sage_e4m3_factor(v_max[1]);
-      } else if constexpr (kFp8Inputs && C::kFp8BlockScales) {
-        lo *= v_row(dt * 8 + 2 * t);
-        hi *= v_row(dt * 8 + 2 * t + 1);
+      for (int dt = 0; dt < DT; ++dt) {
+        float lo = acc_o[dt][2 * r] * inv, hi = acc_o[dt][2 * r + 1] * inv;
+        // V's factors, per channel (or per head: fp8 descales of stride 0).
+        if constexpr (C::kQuant && C::kV8) {
+          const float* v_max =
+              a.sage.v_max + ((long long)b * a.kv_heads + hkv) * S::kDV + dt * 8 + 2 * t;
+          lo *= sage_e4m3_factor(v_max[0]);
+          hi *= sage_e4m3_factor(v_max[1]);
+        } else if constexpr (kFp8Inputs && C::kFp8BlockScales) {
+          lo *= v_row(dt * 8 + 2 * t);
+          hi *= v_row(dt * 8 + 2 * t + 1);
+        }
+        const u32 packed = C::kOutBf16 ? pack<true>(lo, hi) : pack<false>(lo, hi);
+        *reinterpret_cast<u32*>(sQi + swizzled(BM, row, dt * 8 + 2 * t)) = packed;
       }
-      const u32 packed = C::kOutBf16 ? pack<true>(lo, hi) : pack<false>(lo, hi);
-      *reinterpret_cast<u32*>(sQ + swizzled(BM, row, dt * 8 + 2 * t)) = packed;
+      if (a.lse != nullptr && t == 0 && m0 + row < a.q_len) {
+        a.lse[b * a.lse_stride[0] + h * a.lse_stride[1] + m0 + row] = row_lse(row_max[r], sum);
+      }
     }
-    if (a.lse != nullptr && t == 0 && m0 + row < a.q_len) {
-      a.lse[b * a.lse_stride[0] + h * a.lse_stride[1] + m0 + row] = row_lse(row_max[r], sum);
-    }
-  }
-  warpgroup_sync(1 + consumer);
-  constexpr int kChunksPerRow = S::kDV / 8;
-  constexpr int kRounds = 64 * kChunksPerRow / 128;
-  static_assert(64 * kChunksPerRow % 128 == 0, "whole rounds of the warpgroup");
-  // Every read first, then every store: one round trip to shared memory, not one a round.
-  const unsigned me = threadIdx.x % 128;
-  uint4 chunk[kRounds];
+    warpgroup_sync(1 + consumer);
+    constexpr int kChunksPerRow = S::kDV / 8;
+    constexpr int kRounds = 64 * kChunksPerRow / 128;
+    static_assert(64 * kChunksPerRow % 128 == 0, "whole rounds of the warpgroup");
+    // Every read first, then every store: one round trip to shared memory, not one a round.
+    const unsigned me = threadIdx.x % 128;
+    uint4 chunk[kRounds];
 #pragma unroll
-  for (int i = 0; i < kRounds; ++i) {
-    const unsigned c = me + i * 128;
-    chunk[i] = *reinterpret_cast<const uint4*>(
-        sQ + swizzled(BM, consumer * 64 + (int)(c / kChunksPerRow), (int)(c % kChunksPerRow) * 8));
-  }
-#pragma unroll
-  for (int i = 0; i < kRounds; ++i) {
-    const unsigned c = me + i * 128;
-    const long long row = m0 + consumer * 64 + (int)(c / kChunksPerRow);
-    if (row < a.q_len) {
-      store_16(o_ptr + row * a.o_stride[2] + (c % kChunksPerRow) * 8, chunk[i]);
+    for (int i = 0; i < kRounds; ++i) {
+      const unsigned c = me + i * 128;
+      chunk[i] = *reinterpret_cast<const uint4*>(
+          sQi +
+          swizzled(BM, consumer * 64 + (int)(c / kChunksPerRow), (int)(c % kChunksPerRow) * 8));
     }
+    if constexpr (kPersistent) {
+      // The buffer takes the Q of the item after next, by TMA.
+      fence_async_shared();
+      release(q_empty, q_buf);
+    }
+#pragma unroll
+    for (int i = 0; i < kRounds; ++i) {
+      const unsigned c = me + i * 128;
+      const long long row = m0 + consumer * 64 + (int)(c / kChunksPerRow);
+      if (row < a.q_len) {
+        store_16(o_ptr + row * a.o_stride[2] + (c % kChunksPerRow) * 8, chunk[i]);
+      }
+    }
+    if constexpr (!kPersistent) break;
+    token = tile_of[stage];
   }
+  turns.finish();
 }
 
 }  // namespace sm90

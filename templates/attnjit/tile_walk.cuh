@@ -49,6 +49,32 @@ __device__ __forceinline__ CtaTile cta_tile(const FwdArgs& a) {
   return t;
 }
 
+// Work item `item` of a persistent grid (fa3_sm90's persistent=1): the
+// items in the order cta_tile's grid is dispatched in, without its CTAs
+// past the last head, so every item has work.
+template <int BM, int kGroup>
+__device__ __forceinline__ CtaTile item_tile(const FwdArgs& a, unsigned item) {
+  const unsigned q_tiles = (unsigned)(a.q_len + BM - 1) / BM;
+  const unsigned per_batch = q_tiles * (unsigned)a.heads;
+  const unsigned in_batch = item % per_batch;
+  const unsigned group = in_batch / (q_tiles * kGroup);
+  const unsigned in_group = in_batch - group * q_tiles * kGroup;
+  const unsigned rest = (unsigned)a.heads - group * kGroup;
+  const unsigned size = rest < kGroup ? rest : kGroup;
+  CtaTile t;
+  t.b = (int)(item / per_batch);
+  t.h = (int)(group * kGroup + in_group % size);
+  t.hkv = t.h / (a.heads / a.kv_heads);
+  t.m0 = (int)(q_tiles - 1 - in_group / size) * BM;
+  return t;
+}
+
+// Work items of a persistent grid: every query tile of every (batch, head).
+template <int BM>
+__device__ __forceinline__ unsigned work_items(const FwdArgs& a) {
+  return (unsigned)((a.q_len + BM - 1) / BM) * (unsigned)a.heads * (unsigned)a.batch;
+}
+
 // The tile class table (a mask that reads tensors): planes of q_tiles x
 // k_tiles bytes, one per batch and per head only where the mask names them.
 template <class V>

@@ -34,6 +34,11 @@ TEST(Fa3Config, ParsesItsOwnKeys) {
   EXPECT_EQ(parse_fa3_config("", base), base);
   EXPECT_EQ(parse_fa3_config("bm=64,stages=3", base), (Fa3Config{64, 128, 3}));
   EXPECT_EQ(parse_fa3_config(Fa3Config{192, 80, 3}.to_string(), base), (Fa3Config{192, 80, 3}));
+  const Fa3Config persistent = parse_fa3_config("persistent=1", base);
+  EXPECT_TRUE(persistent.persistent);
+  EXPECT_EQ(persistent.to_string(), "bm=128,bn=128,stages=2,persistent=1");
+  EXPECT_EQ(parse_fa3_config(persistent.to_string(), base), persistent);
+  EXPECT_THROW(parse_fa3_config("persistent=2", base), SpecError);
   EXPECT_THROW(parse_fa3_config("warps=4", base), SpecError);
   EXPECT_THROW(parse_fa3_config("bm=x", base), SpecError);
 }
@@ -48,6 +53,13 @@ TEST(Fa3Config, RulesNameWhatIsWrong) {
   EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 5}, arch("sm_90a")), "stages=5"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {128, 128, 1}, arch("sm_90a")), "stages=1"));
   EXPECT_TRUE(mentions(fa3_violations(d128, {192, 256, 4}, arch("sm_90a")), "shared memory"));
+  // A persistent CTA holds two Q tiles: three stages of 128 keys no longer fit.
+  EXPECT_TRUE(fa3_violations(d128, {128, 128, 3}, arch("sm_90a")).empty());
+  EXPECT_TRUE(
+      mentions(fa3_violations(d128, {128, 128, 3, 0, true}, arch("sm_90a")), "shared memory"));
+  EXPECT_TRUE(fa3_violations(d128, {128, 128, 2, 0, true}, arch("sm_90a")).empty());
+  EXPECT_TRUE(fa3_kernel(d128, {128, 128, 2, 0, true}, arch("sm_90a")).persistent);
+  EXPECT_FALSE(fa3_kernel(d128, {128, 128, 2}, arch("sm_90a")).persistent);
   const Variant d96 = parse_one("variant b { dtype fp16; head_dim 96; }");
   EXPECT_TRUE(mentions(fa3_violations(d96, {128, 128, 2}, arch("sm_90a")), "multiples of 64"));
 }
@@ -105,22 +117,26 @@ TEST(Fa3Config, RegisterSplitFitsTheFile) {
       parse_one("variant b { dtype bf16; head_dim 128; param c: i32 = 64; mask q / c == k / c; }");
   for (const Variant* variant : {&plain, &heavy}) {
     for (const int bm : {64, 128, 192}) {
-      const Fa3Config config{bm, 128, 2};
-      const RegisterSplit split = fa3_register_split(*variant, config);
-      if (config.consumers() == 1) {
-        EXPECT_EQ(split.producer, 0);
-        continue;
+      for (const bool persistent : {false, true}) {
+        const Fa3Config config{bm, 128, 2, 0, persistent};
+        const RegisterSplit split = fa3_register_split(*variant, config);
+        if (config.consumers() == 1) {
+          EXPECT_EQ(split.producer, 0);
+          continue;
+        }
+        EXPECT_EQ(split.producer % 8, 0);
+        EXPECT_EQ(split.consumer % 8, 0);
+        EXPECT_LE(split.consumer, 240);
+        EXPECT_LE(128 * split.producer + 128 * config.consumers() * split.consumer,
+                  config.threads() * fa3_launch_registers(config));
       }
-      EXPECT_EQ(split.producer % 8, 0);
-      EXPECT_EQ(split.consumer % 8, 0);
-      EXPECT_LE(split.consumer, 240);
-      EXPECT_LE(128 * split.producer + 128 * config.consumers() * split.consumer,
-                config.threads() * fa3_launch_registers(config));
     }
   }
   // FlashAttention-3's splits, which use up the launch allocation exactly.
   EXPECT_EQ(fa3_register_split(plain, {128, 128, 2}), (RegisterSplit{24, 240}));
   EXPECT_EQ(fa3_register_split(plain, {192, 128, 2}), (RegisterSplit{24, 160}));
+  // A persistent producer walks item after item: more than the minimum too.
+  EXPECT_EQ(fa3_register_split(plain, {128, 128, 2, 0, true}), (RegisterSplit{48, 224}));
   // A classifier with divisions gets the producer more than the minimum.
   EXPECT_GT(fa3_register_split(heavy, {128, 128, 2}).producer,
             fa3_register_split(plain, {128, 128, 2}).producer);

@@ -129,10 +129,12 @@ HostTensor lsh_buckets(const std::vector<double>& x, std::vector<std::int64_t> s
 // `lsh`: a `sparsity hash` variant given no bucket tensors, so that it
 // hashes Q and K itself; the reference gets the buckets the same LSH gives
 // on the CPU. `fp8_block_scales`: fp8 inputs with a factor per query row,
-// per 64 keys and per V channel, not per head.
+// per 64 keys and per V channel, not per head. `persistent_ctas`: a
+// persistent kernel's grid at most that, so that every CTA runs several
+// items even of small shapes; 0: the runtime's (a CTA per SM).
 void check_config(const Variant& variant, codegen::Family family, const std::string& config,
                   const std::vector<Case>& cases = kCases, bool lsh = false,
-                  bool fp8_block_scales = false) {
+                  bool fp8_block_scales = false, int persistent_ctas = 0) {
   Gpu& g = *gpu();
   const auto arch = codegen::parse_arch(g.context.arch());
   ASSERT_TRUE(arch);
@@ -140,8 +142,12 @@ void check_config(const Variant& variant, codegen::Family family, const std::str
   const CompiledKernel compiled =
       compile_kernel(kernel_job(generated.kernel), CompileOptions{arch->name(), {}});
   const Module module(g.context, compiled.cubin);
-  const VariantKernels kernels =
+  VariantKernels kernels =
       variant_kernels(g.driver, module, generated.kernel, compiled.lowered_name, variant);
+  if (persistent_ctas > 0) {
+    ASSERT_TRUE(generated.kernel.persistent) << config;
+    kernels.functions.persistent_ctas = persistent_ctas;
+  }
   const Stream stream(g.context);
   std::uint64_t seed = 1;
   for (const Case& c : cases) {
@@ -261,7 +267,9 @@ TEST_P(Fwd, MatchesTheReference) {
 
 // The Hopper family at its defaults and at configs that vary every knob:
 // one and three consumer warpgroups, odd key tiles, deeper pipelines,
-// exponentials shared with the FMA pipe.
+// exponentials shared with the FMA pipe, and the persistent grid both of a
+// CTA per SM and of 3 CTAs, each of which then takes several items (its
+// first by its index, the rest by the counter).
 TEST_P(Fwd, HopperMatchesTheReference) {
   if (gpu() == nullptr)
     GTEST_SKIP() << "no GPU here: the GPU tests run on the device (scripts/gpu.sh)";
@@ -272,15 +280,24 @@ TEST_P(Fwd, HopperMatchesTheReference) {
     if (codegen::preferred_family(variant, *arch) != codegen::Family::Fa3Sm90) {
       GTEST_SKIP() << "fa3_sm90 does not apply to " << variant.name() << " on " << arch->name();
     }
-    for (const std::string config : {"", "bm=64,bn=64,stages=2", "bm=192,bn=64,stages=3",
-                                     "bm=128,bn=80,stages=2,exp_fma=4", "bm=64,bn=176,stages=2"}) {
+    const std::vector<std::pair<std::string, int>> configs = {
+        {"", 0},
+        {"bm=64,bn=64,stages=2", 0},
+        {"bm=192,bn=64,stages=3", 0},
+        {"bm=128,bn=80,stages=2,exp_fma=4", 0},
+        {"bm=64,bn=176,stages=2", 0},
+        {"persistent=1,stages=2", 0},
+        {"persistent=1,stages=2", 3},
+        {"bm=64,bn=64,stages=3,persistent=1", 3},
+        {"bm=192,bn=64,stages=2,persistent=1", 3}};
+    for (const auto& [config, ctas] : configs) {
       try {
         (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, *arch);
       } catch (const SpecError&) {
         continue;  // does not fit this variant's head dims
       }
-      SCOPED_TRACE(config);
-      check_config(variant, codegen::Family::Fa3Sm90, config);
+      SCOPED_TRACE(fmt::format("{} ctas {}", config, ctas));
+      check_config(variant, codegen::Family::Fa3Sm90, config, kCases, false, false, ctas);
     }
   }
 }
@@ -335,7 +352,7 @@ TEST_P(Fwd, PagedDecodeMatchesTheReference) {
 // Every example, rewritten as `rewrite` makes each of `versions` of it, on
 // the Hopper family where it takes the result: at its default config, and
 // the first version also with three consumer warpgroups and exponentials
-// shared with the FMA pipe.
+// shared with the FMA pipe, and on a persistent grid of 3 CTAs.
 void check_rewritten_examples(
     const codegen::Arch& arch, const std::vector<std::string>& versions,
     const std::function<std::string(const std::string& text, const std::string& version)>& rewrite,
@@ -348,15 +365,18 @@ void check_rewritten_examples(
       for (const Variant& variant :
            parse_variants(rewrite(text.str(), version), file.string()).variants) {
         if (codegen::preferred_family(variant, arch) != codegen::Family::Fa3Sm90) continue;
-        for (const std::string config : {"", "bm=192,bn=128,stages=3,exp_fma=3"}) {
+        for (const std::string config :
+             {"", "bm=192,bn=128,stages=3,exp_fma=3", "stages=2,persistent=1"}) {
           if (!config.empty() && version != versions.front()) continue;
           try {
             (void)codegen::generate(variant, codegen::Family::Fa3Sm90, config, arch);
           } catch (const SpecError&) {
-            continue;  // three consumers' tiles of head_dim 256 outgrow shared memory
+            continue;  // three consumers' (or two Q buffers') tiles of head_dim 256 outgrow it
           }
           SCOPED_TRACE(fmt::format("{} {}", version, config));
-          check_config(variant, codegen::Family::Fa3Sm90, config, kCases, false, fp8_block_scales);
+          const int ctas = config.find("persistent=1") != std::string::npos ? 3 : 0;
+          check_config(variant, codegen::Family::Fa3Sm90, config, kCases, false, fp8_block_scales,
+                       ctas);
         }
       }
     }

@@ -53,27 +53,32 @@ TEST(WorkerProcess, SurvivesCrashesAndHangsOfTheMeasuringProcess) {
   std::ofstream(cubin) << "cubin";
 
   MeasureReply reply = worker.measure(
-      {"bm=128,bn=64,warps=4", cubin, "f", 128, 0, 128, 64, false, 1, false, 0, 0, 1, 5}, timeout);
+      {"bm=128,bn=64,warps=4", cubin, "f", 128, 0, 128, 64, false, 1, false, false, 0, 0, 1, 5},
+      timeout);
   EXPECT_TRUE(reply.ok) << reply.error;
   EXPECT_DOUBLE_EQ(reply.median_ms, 1.0);
 
   reply = worker.measure(
-      {"bm=64,bn=32,warps=8", cubin, "f", 256, 0, 64, 64, false, 1, false, 0, 0, 1, 5}, timeout);
+      {"bm=64,bn=32,warps=8", cubin, "f", 256, 0, 64, 64, false, 1, false, false, 0, 0, 1, 5},
+      timeout);
   EXPECT_FALSE(reply.ok);
   EXPECT_NE(reply.error.find("killed by signal 6"), std::string::npos) << reply.error;
 
   reply = worker.measure(
-      {"bm=192,bn=64,warps=4", cubin, "f", 128, 0, 192, 64, false, 1, false, 0, 0, 1, 5}, timeout);
+      {"bm=192,bn=64,warps=4", cubin, "f", 128, 0, 192, 64, false, 1, false, false, 0, 0, 1, 5},
+      timeout);
   EXPECT_FALSE(reply.ok);
   EXPECT_NE(reply.error.find("took over 1.0 s and was killed"), std::string::npos) << reply.error;
 
   reply = worker.measure(
-      {"bm=128,bn=128,warps=8", cubin, "f", 256, 0, 128, 64, false, 1, false, 0, 0, 1, 5}, timeout);
+      {"bm=128,bn=128,warps=8", cubin, "f", 256, 0, 128, 64, false, 1, false, false, 0, 0, 1, 5},
+      timeout);
   EXPECT_FALSE(reply.ok);
   EXPECT_NE(reply.error.find("wrong output"), std::string::npos) << reply.error;
 
   reply = worker.measure(
-      {"bm=64,bn=64,warps=4", cubin, "f", 128, 0, 64, 64, false, 1, false, 0, 0, 1, 5}, timeout);
+      {"bm=64,bn=64,warps=4", cubin, "f", 128, 0, 64, 64, false, 1, false, false, 0, 0, 1, 5},
+      timeout);
   EXPECT_TRUE(reply.ok) << reply.error;
   EXPECT_EQ(worker.restarts(), 2);
   std::filesystem::remove_all(cubin.parent_path());
