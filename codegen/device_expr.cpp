@@ -282,6 +282,7 @@ std::string Printer::row_times(const std::string& row, const ir::ExprPtr& other)
 // expr * factor, the factor taken into the terms' parts free of k, which are
 // computed once per row, rather than multiplied per element.
 std::string Printer::times(const ir::ExprPtr& expr, std::string_view factor) const {
+  if (computed_.contains(expr.get())) return fmt::format("({} * {})", print(expr), factor);
   if (const auto* n = expr->as<ir::Binary>(); n != nullptr && expr->type() == Type::Float) {
     if (n->op == BinaryOp::Add || n->op == BinaryOp::Sub) {
       return fmt::format("({} {} {})", times(n->lhs, factor), ir::binary_spelling(n->op),
@@ -326,9 +327,9 @@ std::string device_expr(const ir::ExprPtr& expr, const Variant& variant, const N
 }
 
 std::string device_expr_times(const ir::ExprPtr& expr, std::string_view factor,
-                              const Variant& variant, std::string_view key_step) {
-  const NamedExprs none;
-  return Printer(variant, none, key_step).times(expr, factor);
+                              const Variant& variant, const NamedExprs& named,
+                              std::string_view key_step) {
+  return Printer(variant, named, key_step).times(expr, factor);
 }
 
 }  // namespace attnjit::codegen

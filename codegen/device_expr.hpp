@@ -24,7 +24,8 @@ std::string device_expr(const ir::ExprPtr& expr, const Variant& variant,
 // The float expression times the code `factor`, the factor multiplied into
 // the parts of expr free of k where it can be (once per row, not per key).
 std::string device_expr_times(const ir::ExprPtr& expr, std::string_view factor,
-                              const Variant& variant, std::string_view key_step = {});
+                              const Variant& variant, const NamedExprs& named = {},
+                              std::string_view key_step = {});
 
 // The prelude's tag type for reading elements of this type (aj::I32, ...).
 std::string tensor_tag(ElemType element);

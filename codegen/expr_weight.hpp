@@ -5,6 +5,8 @@
 #include <attnjit/ir.hpp>
 
 #include <set>
+#include <type_traits>
+#include <variant>
 
 namespace attnjit::codegen {
 
@@ -27,5 +29,30 @@ bool reads_tensors(const ir::ExprPtr& expr);
 
 // Whether `expr` names the builtin `which` anywhere, tensor indices included.
 bool uses_builtin(const ir::ExprPtr& expr, ir::Builtin which);
+
+// Calls `visit` on each direct child of `expr`: operands, call arguments and
+// tensor indices.
+template <class Visit>
+void for_each_child(const ir::ExprPtr& expr, const Visit& visit) {
+  std::visit(
+      [&](const auto& node) {
+        using T = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<T, ir::Binary>) {
+          visit(node.lhs);
+          visit(node.rhs);
+        } else if constexpr (std::is_same_v<T, ir::Unary> || std::is_same_v<T, ir::IntToFloat>) {
+          visit(node.operand);
+        } else if constexpr (std::is_same_v<T, ir::Select>) {
+          visit(node.cond);
+          visit(node.if_true);
+          visit(node.if_false);
+        } else if constexpr (std::is_same_v<T, ir::Call>) {
+          for (const ir::ExprPtr& arg : node.args) visit(arg);
+        } else if constexpr (std::is_same_v<T, ir::TensorRead>) {
+          for (const ir::ExprPtr& index : node.indices) visit(index);
+        }
+      },
+      expr->node());
+}
 
 }  // namespace attnjit::codegen

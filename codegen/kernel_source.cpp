@@ -3,6 +3,7 @@
 #include "codegen/class_table.hpp"
 #include "codegen/device_expr.hpp"
 #include "codegen/expr_weight.hpp"
+#include "codegen/head_values.hpp"
 #include "codegen/interval_code.hpp"
 #include "codegen/mask_parts.hpp"
 #include "codegen/score_terms.hpp"
@@ -53,10 +54,17 @@ std::string variant_struct(const Variant& variant) {
   const std::optional<ClassTable> table = class_table(variant);
   // score + B is computed as x * scale * log2(e) + bias_log2 (score_terms.hpp).
   const std::optional<ir::ExprPtr> bias = additive_bias(variant.score());
+  const HeadValues head = head_values(variant, bias);
   return fmt::format(
       "// variant {name} ({hash})\n"
       "struct Variant {{\n"
-      "  struct Params {{\n{params}  }};\n"
+      "  struct Params {{\n{params}{head_fields}  }};\n"
+      "  // The score's reads that no row or key changes (head_values.hpp), made\n"
+      "  // once a row of a tile: ix names the row's batch entry and head.\n"
+      "  static AJ_HD Params at_head(Params p, [[maybe_unused]] const aj::Index& ix) {{\n"
+      "{head_assignments}"
+      "    return p;\n"
+      "  }}\n"
       "  static constexpr bool kHasMask = {has_mask};\n"
       "  static constexpr bool kIdentityScore = {identity};\n"
       "  static constexpr bool kCompactMask = {compact_mask};\n"
@@ -94,11 +102,12 @@ std::string variant_struct(const Variant& variant) {
       fmt::arg("by_batch", table && table->by_batch),
       fmt::arg("heads", table ? static_cast<int>(table->heads) : 0),
       fmt::arg("identity", identity_score(variant)), fmt::arg("mask", device_expr(mask, variant)),
-      fmt::arg("score", device_expr(variant.score(), variant, {}, "k_step")),
+      fmt::arg("head_fields", head.fields), fmt::arg("head_assignments", head.assignments),
+      fmt::arg("score", device_expr(variant.score(), variant, head.named, "k_step")),
       fmt::arg("additive", bias.has_value()),
       fmt::arg("bias_log2",
                bias ? device_expr_times(*bias, float_literal(static_cast<float>(M_LOG2E)), variant,
-                                        "k_step")
+                                        head.named, "k_step")
                     : "0.0f"),
       fmt::arg("classify", interval_code(mask, variant, "    ")),
       fmt::arg("mask_parts", mask_parts_members(variant)));

@@ -6,8 +6,6 @@
 
 #include <map>
 #include <set>
-#include <type_traits>
-#include <variant>
 #include <vector>
 
 #include <fmt/format.h>
@@ -44,26 +42,7 @@ void collect(const ir::ExprPtr& expr, bool divisions, std::vector<ir::ExprPtr>& 
     col.push_back(expr);
     return;
   }
-  const auto below = [&](const ir::ExprPtr& child) { collect(child, divisions, row, col); };
-  std::visit(
-      [&](const auto& node) {
-        using T = std::decay_t<decltype(node)>;
-        if constexpr (std::is_same_v<T, ir::Binary>) {
-          below(node.lhs);
-          below(node.rhs);
-        } else if constexpr (std::is_same_v<T, ir::Unary> || std::is_same_v<T, ir::IntToFloat>) {
-          below(node.operand);
-        } else if constexpr (std::is_same_v<T, ir::Select>) {
-          below(node.cond);
-          below(node.if_true);
-          below(node.if_false);
-        } else if constexpr (std::is_same_v<T, ir::Call>) {
-          for (const ir::ExprPtr& arg : node.args) below(arg);
-        } else if constexpr (std::is_same_v<T, ir::TensorRead>) {
-          for (const ir::ExprPtr& index : node.indices) below(index);
-        }
-      },
-      expr->node());
+  for_each_child(expr, [&](const ir::ExprPtr& child) { collect(child, divisions, row, col); });
 }
 
 std::string c_type(ir::Type type) {

@@ -87,12 +87,22 @@ struct HeadRows {
 // step, so that what is linear in k is computed once per row
 // (codegen/key_steps.hpp); without it the step is 0, which keeps the sm_80
 // family's four rows a thread out of the registers those row values take
-// (ALiBi at bm=128, bn=64 spilled).
+// (ALiBi at bm=128, bn=64 spilled). The score's reads that no row or key
+// changes are made once for each of the lane's two rows (V::at_head), whose
+// heads differ in the decode family.
 template <class V, bool PositiveScale, bool StepKeys, int NT, class Rows>
 __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V::Params& p,
                                             Index& ix, float scale, float scale_log2,
                                             const Rows& rows, long long k0, int t) {
   if constexpr (!(V::kIdentityScore && PositiveScale)) {
+    [[maybe_unused]] typename V::Params at_row[2] = {p, p};
+    if constexpr (!V::kIdentityScore) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        rows.set(ix, r);
+        at_row[r] = V::at_head(p, ix);
+      }
+    }
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
 #pragma unroll
@@ -106,9 +116,9 @@ __device__ __forceinline__ void apply_score(float (&s)[NT][4], const typename V:
           const int k_step = StepKeys ? step : 0;
           ix.k = k0 + 2 * t + step;
           if constexpr (V::kAdditiveScore) {
-            x = fmaf(x, scale_log2, V::bias_log2(p, ix, k_step));
+            x = fmaf(x, scale_log2, V::bias_log2(at_row[i / 2], ix, k_step));
           } else {
-            x = V::score(p, ix, x * scale, k_step) * kLog2e;
+            x = V::score(at_row[i / 2], ix, x * scale, k_step) * kLog2e;
           }
         }
       }
