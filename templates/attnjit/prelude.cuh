@@ -179,34 +179,6 @@ AJ_HD float convert<BF16>(unsigned short stored) {
   return bf16_bits_to_float(stored);
 }
 
-// A read outside a tensor gives zero. Where the kernel loops over work items
-// (AJ_SELECT_READS, the persistent Hopper kernel) such a read loads zero from
-// kZeroElement instead: one load from a chosen address and no branch, so
-// that reads of one element in a row of code are one load (ALiBi's slope[h]
-// was read 64 times a tile there, each read in a branch of its own). Not
-// everywhere: the selects cost registers (T5's bias spilled at bm=128 on
-// the CTA-per-tile kernel).
-#if defined(AJ_SELECT_READS)
-#ifdef __CUDACC_RTC__
-__device__ const unsigned long long kZeroElement = 0;
-#else
-inline const unsigned long long kZeroElement = 0;
-#endif
-template <class T, int Rank>
-AJ_HD typename T::Value read_at(const TensorArg<Rank>& tensor, const long long (&index)[Rank]) {
-  long long offset = 0;
-  bool inside = true;
-#pragma unroll
-  for (int d = 0; d < Rank; ++d) {
-    const bool in_dim = index[d] >= 0 && index[d] < tensor.extent[d];
-    inside = inside && in_dim;
-    offset += (in_dim ? index[d] : 0) * tensor.stride[d];
-  }
-  using Stored = typename T::Stored;
-  const Stored* at = inside ? (const Stored*)tensor.data + offset : (const Stored*)&kZeroElement;
-  return convert<T>(*at);
-}
-#else
 template <class T, int Rank>
 AJ_HD typename T::Value read_at(const TensorArg<Rank>& tensor, const long long (&index)[Rank]) {
   long long offset = 0;
@@ -217,7 +189,6 @@ AJ_HD typename T::Value read_at(const TensorArg<Rank>& tensor, const long long (
   }
   return convert<T>(((const typename T::Stored*)tensor.data)[offset]);
 }
-#endif
 
 template <class T, int Rank, class... Ix>
 AJ_HD typename T::Value read(const TensorArg<Rank>& tensor, Ix... indices) {
