@@ -161,7 +161,7 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
   // Settles one compiled candidate: pruned, over budget, or measured. The
   // default is measured whatever the budget, and first, so that every other
   // candidate has it to be compared with.
-  const auto settle = [&](Compiled compiled, bool over) {
+  const auto settle = [&](const Compiled& compiled, bool over) {
     ++progress.compiled;
     CandidateResult candidate{compiled.config, Outcome::Failed, 0, 0, 0, compiled.error};
     const bool is_default = compiled.config == result.default_config;
@@ -191,7 +191,7 @@ TuneResult Tuner::tune(const Variant& variant, const AttentionShape& shape,
   while (std::optional<Compiled> compiled = pool.next()) {
     const bool over = seconds_since(start) > static_cast<double>(options.budget.count());
     if (over) pool.stop();
-    settle(std::move(*compiled), over);
+    settle(*compiled, over);
   }
   result.seconds = seconds_since(start);
 
