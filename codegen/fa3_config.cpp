@@ -79,9 +79,10 @@ int fa3_smem_bytes(const Variant& variant, const Fa3Config& config) {
   // full K, full V, empty K, empty V per stage) and the tile token (4
   // bytes), and its item where persistent, per stage, as fwd_sm90.cuh lays
   // them out.
-  const int per = config.persistent ? 2 : 1;
+  const int q_barriers = config.persistent ? 2 * q_buffers : 1;
+  const int tokens = config.persistent ? 2 * config.stages : config.stages;
   return 1024 + q_buffers * q_bytes + config.stages * kv_bytes +
-         (per * q_buffers + 4 * config.stages) * 8 + per * config.stages * 4;
+         (q_barriers + 4 * config.stages) * 8 + tokens * 4;
 }
 
 std::vector<std::string> fa3_violations(const Variant& variant, const Fa3Config& config,

@@ -175,9 +175,9 @@ struct Shape {
   // then the barriers (Q full per buffer, and empty where persistent; full
   // K, full V, empty K, empty V per stage) and a tile token per stage (and
   // its item where persistent).
-  static constexpr int kPer = C::kPersistent ? 2 : 1;
-  static_assert(C::kSmemBytes ==
-                    1024 + kTileBytes + (kPer * kQBuffers + 4 * kStages) * 8 + kPer * kStages * 4,
+  static constexpr int kQBarriers = C::kPersistent ? 2 * kQBuffers : 1;
+  static constexpr int kTokens = C::kPersistent ? 2 * kStages : kStages;
+  static_assert(C::kSmemBytes == 1024 + kTileBytes + (kQBarriers + 4 * kStages) * 8 + kTokens * 4,
                 "shared memory as the generator sized it");
   static constexpr int kThreads = 128 * (C::kConsumers + 1);
   static_assert(kBM == 64 * C::kConsumers, "each consumer warpgroup takes 64 rows");
@@ -328,7 +328,7 @@ __device__ __forceinline__ void forward(const FwdArgs& a, const FwdMaps& maps,
   unsigned char* sV = sK + kStages * S::kKBytes;
   u64* bar_q = reinterpret_cast<u64*>(sV + kStages * S::kVBytes);
   u64* q_empty = bar_q + S::kQBuffers;  // persistent only
-  u64* full_k = q_empty + (kPersistent ? S::kQBuffers : 0);
+  u64* full_k = bar_q + S::kQBarriers;
   u64* full_v = full_k + kStages;
   u64* empty_k = full_v + kStages;
   u64* empty_v = empty_k + kStages;
