@@ -303,6 +303,15 @@ std::string Printer::times(const ir::ExprPtr& expr, std::string_view factor) con
 
 }  // namespace
 
+std::string c_type(ir::Type type) {
+  switch (type) {
+    case Type::Int: return "long long";
+    case Type::Float: return "float";
+    case Type::Bool: return "bool";
+  }
+  return "long long";
+}
+
 std::string tensor_tag(ElemType element) {
   switch (element) {
     case ElemType::I32: return "I32";

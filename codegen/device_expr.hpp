@@ -27,6 +27,10 @@ std::string device_expr_times(const ir::ExprPtr& expr, std::string_view factor,
                               const Variant& variant, const NamedExprs& named = {},
                               std::string_view key_step = {});
 
+// The C++ type that holds a value of the IR type in generated code: the
+// language's ints are 64-bit.
+std::string c_type(ir::Type type);
+
 // The prelude's tag type for reading elements of this type (aj::I32, ...).
 std::string tensor_tag(ElemType element);
 

@@ -24,15 +24,6 @@ void collect(const ir::ExprPtr& expr, std::vector<ir::ExprPtr>& out) {
   for_each_child(expr, [&](const ir::ExprPtr& child) { collect(child, out); });
 }
 
-const char* c_type(ir::Type type) {
-  switch (type) {
-    case ir::Type::Int: return "long long";
-    case ir::Type::Float: return "float";
-    case ir::Type::Bool: return "bool";
-  }
-  return "long long";
-}
-
 }  // namespace
 
 HeadValues head_values(const Variant& variant, const std::optional<ir::ExprPtr>& bias) {

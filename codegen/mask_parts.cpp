@@ -45,15 +45,6 @@ void collect(const ir::ExprPtr& expr, bool divisions, std::vector<ir::ExprPtr>& 
   for_each_child(expr, [&](const ir::ExprPtr& child) { collect(child, divisions, row, col); });
 }
 
-std::string c_type(ir::Type type) {
-  switch (type) {
-    case ir::Type::Int: return "long long";
-    case ir::Type::Float: return "float";
-    case ir::Type::Bool: return "bool";
-  }
-  return "long long";
-}
-
 // A part's struct fields and its values, each part named `prefix.v<i>`.
 struct Part {
   std::string fields;
